@@ -1,0 +1,4 @@
+"""Portal -> Article: fetching, parsing, extraction and Vietnamese text handling.
+
+Pure code except :mod:`feeds.fetch`. Never imports ``storage`` or ``bot``.
+"""

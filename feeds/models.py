@@ -1,0 +1,98 @@
+"""Value types of the feed pipeline: source specs, listing entries, extracted articles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+SourceKind = Literal["rss", "html"]
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A subject members subscribe to; ``keywords`` also pull in articles from other sources."""
+
+    slug: str
+    name: str
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ListRules:
+    """How to find entries on an HTML listing page.
+
+    Either ``item`` (CSS selector of one entry) with ``link``/``title``/``date`` selectors
+    relative to it, or ``link_pattern``: a regex that article hrefs on the page match.
+    """
+
+    item: str | None = None
+    link: str | None = None
+    title: str | None = None
+    date: str | None = None
+    link_pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class ArticleRules:
+    """Optional selectors for the article page; missing ones fall back to the generic extractor."""
+
+    title: str | None = None
+    date: str | None = None
+    body: str | None = None
+    remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Source:
+    """One configured source: an RSS/Atom feed or an HTML listing page."""
+
+    id: str
+    name: str
+    kind: SourceKind
+    url: str
+    topics: tuple[str, ...] = ()
+    interval: int = 900
+    enabled: bool = True
+    list: ListRules | None = None
+    article: ArticleRules | None = None
+    #: fetch each new entry's page for the body; off for feeds whose description suffices.
+    fetch_articles: bool = True
+    #: regex with one group: the portal's own article id in a URL (dedup key).
+    id_pattern: str | None = None
+    #: show a link preview under pushed messages (channels that support it).
+    link_preview: bool = True
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One item of a listing or feed, before its article page is fetched."""
+
+    url: str
+    title: str
+    published_at: datetime | None = None
+    guid: str | None = None
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class ExtractedArticle:
+    """What the extractor found on an article page. ``published_at`` is UTC."""
+
+    title: str
+    published_at: datetime | None
+    body: str
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article ready to store: the result of the pipeline for one new entry."""
+
+    source_id: str
+    key: str
+    url: str
+    title: str
+    published_at: datetime | None
+    body: str
+    summary: str
+    topics: tuple[str, ...] = field(default=())
