@@ -1,0 +1,1 @@
+"""The application: configuration, polling, delivery, commands and chat channels."""

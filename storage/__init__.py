@@ -1,0 +1,1 @@
+"""Persistence: the only package where SQLAlchemy appears. Never imports ``bot``."""

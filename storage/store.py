@@ -1,0 +1,873 @@
+"""Async data-access object over SQLAlchemy 2: plain dataclasses out, ``now`` passed in.
+
+Errors::
+
+    StoreError            root of this package's errors
+    └── MigrationError    the schema could not be brought to the current revision
+
+Every query the bot runs on a hot path is a method here with an index behind it. SQLite
+runs in WAL mode with a busy timeout; PostgreSQL runs through asyncpg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, delete, event, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from storage.tables import (
+    ArticleRow,
+    ArticleTopicRow,
+    ChatRow,
+    DeliveryRow,
+    MessageRow,
+    SourceRow,
+    SubscriptionRow,
+)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class StoreError(Exception):
+    """Root of the storage errors."""
+
+
+class MigrationError(StoreError):
+    """The database schema could not be upgraded."""
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """Poll state of one source."""
+
+    id: str
+    name: str
+    kind: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    next_check_at: datetime | None
+    consecutive_failures: int
+    last_error: str | None
+    last_error_at: datetime | None
+    last_success_at: datetime | None
+    last_item_count: int
+    seeded_at: datetime | None
+    alerted: bool
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    """An article to store, with the keyword subscriptions it matched (as match keys)."""
+
+    source_id: str
+    key: str
+    url: str
+    title: str
+    published_at: datetime | None
+    body: str
+    summary: str
+    topics: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    id: int
+    source_id: str
+    key: str
+    url: str
+    title: str
+    published_at: datetime | None
+    summary: str
+    topics: tuple[str, ...]
+    first_seen_at: datetime
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What :meth:`Store.save_articles` did: ids of new articles and deliveries queued."""
+
+    new_ids: tuple[int, ...]
+    deliveries: int
+
+
+@dataclass(frozen=True)
+class Chat:
+    id: int
+    channel: str
+    chat_id: str
+    title: str
+    kind: str
+    language: str
+    active: bool
+    paused: bool
+    digest_time: str | None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    kind: str  # "topic" | "keyword"
+    value: str
+    key: str
+
+
+@dataclass(frozen=True)
+class DeliveryJob:
+    """A claimed delivery with everything needed to render and send it."""
+
+    id: int
+    attempts: int
+    chat: Chat
+    article: StoredArticle | None
+    message_kind: str | None
+    message_text: str | None
+
+
+@dataclass(frozen=True)
+class Stats:
+    chats_active: int
+    chats_inactive: int
+    subscriptions_by_topic: dict[str, int]
+    keyword_subscriptions: int
+    articles_by_source: dict[str, int]
+    deliveries_by_status: dict[str, int]
+    deliveries_by_day: dict[str, int] = field(default_factory=dict)
+    sources_in_error: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain ``sqlite:///`` / ``postgresql://`` URLs and pick the async drivers."""
+    u = make_url(url)
+    if u.drivername in ("sqlite", "sqlite+pysqlite"):
+        u = u.set(drivername="sqlite+aiosqlite")
+    elif u.drivername in ("postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg"):
+        u = u.set(drivername="postgresql+asyncpg")
+    return u.render_as_string(hide_password=False)
+
+
+def _row_to_state(r: Any) -> SourceState:
+    return SourceState(
+        id=r.id,
+        name=r.name,
+        kind=r.kind,
+        url=r.url,
+        etag=r.etag,
+        last_modified=r.last_modified,
+        next_check_at=r.next_check_at,
+        consecutive_failures=r.consecutive_failures,
+        last_error=r.last_error,
+        last_error_at=r.last_error_at,
+        last_success_at=r.last_success_at,
+        last_item_count=r.last_item_count,
+        seeded_at=r.seeded_at,
+        alerted=r.alerted,
+    )
+
+
+def _row_to_chat(r: Any) -> Chat:
+    return Chat(
+        id=r.id,
+        channel=r.channel,
+        chat_id=r.chat_id,
+        title=r.title,
+        kind=r.kind,
+        language=r.language,
+        active=bool(r.active),
+        paused=bool(r.paused),
+        digest_time=r.digest_time,
+    )
+
+
+_A = ArticleRow.__table__.c
+_ARTICLE_COLS = (_A.id, _A.source_id, _A.key, _A.url, _A.title, _A.published_at, _A.summary, _A.topics, _A.first_seen_at)
+
+
+def _row_to_article(r: Any) -> StoredArticle:
+    return StoredArticle(
+        id=r.id,
+        source_id=r.source_id,
+        key=r.key,
+        url=r.url,
+        title=r.title,
+        published_at=r.published_at,
+        summary=r.summary,
+        topics=tuple(r.topics.split()) if r.topics else (),
+        first_seen_at=r.first_seen_at,
+    )
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class Store:
+    """The DAO. Create with :meth:`open`; every method is a short transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    def open(cls, url: str, *, echo: bool = False) -> Store:
+        url = normalise_url(url)
+        u = make_url(url)
+        kwargs: dict[str, Any] = {"echo": echo}
+        if u.get_backend_name() == "sqlite":
+            if u.database and u.database != ":memory:":
+                Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs["pool_pre_ping"] = True
+        engine = create_async_engine(url, **kwargs)
+        if u.get_backend_name() == "sqlite":
+
+            @event.listens_for(engine.sync_engine, "connect")
+            def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA busy_timeout=30000")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute("PRAGMA synchronous=NORMAL")
+                cur.close()
+
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> bool:
+        """True when the database answers."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(select(literal(1)))
+            return True
+        except Exception:
+            return False
+
+    # -- schema ---------------------------------------------------------------------------
+
+    async def upgrade(self, revision: str = "head") -> str:
+        """Apply Alembic migrations up to ``revision``; return the revision now current."""
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+        from alembic.runtime.migration import MigrationContext
+
+        def _run(sync_conn: Any) -> str:
+            cfg = AlembicConfig()
+            cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+            cfg.attributes["connection"] = sync_conn
+            command.upgrade(cfg, revision)
+            return MigrationContext.configure(sync_conn).get_current_revision() or "base"
+
+        try:
+            async with self.engine.begin() as conn:
+                return await conn.run_sync(_run)
+        except Exception as exc:
+            raise MigrationError(f"migration to {revision} failed: {exc}") from exc
+
+    async def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+
+    def _insert(self, table: Any) -> Any:
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    # -- sources --------------------------------------------------------------------------
+
+    async def sync_sources(self, sources: Iterable[Any], now: datetime) -> None:
+        """Create rows for configured sources; refresh name/kind/url of existing ones.
+
+        A source whose URL changed keeps its history but loses its validators (etag).
+        """
+        t = SourceRow.__table__
+        async with self.engine.begin() as conn:
+            existing = {r.id: r for r in (await conn.execute(select(t.c.id, t.c.url))).all()}
+            for s in sources:
+                if s.id not in existing:
+                    await conn.execute(
+                        t.insert().values(
+                            id=s.id, name=s.name, kind=s.kind, url=s.url, consecutive_failures=0,
+                            last_item_count=0, alerted=False, created_at=now,
+                        )
+                    )
+                else:
+                    values: dict[str, Any] = {"name": s.name, "kind": s.kind, "url": s.url}
+                    if existing[s.id].url != s.url:
+                        values.update(etag=None, last_modified=None)
+                    await conn.execute(update(t).where(t.c.id == s.id).values(**values))
+
+    async def source_state(self, source_id: str) -> SourceState | None:
+        t = SourceRow.__table__
+        async with self.engine.connect() as conn:
+            r = (await conn.execute(select(t).where(t.c.id == source_id))).first()
+        return _row_to_state(r) if r else None
+
+    async def source_states(self) -> list[SourceState]:
+        t = SourceRow.__table__
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(t).order_by(t.c.id))).all()
+        return [_row_to_state(r) for r in rows]
+
+    async def record_poll_success(
+        self,
+        source_id: str,
+        now: datetime,
+        *,
+        next_check_at: datetime,
+        etag: str | None,
+        last_modified: str | None,
+        item_count: int | None,
+        seeded: bool = False,
+    ) -> SourceState:
+        """Reset the failure streak; ``item_count`` None means 304 (keep the last count)."""
+        t = SourceRow.__table__
+        values: dict[str, Any] = {
+            "last_success_at": now,
+            "next_check_at": next_check_at,
+            "consecutive_failures": 0,
+            "etag": etag,
+            "last_modified": last_modified,
+        }
+        if item_count is not None:
+            values["last_item_count"] = item_count
+        if seeded:
+            values["seeded_at"] = now
+        async with self.engine.begin() as conn:
+            await conn.execute(update(t).where(t.c.id == source_id).values(**values))
+            r = (await conn.execute(select(t).where(t.c.id == source_id))).one()
+        return _row_to_state(r)
+
+    async def record_poll_failure(
+        self, source_id: str, now: datetime, *, error: str, next_check_at: datetime
+    ) -> SourceState:
+        """Count one more failure in a row and remember the error."""
+        t = SourceRow.__table__
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t)
+                .where(t.c.id == source_id)
+                .values(
+                    consecutive_failures=t.c.consecutive_failures + 1,
+                    last_error=error[:2000],
+                    last_error_at=now,
+                    next_check_at=next_check_at,
+                )
+            )
+            r = (await conn.execute(select(t).where(t.c.id == source_id))).one()
+        return _row_to_state(r)
+
+    async def set_source_alerted(self, source_id: str, alerted: bool) -> None:
+        t = SourceRow.__table__
+        async with self.engine.begin() as conn:
+            await conn.execute(update(t).where(t.c.id == source_id).values(alerted=alerted))
+
+    # -- articles -------------------------------------------------------------------------
+
+    async def known_keys(self, keys: Sequence[str]) -> set[str]:
+        """The subset of ``keys`` already stored (from any source)."""
+        if not keys:
+            return set()
+        out: set[str] = set()
+        async with self.engine.connect() as conn:
+            for i in range(0, len(keys), 500):
+                chunk = list(keys[i : i + 500])
+                rows = await conn.execute(select(_A.key).where(_A.key.in_(chunk)))
+                out.update(r[0] for r in rows)
+        return out
+
+    async def keyword_keys(self) -> list[str]:
+        """Distinct keyword match keys followed by at least one active chat."""
+        s = SubscriptionRow.__table__
+        c = ChatRow.__table__
+        q = (
+            select(s.c.key)
+            .join(c, c.c.id == s.c.chat_id)
+            .where(s.c.kind == "keyword", c.c.active.is_(True))
+            .distinct()
+        )
+        async with self.engine.connect() as conn:
+            return [r[0] for r in await conn.execute(q)]
+
+    async def save_articles(
+        self, articles: Sequence[NewArticle], now: datetime, *, seeded: bool = False
+    ) -> SaveResult:
+        """Store new articles and, unless ``seeded``, queue their deliveries: one transaction.
+
+        Articles whose key is already stored are skipped (the unique key decides, so two
+        pollers racing on one article still store it once and queue it once).
+        """
+        if not articles:
+            return SaveResult((), 0)
+        t = ArticleRow.__table__
+        new_ids: list[int] = []
+        queued = 0
+        async with self.engine.begin() as conn:
+            for art in articles:
+                stmt = (
+                    self._insert(t)
+                    .values(
+                        source_id=art.source_id,
+                        key=art.key,
+                        url=art.url,
+                        title=art.title,
+                        published_at=art.published_at,
+                        body=art.body,
+                        summary=art.summary,
+                        topics=" ".join(art.topics),
+                        seeded=seeded,
+                        first_seen_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["key"])
+                    .returning(t.c.id)
+                )
+                article_id = (await conn.execute(stmt)).scalar()
+                if article_id is None:
+                    continue
+                new_ids.append(article_id)
+                if art.topics:
+                    await conn.execute(
+                        ArticleTopicRow.__table__.insert(),
+                        [{"article_id": article_id, "topic": topic} for topic in art.topics],
+                    )
+                if not seeded:
+                    queued += await self._fan_out(conn, article_id, art.topics, art.keywords, now)
+        return SaveResult(tuple(new_ids), queued)
+
+    async def _fan_out(
+        self,
+        conn: AsyncConnection,
+        article_id: int,
+        topics: Sequence[str],
+        keywords: Sequence[str],
+        now: datetime,
+    ) -> int:
+        """Queue one delivery per active chat subscribed to a topic or keyword of the article."""
+        if not topics and not keywords:
+            return 0
+        s = SubscriptionRow.__table__
+        c = ChatRow.__table__
+        d = DeliveryRow.__table__
+        conds = []
+        if topics:
+            conds.append(and_(s.c.kind == "topic", s.c.key.in_(list(topics))))
+        if keywords:
+            conds.append(and_(s.c.kind == "keyword", s.c.key.in_(list(keywords))))
+        sel = (
+            select(
+                s.c.chat_id,
+                literal(article_id).label("article_id"),
+                literal("pending").label("status"),
+                literal(0).label("attempts"),
+                literal(now, DeliveryRow.__table__.c.next_attempt_at.type).label("next_attempt_at"),
+                literal(now, DeliveryRow.__table__.c.created_at.type).label("created_at"),
+                literal(now, DeliveryRow.__table__.c.updated_at.type).label("updated_at"),
+            )
+            .join(c, c.c.id == s.c.chat_id)
+            .where(c.c.active.is_(True), c.c.paused.is_(False), or_(*conds))
+            .distinct()
+        )
+        stmt = (
+            self._insert(d)
+            .from_select(
+                ["chat_id", "article_id", "status", "attempts", "next_attempt_at", "created_at", "updated_at"],
+                sel,
+            )
+            .on_conflict_do_nothing()
+        )
+        result = await conn.execute(stmt)
+        return max(result.rowcount or 0, 0)
+
+    async def latest(self, topic: str | None = None, limit: int = 5) -> list[StoredArticle]:
+        """Newest articles (by publish date, then first sight), optionally of one topic."""
+        order = (_A.published_at.desc().nulls_last(), _A.id.desc())
+        q = select(*_ARTICLE_COLS)
+        if topic:
+            at = ArticleTopicRow.__table__
+            q = q.join(at, at.c.article_id == _A.id).where(at.c.topic == topic)
+        q = q.order_by(*order).limit(limit)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(q)).all()
+        return [_row_to_article(r) for r in rows]
+
+    async def article(self, article_id: int) -> StoredArticle | None:
+        async with self.engine.connect() as conn:
+            r = (await conn.execute(select(*_ARTICLE_COLS).where(_A.id == article_id))).first()
+        return _row_to_article(r) if r else None
+
+    async def article_count(self) -> int:
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(ArticleRow))).scalar() or 0)
+
+    # -- chats and subscriptions ----------------------------------------------------------
+
+    async def upsert_chat(
+        self,
+        channel: str,
+        chat_id: str,
+        now: datetime,
+        *,
+        title: str = "",
+        kind: str = "private",
+        language: str | None = None,
+        reactivate: bool = False,
+    ) -> Chat:
+        """Register a chat the first time it talks to us; ``reactivate`` (on /start) resumes it."""
+        c = ChatRow.__table__
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                self._insert(c)
+                .values(
+                    channel=channel, chat_id=chat_id, title=title, kind=kind,
+                    language=language or "vi", active=True, paused=False,
+                    unreachable_count=0, created_at=now, updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["channel", "chat_id"])
+            )
+            if reactivate:
+                await conn.execute(
+                    update(c)
+                    .where(c.c.channel == channel, c.c.chat_id == chat_id)
+                    .values(active=True, paused=False, unreachable_count=0, deactivated_reason=None, updated_at=now)
+                )
+            r = (await conn.execute(select(c).where(c.c.channel == channel, c.c.chat_id == chat_id))).one()
+        return _row_to_chat(r)
+
+    async def get_chat(self, channel: str, chat_id: str) -> Chat | None:
+        c = ChatRow.__table__
+        async with self.engine.connect() as conn:
+            r = (await conn.execute(select(c).where(c.c.channel == channel, c.c.chat_id == chat_id))).first()
+        return _row_to_chat(r) if r else None
+
+    async def update_chat(self, chat: Chat, now: datetime, **values: Any) -> Chat:
+        """Change ``language``, ``paused``, ``digest_time``, ``active`` of one chat."""
+        allowed = {"language", "paused", "digest_time", "active", "title", "deactivated_reason"}
+        if not set(values) <= allowed:
+            raise ValueError(f"cannot update {set(values) - allowed}")
+        c = ChatRow.__table__
+        async with self.engine.begin() as conn:
+            await conn.execute(update(c).where(c.c.id == chat.id).values(updated_at=now, **values))
+            r = (await conn.execute(select(c).where(c.c.id == chat.id))).one()
+        return _row_to_chat(r)
+
+    async def subscribe(self, chat: Chat, kind: str, value: str, key: str, now: datetime) -> bool:
+        """Add a subscription; False when the chat already had it."""
+        s = SubscriptionRow.__table__
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                self._insert(s)
+                .values(chat_id=chat.id, kind=kind, value=value, key=key, created_at=now)
+                .on_conflict_do_nothing(index_elements=["chat_id", "kind", "key"])
+            )
+        return bool(result.rowcount)
+
+    async def unsubscribe(self, chat: Chat, kind: str | None, key: str | None) -> int:
+        """Remove one subscription (or, with ``kind=None``, all of them); return how many."""
+        s = SubscriptionRow.__table__
+        q = delete(s).where(s.c.chat_id == chat.id)
+        if kind is not None:
+            q = q.where(s.c.kind == kind, s.c.key == key)
+        async with self.engine.begin() as conn:
+            result = await conn.execute(q)
+        return int(result.rowcount or 0)
+
+    async def subscriptions(self, chat: Chat) -> list[Subscription]:
+        s = SubscriptionRow.__table__
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(s.c.kind, s.c.value, s.c.key).where(s.c.chat_id == chat.id).order_by(s.c.kind.desc(), s.c.id)
+            )
+            return [Subscription(r.kind, r.value, r.key) for r in rows]
+
+    # -- outbox ---------------------------------------------------------------------------
+
+    async def enqueue_message(
+        self,
+        kind: str,
+        text: str,
+        now: datetime,
+        *,
+        chats: Sequence[tuple[str, str]] | None = None,
+        topic: str | None = None,
+        created_by: str | None = None,
+    ) -> tuple[int, int]:
+        """Queue a broadcast or alert to the given (channel, chat_id) pairs, a topic's
+        subscribers, or (neither given) every active chat. Returns (message id, deliveries).
+        """
+        m = MessageRow.__table__
+        c = ChatRow.__table__
+        s = SubscriptionRow.__table__
+        d = DeliveryRow.__table__
+        async with self.engine.begin() as conn:
+            message_id = (
+                await conn.execute(
+                    m.insert()
+                    .values(kind=kind, text=text, topic=topic, created_by=created_by, created_at=now)
+                    .returning(m.c.id)
+                )
+            ).scalar_one()
+            target = select(c.c.id.label("chat_id")).where(c.c.active.is_(True))
+            if chats is not None:
+                if not chats:
+                    return message_id, 0
+                target = target.where(
+                    or_(*(and_(c.c.channel == ch, c.c.chat_id == cid) for ch, cid in chats))
+                )
+            elif topic is not None:
+                target = target.where(
+                    c.c.paused.is_(False),
+                    c.c.id.in_(select(s.c.chat_id).where(s.c.kind == "topic", s.c.key == topic)),
+                )
+            else:
+                target = target.where(c.c.paused.is_(False))
+            sub = target.subquery()
+            sel = select(
+                sub.c.chat_id,
+                literal(message_id).label("message_id"),
+                literal("pending").label("status"),
+                literal(0).label("attempts"),
+                literal(now, d.c.next_attempt_at.type).label("next_attempt_at"),
+                literal(now, d.c.created_at.type).label("created_at"),
+                literal(now, d.c.updated_at.type).label("updated_at"),
+            ).where(literal(True))
+            result = await conn.execute(
+                self._insert(d)
+                .from_select(
+                    ["chat_id", "message_id", "status", "attempts", "next_attempt_at", "created_at", "updated_at"],
+                    sel,
+                )
+                .on_conflict_do_nothing()
+            )
+            return message_id, max(result.rowcount or 0, 0)
+
+    async def requeue_in_flight(self, now: datetime) -> int:
+        """At start-up: deliveries left 'sending' by a crash go back to 'pending'."""
+        d = DeliveryRow.__table__
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(d).where(d.c.status == "sending").values(status="pending", next_attempt_at=now, updated_at=now)
+            )
+        return int(result.rowcount or 0)
+
+    async def claim_due(self, channels: Sequence[str], now: datetime, limit: int = 50) -> list[DeliveryJob]:
+        """Mark up to ``limit`` due deliveries on these channels 'sending' and return them.
+
+        Only the oldest pending delivery of each chat is due, which keeps per-chat order
+        even when several workers claim at once.
+        """
+        d = DeliveryRow.__table__
+        c = ChatRow.__table__
+        m = MessageRow.__table__
+        older = d.alias("older")
+        earlier_pending = (
+            select(older.c.id)
+            .where(older.c.chat_id == d.c.chat_id, older.c.status.in_(("pending", "sending")), older.c.id < d.c.id)
+            .exists()
+        )
+        pick = (
+            select(d.c.id)
+            .join(c, c.c.id == d.c.chat_id)
+            .where(
+                d.c.status == "pending",
+                d.c.next_attempt_at <= now,
+                c.c.channel.in_(list(channels)),
+                ~earlier_pending,
+            )
+            .order_by(d.c.id)
+            .limit(limit)
+        )
+        async with self.engine.begin() as conn:
+            ids = [r[0] for r in await conn.execute(pick)]
+            if not ids:
+                return []
+            claimed = [
+                r[0]
+                for r in await conn.execute(
+                    update(d)
+                    .where(d.c.id.in_(ids), d.c.status == "pending")
+                    .values(status="sending", attempts=d.c.attempts + 1, updated_at=now)
+                    .returning(d.c.id)
+                )
+            ]
+            if not claimed:
+                return []
+            q = (
+                select(
+                    d.c.id.label("delivery_id"),
+                    d.c.attempts,
+                    d.c.message_id,
+                    c,
+                    m.c.kind.label("message_kind"),
+                    m.c.text.label("message_text"),
+                    *[col.label(f"a_{col.name}") for col in _ARTICLE_COLS],
+                )
+                .join(c, c.c.id == d.c.chat_id)
+                .outerjoin(ArticleRow.__table__, _A.id == d.c.article_id)
+                .outerjoin(m, m.c.id == d.c.message_id)
+                .where(d.c.id.in_(claimed))
+                .order_by(d.c.id)
+            )
+            rows = (await conn.execute(q)).all()
+        jobs = []
+        for r in rows:
+            article = None
+            if r.a_id is not None:
+                article = StoredArticle(
+                    id=r.a_id, source_id=r.a_source_id, key=r.a_key, url=r.a_url, title=r.a_title,
+                    published_at=r.a_published_at, summary=r.a_summary,
+                    topics=tuple(r.a_topics.split()) if r.a_topics else (), first_seen_at=r.a_first_seen_at,
+                )
+            jobs.append(
+                DeliveryJob(
+                    id=r.delivery_id, attempts=r.attempts, chat=_row_to_chat(r), article=article,
+                    message_kind=r.message_kind, message_text=r.message_text,
+                )
+            )
+        return jobs
+
+    async def mark_sent(self, delivery_id: int, now: datetime, platform_message_id: str | None = None) -> None:
+        d = DeliveryRow.__table__
+        c = ChatRow.__table__
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(d)
+                .where(d.c.id == delivery_id)
+                .values(status="sent", sent_at=now, updated_at=now, platform_message_id=platform_message_id, last_error=None)
+            )
+            await conn.execute(
+                update(c)
+                .where(c.c.id == select(d.c.chat_id).where(d.c.id == delivery_id).scalar_subquery())
+                .values(unreachable_count=0)
+            )
+
+    async def mark_retry(self, delivery_id: int, now: datetime, *, next_attempt_at: datetime, error: str) -> None:
+        d = DeliveryRow.__table__
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(d)
+                .where(d.c.id == delivery_id)
+                .values(status="pending", next_attempt_at=next_attempt_at, last_error=error[:1000], updated_at=now)
+            )
+
+    async def mark_failed(self, delivery_id: int, now: datetime, *, reason: str) -> None:
+        d = DeliveryRow.__table__
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(d).where(d.c.id == delivery_id).values(status="failed", last_error=reason[:1000], updated_at=now)
+            )
+
+    async def mark_unreachable(self, delivery_id: int, now: datetime, *, reason: str, deactivate_after: int = 3) -> bool:
+        """Fail the delivery and count one more 'unreachable' for its chat.
+
+        After ``deactivate_after`` in a row the chat is deactivated and its pending
+        deliveries are cancelled; returns True when that happened.
+        """
+        d = DeliveryRow.__table__
+        c = ChatRow.__table__
+        async with self.engine.begin() as conn:
+            chat_pk = (await conn.execute(select(d.c.chat_id).where(d.c.id == delivery_id))).scalar_one()
+            await conn.execute(
+                update(d).where(d.c.id == delivery_id).values(status="failed", last_error=reason[:1000], updated_at=now)
+            )
+            await conn.execute(update(c).where(c.c.id == chat_pk).values(unreachable_count=c.c.unreachable_count + 1))
+            count = (await conn.execute(select(c.c.unreachable_count).where(c.c.id == chat_pk))).scalar_one()
+            if count < deactivate_after:
+                return False
+            await conn.execute(
+                update(c).where(c.c.id == chat_pk).values(active=False, deactivated_reason=reason[:500], updated_at=now)
+            )
+            await conn.execute(
+                update(d)
+                .where(d.c.chat_id == chat_pk, d.c.status == "pending")
+                .values(status="cancelled", last_error="chat unreachable: " + reason[:900], updated_at=now)
+            )
+            return True
+
+    # -- statistics -----------------------------------------------------------------------
+
+    async def stats(self, now: datetime, days: int = 14) -> Stats:
+        c = ChatRow.__table__
+        s = SubscriptionRow.__table__
+        d = DeliveryRow.__table__
+        src = SourceRow.__table__
+        since = now - timedelta(days=days)
+        async with self.engine.connect() as conn:
+            active = dict(
+                (bool(r[0]), int(r[1]))
+                for r in await conn.execute(select(c.c.active, func.count()).group_by(c.c.active))
+            )
+            by_topic = {
+                r[0]: int(r[1])
+                for r in await conn.execute(
+                    select(s.c.key, func.count()).where(s.c.kind == "topic").group_by(s.c.key).order_by(s.c.key)
+                )
+            }
+            keywords = int(
+                (await conn.execute(select(func.count()).select_from(s).where(s.c.kind == "keyword"))).scalar() or 0
+            )
+            by_source = {
+                r[0]: int(r[1])
+                for r in await conn.execute(
+                    select(_A.source_id, func.count()).group_by(_A.source_id).order_by(_A.source_id)
+                )
+            }
+            by_status = {r[0]: int(r[1]) for r in await conn.execute(select(d.c.status, func.count()).group_by(d.c.status))}
+            day = func.date(d.c.sent_at) if self.dialect == "sqlite" else func.to_char(d.c.sent_at, "YYYY-MM-DD")
+            by_day = {
+                str(r[0]): int(r[1])
+                for r in await conn.execute(
+                    select(day, func.count()).where(d.c.status == "sent", d.c.sent_at >= since).group_by(day).order_by(day)
+                )
+            }
+            in_error = tuple(
+                r[0]
+                for r in await conn.execute(select(src.c.id).where(src.c.consecutive_failures > 0).order_by(src.c.id))
+            )
+        return Stats(
+            chats_active=active.get(True, 0),
+            chats_inactive=active.get(False, 0),
+            subscriptions_by_topic=by_topic,
+            keyword_subscriptions=keywords,
+            articles_by_source=by_source,
+            deliveries_by_status=by_status,
+            deliveries_by_day=by_day,
+            sources_in_error=in_error,
+        )
+
+
+async def open_store(url: str, *, upgrade: bool = True) -> Store:
+    """Open the database and (by default) bring its schema to the current revision."""
+    store = Store.open(url)
+    if upgrade:
+        await store.upgrade()
+    return store
+
+
+__all__ = [
+    "Chat",
+    "DeliveryJob",
+    "MigrationError",
+    "NewArticle",
+    "SaveResult",
+    "SourceState",
+    "Stats",
+    "Store",
+    "StoreError",
+    "StoredArticle",
+    "Subscription",
+    "open_store",
+]
