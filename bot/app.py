@@ -1,0 +1,249 @@
+"""Composition root: builds the store, HTTP client, channels, poller, scheduler and worker.
+
+Only this module knows the concrete channel adapters. :class:`App` is started and stopped
+by the CLI (``run``, ``demo``) and by tests; ``poll_once`` serves ``run_bot.py poll-once``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.channels.base import Channel, Incoming, Reply
+from bot.commands import Commands
+from bot.config import Config
+from bot.delivery import DeliveryWorker
+from bot.i18n import t
+from bot.poller import Poller, PollReport, PollSettings
+from bot.render import local_date
+from feeds.fetch import DEFAULT_USER_AGENT, make_client
+from feeds.models import Source
+from storage.store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+#: fraction of a source's interval added or removed at random, so sources drift apart
+JITTER = 0.1
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class App:
+    """The running bot. ``channels`` defaults to the console when no platform token is set."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        channels: Sequence[Channel] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        client: httpx.AsyncClient | None = None,
+        store: Store | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self._channels_arg = channels
+        self._client_arg = client
+        self._store_arg = store
+        self.channels: dict[str, Channel] = {}
+        self.store: Store
+        self.client: httpx.AsyncClient
+        self.poller: Poller
+        self.commands: Commands
+        self.worker: DeliveryWorker
+        self.scheduler: AsyncIOScheduler | None = None
+        self._started = False
+        self._opened = False
+        self._rng = random.Random()
+
+    # -- wiring ---------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Everything except the long-running parts (scheduler, worker, channel listeners)."""
+        if self._opened:
+            return
+        self._opened = True
+        settings = self.config.settings
+        self.store = self._store_arg or await open_store(self.config.database_url)
+        await self.store.sync_sources(self.config.sources, self.clock())
+        self.client = self._client_arg or make_client(
+            user_agent=settings.bantin_user_agent or DEFAULT_USER_AGENT,
+            timeout=settings.bantin_http_timeout,
+        )
+        self.poller = Poller(
+            self.store, self.client, self.config.topics, clock=self.clock,
+            settings=PollSettings(
+                max_bytes=settings.bantin_max_response_bytes,
+                fetch_timeout=settings.bantin_http_timeout * 2,
+                fetch_concurrency=settings.bantin_fetch_concurrency,
+                alert_after=settings.bantin_alert_after_failures,
+                max_backoff=settings.bantin_max_backoff,
+            ),
+            alert=self.alert_admins,
+        )
+        channels = self._channels_arg if self._channels_arg is not None else self._default_channels()
+        self.channels = {c.name: c for c in channels}
+        self.commands = Commands(
+            self.store, self.config.topics, admins=self.admin_chats(), tz=self.config.tz, clock=self.clock,
+            poll_now=self.poll_once, source_names={s.id: s.name for s in self.config.sources},
+        )
+        self.worker = DeliveryWorker(
+            self.store, self.channels, clock=self.clock, tz=self.config.tz,
+            topic_names={tp.slug: tp.name for tp in self.config.topics},
+            link_previews={s.id: s.link_preview for s in self.config.sources},
+        )
+        now = self.clock()
+        for channel, chat_id in self.admin_chats():
+            if channel in self.channels:
+                await self.store.upsert_chat(channel, chat_id, now)
+
+    def _default_channels(self) -> list[Channel]:
+        from bot.channels.console import ConsoleChannel
+
+        return [ConsoleChannel()]
+
+    def admin_chats(self) -> frozenset[tuple[str, str]]:
+        admins = set(self.config.admins)
+        if "console" in self.channels or self._channels_arg is None:
+            from bot.channels.console import CONSOLE_CHAT_ID
+
+            admins.add(("console", CONSOLE_CHAT_ID))
+        return frozenset(admins)
+
+    async def close(self) -> None:
+        if not self._opened:
+            return
+        self._opened = False
+        if self._client_arg is None and hasattr(self, "client"):
+            await self.client.aclose()
+        if self._store_arg is None and hasattr(self, "store"):
+            await self.store.close()
+
+    # -- alerts and messages --------------------------------------------------------------
+
+    async def alert_admins(self, key: str, values: dict[str, object]) -> None:
+        """Queue an alert to every admin chat on an enabled channel, in the outbox."""
+        values = {k: (local_date(v, self.config.tz, with_time=True) if isinstance(v, datetime) else v)
+                  for k, v in values.items()}
+        targets = [(ch, cid) for ch, cid in self.admin_chats() if ch in self.channels]
+        for lang in ("vi", "en"):
+            chats = []
+            for ch, cid in targets:
+                chat = await self.store.get_chat(ch, cid)
+                if chat is not None and chat.language == lang:
+                    chats.append((ch, cid))
+            if chats:
+                await self.store.enqueue_message("alert", t(lang, key, **values), self.clock(), chats=chats)
+        if hasattr(self, "worker"):
+            self.worker.wake()
+
+    async def on_message(self, msg: Incoming, reply: Reply) -> None:
+        for out in await self.commands.handle(msg):
+            await reply(out)
+        self.worker.wake()  # a command may have queued a broadcast
+
+    # -- polling --------------------------------------------------------------------------
+
+    def enabled_sources(self) -> list[Source]:
+        return [s for s in self.config.sources if s.enabled]
+
+    async def poll_once(self) -> list[PollReport]:
+        reports = await self.poller.poll_all(self.enabled_sources())
+        if hasattr(self, "worker"):
+            self.worker.wake()
+        return reports
+
+    def _jittered(self, seconds: float) -> float:
+        return max(1.0, seconds * (1 + self._rng.uniform(-JITTER, JITTER)))
+
+    async def _poll_job(self, source_id: str) -> None:
+        source = self.config.source(source_id)
+        if source is None or self.scheduler is None:
+            return
+        report = await self.poller.poll(source)
+        log.info("poll %s", report.line())
+        if report.queued:
+            self.worker.wake()
+        state = await self.store.source_state(source_id)
+        delay = source.interval
+        if state is not None and state.next_check_at is not None:
+            delay = max(1.0, (state.next_check_at - self.clock()).total_seconds())
+        self._schedule(source_id, self._jittered(delay))
+
+    def _schedule(self, source_id: str, delay: float) -> None:
+        assert self.scheduler is not None
+        self.scheduler.add_job(
+            self._poll_job, "date", run_date=utcnow() + timedelta(seconds=delay), args=[source_id],
+            id=f"poll:{source_id}", replace_existing=True, misfire_grace_time=None, coalesce=True,
+        )
+
+    async def _start_scheduler(self) -> None:
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.scheduler.start()
+        now = self.clock()
+        states = {s.id: s for s in await self.store.source_states()}
+        for i, source in enumerate(self.enabled_sources()):
+            state = states.get(source.id)
+            due = state.next_check_at if state and state.next_check_at else now
+            # Spread the first polls a little so a restart does not hit the portal at once.
+            delay = max(0.0, (due - now).total_seconds()) + 0.2 * i
+            self._schedule(source.id, delay)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.open()
+        requeued = await self.store.requeue_in_flight(self.clock())
+        if requeued:
+            log.info("%d deliveries were in flight at the last stop; they will be retried", requeued)
+        for channel in self.channels.values():
+            await channel.start(self.on_message)
+        self.worker.start()
+        await self._start_scheduler()
+        self._started = True
+        log.info(
+            "bantin running: %d sources, channels %s, database %s",
+            len(self.enabled_sources()), ", ".join(self.channels), self.store.engine.url.render_as_string(),
+        )
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        if hasattr(self, "worker"):
+            await self.worker.stop()
+        for channel in self.channels.values():
+            with contextlib.suppress(Exception):
+                await channel.stop()
+        await self.close()
+        self._started = False
+
+    async def run_until_signal(self, *, duration: float | None = None) -> None:
+        """Start, run until SIGINT/SIGTERM (or ``duration`` seconds), stop cleanly."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        try:
+            if duration is None:
+                await stop.wait()
+            else:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(duration):
+                        await stop.wait()
+        finally:
+            log.info("stopping")
+            async with asyncio.timeout(10):
+                await self.stop()

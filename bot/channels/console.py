@@ -1,0 +1,86 @@
+"""Terminal chat for local runs and the offline demo: the local user is an admin.
+
+Lines typed on stdin are commands; a bare number presses the matching option of the last
+message that offered choices (the plain-text stand-in for Telegram's buttons). Pushed
+articles are printed as they arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import threading
+from typing import TextIO
+
+from bot.channels.base import Incoming, OnMessage, OutMessage
+
+CONSOLE_CHAT_ID = "local"
+
+
+class ConsoleChannel:
+    """The ``console`` channel: one chat, stdin in, a text stream out."""
+
+    name = "console"
+    max_text = 100_000
+
+    def __init__(self, *, stdin: TextIO | None = None, stdout: TextIO | None = None, prompt: str = "> ") -> None:
+        self._stdin = stdin if stdin is not None else sys.stdin
+        self._stdout = stdout if stdout is not None else sys.stdout
+        self._prompt = prompt
+        self._task: asyncio.Task[None] | None = None
+        self._choices: list[str] = []
+        self._sent = 0
+
+    async def start(self, on_message: OnMessage) -> None:
+        self._task = asyncio.create_task(self._read_loop(on_message), name="console-reader")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+
+    async def send(self, chat_id: str, message: OutMessage) -> str | None:
+        self._print(message)
+        self._sent += 1
+        return str(self._sent)
+
+    def _print(self, message: OutMessage) -> None:
+        choices = [c for row in message.choices for c in row]
+        if choices:
+            self._choices = [c.data for c in choices]
+        self._stdout.write("\n" + message.text.rstrip() + "\n")
+        self._stdout.flush()
+
+    async def _reply(self, message: OutMessage) -> None:
+        self._print(message)
+
+    async def _read_loop(self, on_message: OnMessage) -> None:
+        loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[str] = asyncio.Queue()
+
+        def reader() -> None:
+            # A daemon thread, not the default executor: a blocked readline() must never keep
+            # the process alive after SIGINT/SIGTERM. EOF ends input; pushes go on.
+            for line in iter(self._stdin.readline, ""):
+                loop.call_soon_threadsafe(lines.put_nowait, line)
+            loop.call_soon_threadsafe(lines.put_nowait, "")
+
+        threading.Thread(target=reader, name="console-stdin", daemon=True).start()
+        while True:
+            line = await lines.get()
+            if not line:
+                return
+            text = line.strip()
+            if not text:
+                continue
+            callback = None
+            if text.isdigit() and self._choices and 1 <= int(text) <= len(self._choices):
+                callback = self._choices[int(text) - 1]
+            msg = Incoming(
+                channel=self.name, chat_id=CONSOLE_CHAT_ID, text=text, user_id=CONSOLE_CHAT_ID,
+                user_name="console", chat_kind="console", callback_data=callback,
+            )
+            await on_message(msg, self._reply)

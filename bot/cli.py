@@ -1,0 +1,129 @@
+"""Command-line interface: ``run`` (default), ``poll-once``, ``check-source``, ``demo``, ``db upgrade``.
+
+Exit codes: 0 done (even when some sources failed), 2 bad configuration or arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Config, ConfigError, load_config
+
+EXIT_OK = 0
+EXIT_CONFIG = 2
+
+log = logging.getLogger("bantin")
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # httpx logs every request URL at INFO, and bot tokens live in URLs; APScheduler logs
+    # every job run. Neither belongs in an operator's log at INFO.
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="run_bot.py",
+        description="bantin: polls a portal's sections and feeds and pushes new articles to chats.",
+    )
+    p.add_argument("--config", type=Path, help="sources TOML file (default: $BANTIN_CONFIG or bantin.toml)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("run", help="run until SIGINT/SIGTERM (the default)")
+    sub.add_parser("poll-once", help="poll every enabled source once, store and queue, print one line per source")
+    check = sub.add_parser("check-source", help="fetch and parse one source without storing; show what was extracted")
+    check.add_argument("source", help="a source id from the config, or a URL")
+    check.add_argument("--limit", type=int, default=5, help="entries whose article page is fetched (default 5)")
+    demo = sub.add_parser("demo", help="offline demo: a bundled portal snapshot on 127.0.0.1 and the console chat")
+    demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    demo.add_argument("--speed", type=float, default=1.0, help="make the demo's news appear this many times faster")
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations")
+    return p
+
+
+def _load(args: argparse.Namespace) -> Config:
+    config = load_config(config_path=args.config)
+    setup_logging(config.settings.bantin_log_level)
+    return config
+
+
+async def _poll_once(config: Config) -> int:
+    from bot.app import App
+
+    app = App(config, channels=[])
+    await app.open()
+    try:
+        reports = await app.poll_once()
+    finally:
+        await app.close()
+    for r in reports:
+        print(r.line(), flush=True)
+    if not reports:
+        print("no enabled sources", file=sys.stderr)
+    return EXIT_OK
+
+
+async def _db_upgrade(config: Config) -> int:
+    from storage.store import Store
+
+    store = Store.open(config.database_url)
+    try:
+        revision = await store.upgrade()
+    finally:
+        await store.close()
+    print(f"database at revision {revision}")
+    return EXIT_OK
+
+
+async def _run(config: Config) -> int:
+    from bot.app import App
+
+    app = App(config)
+    print(
+        "bantin: no chat-platform token set, so this is the console chat (you are an admin).\n"
+        "Type /help. Ctrl-C stops. No internet? Try `make demo` for the offline demo.",
+        flush=True,
+    )
+    await app.run_until_signal()
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command or "run"
+    try:
+        if command == "demo":
+            from bot.demo import run_demo
+
+            return asyncio.run(run_demo(args))
+        config = _load(args)
+        if command == "run":
+            return asyncio.run(_run(config))
+        if command == "poll-once":
+            return asyncio.run(_poll_once(config))
+        if command == "check-source":
+            from bot.check import check_source
+
+            return asyncio.run(check_source(config, args.source, limit=args.limit))
+        if command == "db":
+            return asyncio.run(_db_upgrade(config))
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return EXIT_OK
+    parser.error(f"unknown command {command}")
+    return EXIT_CONFIG

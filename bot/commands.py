@@ -1,0 +1,368 @@
+"""Chat commands, written once for every channel: an :class:`Incoming` in, replies out.
+
+Replies are :class:`OutMessage` values in the member's language; channels render them
+(HTML and buttons on Telegram, numbered options in plain text). Bad arguments get a short
+hint, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, tzinfo
+from typing import Protocol
+
+from bot.channels.base import Choice, Incoming, OutMessage
+from bot.i18n import LANGUAGES, pick_language, t
+from bot.render import article_list, local_date
+from feeds.models import Topic
+from feeds.text import fold_key, match_key, normalize
+from storage.store import Chat, Store
+
+log = logging.getLogger(__name__)
+
+MAX_LATEST = 20
+DEFAULT_LATEST = 5
+MAX_KEYWORD_CHARS = 60
+TOPIC_CALLBACK = "topic:"
+
+
+class PollLine(Protocol):
+    """What ``/poll`` shows per source (satisfied by :class:`bot.poller.PollReport`)."""
+
+    source_id: str
+    ok: bool
+    new: int
+    seconds: float
+    reason: str
+
+
+PollNow = Callable[[], Awaitable[Sequence[PollLine]]]
+
+
+class Commands:
+    """Dispatches commands; every state change goes through the store."""
+
+    def __init__(
+        self,
+        store: Store,
+        topics: Sequence[Topic],
+        *,
+        admins: frozenset[tuple[str, str]],
+        tz: tzinfo,
+        clock: Callable[[], datetime],
+        poll_now: PollNow | None = None,
+        source_names: dict[str, str] | None = None,
+    ) -> None:
+        self.store = store
+        self.topics = tuple(topics)
+        self.admins = admins
+        self.tz = tz
+        self.clock = clock
+        self.poll_now = poll_now
+        self.source_names = source_names or {}
+        self._topic_keys = [
+            (topic, {fold_key(topic.slug.replace("-", " ")), fold_key(topic.name), topic.slug})
+            for topic in self.topics
+        ]
+        self._handlers: dict[str, Callable[[Incoming, Chat, str], Awaitable[list[OutMessage]]]] = {
+            "start": self._start,
+            "help": self._help,
+            "topics": self._topics,
+            "subscribe": self._subscribe,
+            "unsubscribe": self._unsubscribe,
+            "follow": self._follow,
+            "unfollow": self._unfollow,
+            "mysubs": self._mysubs,
+            "latest": self._latest,
+            "stop": self._stop,
+            "lang": self._lang,
+        }
+        self._admin_handlers: dict[str, Callable[[Incoming, Chat, str], Awaitable[list[OutMessage]]]] = {
+            "poll": self._poll,
+            "sources": self._sources,
+            "stats": self._stats,
+            "broadcast": self._broadcast,
+        }
+
+    # -- entry point ----------------------------------------------------------------------
+
+    def is_admin(self, msg: Incoming) -> bool:
+        if msg.channel == "console":
+            return True
+        return (msg.channel, msg.user_id) in self.admins or (
+            msg.chat_kind == "private" and (msg.channel, msg.chat_id) in self.admins
+        )
+
+    async def handle(self, msg: Incoming) -> list[OutMessage]:
+        """Answer one incoming text or button press."""
+        now = self.clock()
+        chat = await self.store.get_chat(msg.channel, msg.chat_id)
+        if chat is None:
+            chat = await self.store.upsert_chat(
+                msg.channel, msg.chat_id, now, title=msg.chat_title, kind=msg.chat_kind,
+                language=pick_language(msg.language_code),
+            )
+        if msg.callback_data is not None:
+            return await self._callback(msg, chat)
+        text = normalize(msg.text)
+        if not text.startswith("/"):
+            return [OutMessage(t(chat.language, "not_a_command"))]
+        name, _, args = text[1:].partition(" ")
+        name = name.split("@", 1)[0].lower()
+        args = args.strip()
+        handler = self._handlers.get(name)
+        if handler is None and name in self._admin_handlers:
+            if not self.is_admin(msg):
+                return [OutMessage(t(chat.language, "admin_only"))]
+            handler = self._admin_handlers[name]
+        if handler is None:
+            return [OutMessage(t(chat.language, "unknown_command", cmd="/" + name))]
+        try:
+            return await handler(msg, chat, args)
+        except Exception:
+            # A bug must not reach the member as a traceback; the log keeps it.
+            log.exception("command /%s failed for %s:%s", name, msg.channel, msg.chat_id)
+            return [OutMessage(t(chat.language, "unknown_command", cmd="/" + name))]
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def find_topics(self, arg: str) -> list[Topic]:
+        """Topics matching ``arg`` by slug or name, accents and case optional."""
+        key = fold_key(arg.replace("-", " "))
+        if not key:
+            return []
+        exact = [topic for topic, keys in self._topic_keys if key in keys or arg == topic.slug]
+        if exact:
+            return exact
+        return [topic for topic, keys in self._topic_keys if any(key in k for k in keys)]
+
+    def _topic_name(self, slug: str) -> str:
+        return next((topic.name for topic in self.topics if topic.slug == slug), slug)
+
+    def _may_change(self, msg: Incoming) -> bool:
+        return msg.chat_kind != "group" or msg.is_chat_admin
+
+    async def _topics_message(self, chat: Chat) -> OutMessage:
+        if not self.topics:
+            return OutMessage(t(chat.language, "no_topics"))
+        subscribed = {s.key for s in await self.store.subscriptions(chat) if s.kind == "topic"}
+        lines = [t(chat.language, "topics_header")]
+        choices = []
+        for i, topic in enumerate(self.topics, 1):
+            mark = "✅" if topic.slug in subscribed else "▫️"
+            lines.append(f"{i}. {mark} {topic.name} ({topic.slug})")
+            choices.append((Choice(f"{mark} {topic.name}", TOPIC_CALLBACK + topic.slug),))
+        lines.append(t(chat.language, "topics_hint"))
+        return OutMessage("\n".join(lines), choices=tuple(choices))
+
+    # -- member commands ------------------------------------------------------------------
+
+    async def _start(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        was_paused = chat.paused or not chat.active
+        chat = await self.store.upsert_chat(
+            msg.channel, msg.chat_id, self.clock(), title=msg.chat_title, kind=msg.chat_kind, reactivate=True
+        )
+        replies = [OutMessage(t(chat.language, "welcome"))]
+        if was_paused:
+            replies.append(OutMessage(t(chat.language, "resumed")))
+        replies.append(await self._topics_message(chat))
+        return replies
+
+    async def _help(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        text = t(chat.language, "help")
+        if self.is_admin(msg):
+            text += "\n\n" + t(chat.language, "help_admin")
+        return [OutMessage(text)]
+
+    async def _topics(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        return [await self._topics_message(chat)]
+
+    async def _callback(self, msg: Incoming, chat: Chat) -> list[OutMessage]:
+        data = msg.callback_data or ""
+        if not data.startswith(TOPIC_CALLBACK):
+            return []
+        if not self._may_change(msg):
+            return [OutMessage(t(chat.language, "group_admin_only"))]
+        slug = data.removeprefix(TOPIC_CALLBACK)
+        if slug not in {topic.slug for topic in self.topics}:
+            return [await self._topics_message(chat)]
+        now = self.clock()
+        if not await self.store.subscribe(chat, "topic", slug, slug, now):
+            await self.store.unsubscribe(chat, "topic", slug)
+        return [await self._topics_message(chat)]
+
+    async def _resolve_one(self, chat: Chat, arg: str) -> Topic | OutMessage:
+        found = self.find_topics(arg)
+        if len(found) == 1:
+            return found[0]
+        names = ", ".join(topic.slug for topic in (found or self.topics))
+        key = "ambiguous_topic" if found else "unknown_topic"
+        return OutMessage(t(chat.language, key, arg=arg, topics=names))
+
+    async def _subscribe(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        if not args:
+            return [OutMessage(t(chat.language, "usage_subscribe")), await self._topics_message(chat)]
+        if not self._may_change(msg):
+            return [OutMessage(t(chat.language, "group_admin_only"))]
+        topic = await self._resolve_one(chat, args)
+        if isinstance(topic, OutMessage):
+            return [topic]
+        added = await self.store.subscribe(chat, "topic", topic.slug, topic.slug, self.clock())
+        return [OutMessage(t(chat.language, "subscribed" if added else "already_subscribed", name=topic.name))]
+
+    async def _unsubscribe(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        if not args:
+            return [OutMessage(t(chat.language, "usage_unsubscribe"))]
+        if not self._may_change(msg):
+            return [OutMessage(t(chat.language, "group_admin_only"))]
+        if fold_key(args) in ("all", "tat ca", "het"):
+            count = await self.store.unsubscribe(chat, None, None)
+            return [OutMessage(t(chat.language, "unsubscribed_all", count=count))]
+        subs = await self.store.subscriptions(chat)
+        keyword_key = match_key(args)
+        if any(s.kind == "keyword" and s.key == keyword_key for s in subs):
+            await self.store.unsubscribe(chat, "keyword", keyword_key)
+            return [OutMessage(t(chat.language, "unfollowed", keyword=args))]
+        topic = await self._resolve_one(chat, args)
+        if isinstance(topic, OutMessage):
+            return [topic]
+        removed = await self.store.unsubscribe(chat, "topic", topic.slug)
+        return [OutMessage(t(chat.language, "unsubscribed" if removed else "not_subscribed", name=topic.name))]
+
+    def _check_keyword(self, chat: Chat, keyword: str) -> OutMessage | None:
+        if len(re.findall(r"\w", keyword)) < 2:
+            return OutMessage(t(chat.language, "keyword_too_short"))
+        if len(keyword) > MAX_KEYWORD_CHARS:
+            return OutMessage(t(chat.language, "keyword_too_long", max=MAX_KEYWORD_CHARS))
+        return None
+
+    async def _follow(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        if not args:
+            return [OutMessage(t(chat.language, "usage_follow"))]
+        if not self._may_change(msg):
+            return [OutMessage(t(chat.language, "group_admin_only"))]
+        problem = self._check_keyword(chat, args)
+        if problem:
+            return [problem]
+        added = await self.store.subscribe(chat, "keyword", args, match_key(args), self.clock())
+        return [OutMessage(t(chat.language, "followed" if added else "already_followed", keyword=args))]
+
+    async def _unfollow(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        if not args:
+            return [OutMessage(t(chat.language, "usage_unfollow"))]
+        if not self._may_change(msg):
+            return [OutMessage(t(chat.language, "group_admin_only"))]
+        removed = await self.store.unsubscribe(chat, "keyword", match_key(args))
+        return [OutMessage(t(chat.language, "unfollowed" if removed else "not_followed", keyword=args))]
+
+    async def _mysubs(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        subs = await self.store.subscriptions(chat)
+        if not subs:
+            return [OutMessage(t(chat.language, "mysubs_none"))]
+        lines = [t(chat.language, "mysubs_header")]
+        topics = [self._topic_name(s.key) for s in subs if s.kind == "topic"]
+        keywords = [s.value for s in subs if s.kind == "keyword"]
+        if topics:
+            lines.append(t(chat.language, "mysubs_topics", items=", ".join(topics)))
+        if keywords:
+            lines.append(t(chat.language, "mysubs_keywords", items=", ".join(keywords)))
+        if chat.paused:
+            lines.append(t(chat.language, "mysubs_paused"))
+        return [OutMessage("\n".join(lines))]
+
+    async def _latest(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        words = args.split()
+        limit = DEFAULT_LATEST
+        if words and words[0].isdigit():
+            limit = int(words[0])
+            words = words[1:]
+            if not 1 <= limit <= MAX_LATEST:
+                return [OutMessage(t(chat.language, "usage_latest"))]
+        topic: Topic | None = None
+        if words:
+            resolved = await self._resolve_one(chat, " ".join(words))
+            if isinstance(resolved, OutMessage):
+                return [resolved]
+            topic = resolved
+        articles = await self.store.latest(topic.slug if topic else None, limit)
+        if not articles:
+            return [OutMessage(t(chat.language, "latest_none"))]
+        header = t(chat.language, "latest_header", topic=f" - {topic.name}" if topic else "")
+        return [article_list(articles, header=header, tz=self.tz)]
+
+    async def _stop(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        if not self._may_change(msg):
+            return [OutMessage(t(chat.language, "group_admin_only"))]
+        await self.store.update_chat(chat, self.clock(), paused=True)
+        return [OutMessage(t(chat.language, "stopped"))]
+
+    async def _lang(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        lang = args.strip().lower()
+        if lang not in LANGUAGES:
+            return [OutMessage(t(chat.language, "usage_lang"))]
+        chat = await self.store.update_chat(chat, self.clock(), language=lang)
+        return [OutMessage(t(lang, "lang_set"))]
+
+    # -- admin commands -------------------------------------------------------------------
+
+    async def _poll(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        if self.poll_now is None:
+            return [OutMessage(t(chat.language, "unknown_command", cmd="/poll"))]
+        reports = await self.poll_now()
+        lines = [t(chat.language, "poll_started", count=len(reports))]
+        for r in reports:
+            key = "poll_line_ok" if r.ok else "poll_line_error"
+            lines.append(t(chat.language, key, id=r.source_id, new=r.new, seconds=f"{r.seconds:.1f}", reason=r.reason))
+        return [OutMessage("\n".join(lines))]
+
+    async def _sources(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        lang = chat.language
+        never = t(lang, "never")
+        lines = [t(lang, "sources_header")]
+        for s in await self.store.source_states():
+            if s.id not in self.source_names:
+                continue  # rows of sources no longer configured
+            mark = "❌" if s.consecutive_failures else "✅"
+            last_error = t(lang, "none")
+            if s.last_error:
+                last_error = f"{local_date(s.last_error_at, self.tz, with_time=True)} {s.last_error[:200]}"
+            lines.append(
+                t(
+                    lang, "sources_line", mark=mark, id=s.id, name=self.source_names[s.id],
+                    last_success=local_date(s.last_success_at, self.tz, with_time=True) or never,
+                    last_error=last_error,
+                    next_check=local_date(s.next_check_at, self.tz, with_time=True) or never,
+                )
+            )
+        return [OutMessage("\n".join(lines))]
+
+    async def _stats(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        st = await self.store.stats(self.clock())
+        lang = chat.language
+
+        def fmt(d: dict[str, int]) -> str:
+            return ", ".join(f"{k}={v}" for k, v in d.items()) or t(lang, "none")
+
+        text = t(
+            lang, "stats", active=st.chats_active, inactive=st.chats_inactive,
+            by_topic=fmt(st.subscriptions_by_topic), keywords=st.keyword_subscriptions,
+            by_source=fmt(st.articles_by_source), by_status=fmt(st.deliveries_by_status),
+            in_error=", ".join(st.sources_in_error) or t(lang, "none"),
+        )
+        return [OutMessage(text)]
+
+    async def _broadcast(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        if not args:
+            return [OutMessage(t(chat.language, "broadcast_usage"))]
+        first, _, rest = args.partition(" ")
+        topic = next((tp for tp in self.topics if tp.slug == first), None)
+        text = rest.strip() if topic else args
+        if not text:
+            return [OutMessage(t(chat.language, "broadcast_usage"))]
+        _, count = await self.store.enqueue_message(
+            "broadcast", text, self.clock(), topic=topic.slug if topic else None,
+            created_by=f"{msg.channel}:{msg.user_id or msg.chat_id}",
+        )
+        return [OutMessage(t(chat.language, "broadcast_queued", count=count))]

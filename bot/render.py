@@ -1,0 +1,73 @@
+"""Channel-agnostic rendering of articles and lists into :class:`OutMessage` (text + HTML).
+
+Plain text serves the console and Zalo; the HTML form (every dynamic string escaped) serves
+Telegram. Dates are shown in the configured local zone.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from datetime import datetime, tzinfo
+
+from bot.channels.base import OutMessage
+from bot.i18n import t
+from storage.store import StoredArticle
+
+
+def local_date(value: datetime | None, tz: tzinfo, *, with_time: bool = False) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(tz)
+    return local.strftime("%d/%m/%Y %H:%M" if with_time else "%d/%m/%Y")
+
+
+def _topic_tags(article: StoredArticle, topic_names: Mapping[str, str]) -> list[str]:
+    return ["#" + slug.replace("-", "_") for slug in article.topics if slug in topic_names]
+
+
+def article_message(
+    article: StoredArticle,
+    *,
+    lang: str,
+    tz: tzinfo,
+    topic_names: Mapping[str, str],
+    link_preview: bool = False,
+) -> OutMessage:
+    """One pushed article: title, date and tags, summary, read-more link."""
+    date = local_date(article.published_at or article.first_seen_at, tz, with_time=article.published_at is not None)
+    tags = " ".join(_topic_tags(article, topic_names))
+    meta = " · ".join(p for p in (date, tags) if p)
+    read_more = t(lang, "read_more")
+    lines = [f"📰 {article.title}"]
+    if meta:
+        lines.append(meta)
+    if article.summary:
+        lines.append(article.summary)
+    lines.append(f"{read_more}: {article.url}")
+    text = "\n".join(lines)
+
+    e = html.escape
+    hlines = [f"<b>{e(article.title)}</b>"]
+    if meta:
+        hlines.append(f"<i>{e(meta)}</i>")
+    if article.summary:
+        hlines.append(e(article.summary))
+    hlines.append(f'<a href="{e(article.url, quote=True)}">{e(read_more)}</a>')
+    return OutMessage(text=text, html="\n".join(hlines), link_preview=link_preview)
+
+
+def article_list(
+    articles: Sequence[StoredArticle], *, header: str, tz: tzinfo
+) -> OutMessage:
+    """A numbered list of articles (``/latest``, search results)."""
+    lines = [header]
+    hlines = [f"<b>{html.escape(header)}</b>"]
+    for i, a in enumerate(articles, 1):
+        date = local_date(a.published_at or a.first_seen_at, tz)
+        lines.append(f"{i}. {a.title} ({date})\n   {a.url}")
+        hlines.append(
+            f'{i}. <a href="{html.escape(a.url, quote=True)}">{html.escape(a.title)}</a> '
+            f"<i>({html.escape(date)})</i>"
+        )
+    return OutMessage(text="\n".join(lines), html="\n".join(hlines))
