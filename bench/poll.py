@@ -1,0 +1,215 @@
+"""Benchmark: 200 sources x 50 items on a loopback server, polled twice.
+
+Pass 1: every item is new (first sight: parse, dedup, store); pass 2: every listing is
+unchanged (conditional GET -> 304). Half the sources are RSS feeds, half HTML listings;
+article-page fetches are off (``fetch_articles = false``), as the issue asks. A third pass
+("fresh") polls new items on already-seeded sources with 100 subscribed chats, so the full
+path runs: summarise, classify, match keywords, store and fan out.
+
+The server runs in a child process so the CPU figures are the bot's alone.
+Prints one line of figures per pass.  Usage: .venv/bin/python bench/poll.py [--sources 200 --items 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import html
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PARAGRAPH = (
+    "Sáng 26/11, Đảng ủy Khối tổ chức hội nghị sơ kết công tác dân vận năm 2026, triển khai "
+    "nhiệm vụ trọng tâm năm tới. Hội nghị nhấn mạnh yêu cầu đổi mới phương thức tuyên truyền, "
+    "đẩy mạnh chuyển đổi số trong công tác xây dựng Đảng."
+)
+
+
+def rss_body(source: int, generation: int, items: int) -> bytes:
+    now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        f"<title>Nguồn {source}</title><link>http://127.0.0.1/</link><description>bench</description>"
+    ]
+    for i in range(items):
+        n = source * 100_000 + generation * 1_000 + i
+        parts.append(
+            f"<item><title>Tin số {n}: hội nghị công tác dân vận</title>"
+            f"<link>http://127.0.0.1/tin-so-{n}-duk{n}.aspx</link><guid>{n}</guid>"
+            f"<pubDate>{format_datetime(now - timedelta(minutes=i))}</pubDate>"
+            f"<description><![CDATA[<p>{PARAGRAPH}</p>]]></description></item>"
+        )
+    parts.append("</channel></rss>")
+    return "".join(parts).encode()
+
+
+def html_body(source: int, generation: int, items: int) -> bytes:
+    rows = []
+    for i in range(items):
+        n = source * 100_000 + generation * 1_000 + i
+        rows.append(
+            f'<div class="news-item"><h3><a class="title" href="/tin-so-{n}-duk{n}.aspx">'
+            f"Tin số {n}: {html.escape('Hội nghị & tập huấn')}</a></h3>"
+            f'<span class="date">26/11/2026</span><p class="sapo">{PARAGRAPH}</p></div>'
+        )
+    menu = "".join(f'<li><a href="/muc-{k}.aspx">Mục {k}</a></li>' for k in range(20))
+    return (
+        f'<html><head><meta charset="utf-8"><title>Nguồn {source}</title></head><body>'
+        f'<ul class="menu">{menu}</ul><div class="list-news">{"".join(rows)}</div></body></html>'
+    ).encode()
+
+
+def serve(port_file: str, sources: int, items: int) -> None:
+    """Child process: serve /rss/N.xml and /html/N.aspx; /bump makes every listing new."""
+    state = {"generation": 0}
+    cache: dict[str, tuple[bytes, str, str]] = {}
+
+    def body(path: str) -> tuple[bytes, str, str] | None:
+        key = f"{state['generation']}:{path}"
+        if key not in cache:
+            kind, _, name = path.strip("/").partition("/")
+            number = int(name.split(".")[0])
+            if number >= sources:
+                return None
+            if kind == "rss":
+                content, ctype = rss_body(number, state["generation"], items), "application/rss+xml; charset=utf-8"
+            else:
+                content, ctype = html_body(number, state["generation"], items), "text/html; charset=utf-8"
+            cache[key] = (content, ctype, '"' + hashlib.sha1(content).hexdigest() + '"')
+        return cache[key]
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            if self.path == "/bump":
+                state["generation"] += 1
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            found = body(self.path)
+            if found is None:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            content, ctype, etag = found
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    Path(port_file).write_text(str(server.server_address[1]))
+    server.serve_forever()
+
+
+def config_text(base: str, sources: int) -> str:
+    out = ['[[topics]]\nslug = "dan-van"\nname = "Dân vận"\nkeywords = ["dân vận"]\n']
+    for i in range(sources):
+        if i % 2 == 0:
+            out.append(
+                f'[[sources]]\nid = "s{i}"\nname = "Nguồn {i}"\nkind = "rss"\nurl = "{base}/rss/{i}.xml"\n'
+                'topics = ["dan-van"]\ninterval = 900\nfetch_articles = false\n'
+            )
+        else:
+            out.append(
+                f'[[sources]]\nid = "s{i}"\nname = "Nguồn {i}"\nkind = "html"\nurl = "{base}/html/{i}.aspx"\n'
+                'topics = ["dan-van"]\ninterval = 900\nfetch_articles = false\n'
+                '[sources.list]\nitem = ".news-item"\nlink = "a.title"\ndate = ".date"\n'
+            )
+    return "\n".join(out)
+
+
+async def bench(base: str, sources: int, items: int, chats: int) -> None:
+    import httpx
+
+    from bot.app import App
+    from bot.config import Config, load_settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings({"BANTIN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"})
+        config = Config(settings, (), (), Path("bench.toml")).with_sources_text(
+            config_text(base, sources), filename="bench.toml"
+        )
+        app = App(config, channels=[])
+        await app.open()
+        now = app.clock()
+        for c in range(chats):
+            chat = await app.store.upsert_chat("telegram", str(1000 + c), now)
+            await app.store.subscribe(chat, "topic", "dan-van", "dan-van", now)
+        total = sources * items
+
+        async def run(label: str, expect_items: bool) -> None:
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            reports = await app.poll_once()
+            cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+            errors = [r for r in reports if not r.ok]
+            stored = await app.store.article_count()
+            rate = f" items/s={total / wall:,.0f}" if expect_items else ""
+            print(
+                f"{label}: sources={len(reports)} errors={len(errors)} wall={wall:.2f}s cpu={cpu:.2f}s"
+                f"{rate} articles_stored={stored} queued={sum(r.queued for r in reports)}"
+                + (f" first_error={errors[0].reason!r}" if errors else ""),
+                flush=True,
+            )
+
+        await run("pass 1 (all new, first sight)", True)
+        await run("pass 2 (all unchanged, 304)", False)
+        async with httpx.AsyncClient() as client:
+            await client.get(f"{base}/bump")
+        await run(f"pass 3 (all new on seeded sources, fan-out to {chats} chats)", True)
+        await app.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=int, default=200)
+    parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--chats", type=int, default=100)
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.sources, args.items)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        port_file = Path(tmp) / "port"
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(port_file), "--sources", str(args.sources), "--items", str(args.items)]
+        )
+        try:
+            for _ in range(100):
+                if port_file.exists() and port_file.read_text():
+                    break
+                time.sleep(0.05)
+            base = f"http://127.0.0.1:{port_file.read_text()}"
+            asyncio.run(bench(base, args.sources, args.items, args.chats))
+        finally:
+            child.terminate()
+            child.wait(5)
+
+
+if __name__ == "__main__":
+    main()

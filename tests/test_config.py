@@ -1,0 +1,125 @@
+"""Configuration: defaults, the shipped bantin.toml, and refusals naming file, key and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_config, load_settings, parse_admins, parse_sources_toml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+GOOD = """
+[[topics]]
+slug = "dan-van"
+name = "Dân vận"
+keywords = ["dân vận"]
+
+[[sources]]
+id = "portal-dan-van"
+name = "Dân vận"
+kind = "html"
+url = "https://portal.example/dan-van.aspx"
+topics = ["dan-van"]
+interval = 600
+[sources.list]
+item = ".news-item"
+link = "a.title"
+date = ".date"
+[sources.article]
+body = ".detail-content"
+remove = [".caption"]
+
+[[sources]]
+id = "feed"
+name = "Feed"
+kind = "rss"
+url = "https://portal.example/rss"
+enabled = false
+"""
+
+
+def test_shipped_config_is_valid() -> None:
+    config = load_config({}, config_path=ROOT / "bantin.toml")
+    assert {t.slug for t in config.topics} >= {"dan-van", "tuyen-giao", "xay-dung-dang", "kiem-tra"}
+    assert all(s.kind in ("rss", "html") for s in config.sources)
+    for source in config.sources:
+        assert set(source.topics) <= {t.slug for t in config.topics}
+
+
+def test_defaults() -> None:
+    settings = load_settings({})
+    assert settings.bantin_config == Path("bantin.toml")
+    assert settings.bantin_log_level == "INFO"
+    config = load_config({}, config_path=ROOT / "bantin.toml")
+    assert config.database_url.startswith("sqlite+aiosqlite:///") and "data" in config.database_url
+    assert str(config.tz) == "Asia/Ho_Chi_Minh"
+
+
+def test_parse_good_file() -> None:
+    topics, sources = parse_sources_toml(GOOD)
+    assert topics[0].keywords == ("dân vận",)
+    html, rss = sources
+    assert html.list is not None and html.list.item == ".news-item" and html.interval == 600
+    assert html.article is not None and html.article.remove == (".caption",)
+    assert rss.enabled is False and rss.list is None and rss.interval == 900
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda s: s.replace('interval = 600', 'interval = 600\ncolour = "red"'), "sources[0].colour: unknown key"),
+        (lambda s: s.replace('kind = "html"', 'kind = "atom"'), "sources[0].kind"),
+        (lambda s: s.replace('item = ".news-item"', 'item = ".news-item["'), "invalid CSS selector"),
+        (lambda s: s.replace('url = "https://portal.example/rss"', 'url = "ftp://x"'), "not an http(s) URL"),
+        (lambda s: s.replace('topics = ["dan-van"]', 'topics = ["nope"]'), "unknown topic 'nope'"),
+        (lambda s: s.replace('id = "feed"', 'id = "portal-dan-van"'), "duplicate source id"),
+        (lambda s: s.replace('[sources.list]\nitem = ".news-item"\nlink = "a.title"\ndate = ".date"\n', ""),
+         "needs a [sources.list]"),
+        (lambda s: s.replace('item = ".news-item"', 'link_pattern = "("'), "invalid regular expression"),
+        (lambda s: s + "\n[extra]\nx = 1\n", "extra: unknown key"),
+        (lambda s: s.replace("interval = 600", "interval = -5"), "sources[0].interval"),
+        (lambda s: s + "\n[[sources]\n", "not valid TOML"),
+    ],
+)
+def test_bad_files_are_refused_with_file_key_and_reason(mutate, expected: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError) as info:
+        parse_sources_toml(mutate(GOOD), filename="my.toml")
+    message = str(info.value)
+    assert message.startswith("my.toml: ")
+    assert expected in message
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"BANTIN_DATABSE_URL": "x"}, "BANTIN_DATABSE_URL: unknown setting"),
+        ({"BANTIN_LOG_LEVEL": "LOUD"}, "BANTIN_LOG_LEVEL"),
+        ({"BANTIN_ADMINS": "telegram"}, "is not CHANNEL:ID"),
+        ({"BANTIN_HTTP_TIMEOUT": "soon"}, "BANTIN_HTTP_TIMEOUT"),
+        ({"BANTIN_TIMEZONE": "Mars/Olympus"}, "unknown time zone"),
+    ],
+)
+def test_bad_environment_is_refused(env: dict[str, str], expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        load_settings(env)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config({}, config_path=tmp_path / "nope.toml")
+
+
+def test_admins_parse() -> None:
+    assert parse_admins(" telegram:123, zalo:abc ;") == {("telegram", "123"), ("zalo", "abc")}
+    assert parse_admins("") == frozenset()
+
+
+def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("BANTIN_LOG_LEVEL=debug\nBANTIN_ADMINS=telegram:42\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for name in ("BANTIN_LOG_LEVEL", "BANTIN_ADMINS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert settings.bantin_log_level == "DEBUG" and settings.bantin_admins == "telegram:42"

@@ -1,0 +1,62 @@
+"""The import direction of DESIGN.md: feeds <- storage <- bot.{poller,delivery,commands} <- bot.app."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ADAPTERS = {"bot.channels.telegram", "bot.channels.zalo", "bot.channels.console"}
+#: modules allowed to know concrete channel adapters (composition roots)
+COMPOSITION = {"bot.app", "bot.demo"}
+
+
+def _modules() -> list[tuple[str, Path]]:
+    out = []
+    for package in ("feeds", "storage", "bot"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            rel = path.relative_to(ROOT).with_suffix("")
+            parts = [p for p in rel.parts if p != "__init__"]
+            out.append((".".join(parts), path))
+    return out
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize(("module", "path"), _modules(), ids=[m for m, _ in _modules()])
+def test_import_direction(module: str, path: Path) -> None:
+    imports = _imports(path)
+
+    def uses(prefix: str) -> list[str]:
+        return sorted(i for i in imports if i == prefix or i.startswith(prefix + "."))
+
+    if module.startswith("feeds"):
+        assert not uses("storage") and not uses("bot"), f"{module} must not import storage/bot"
+    if module.startswith("storage"):
+        assert not uses("bot"), f"{module} must not import bot"
+    if not module.startswith("storage"):
+        assert not uses("sqlalchemy") and not uses("alembic"), f"{module}: SQLAlchemy lives in storage/"
+    if module.startswith("bot.channels.") and module != "bot.channels.base":
+        own = [i for i in uses("bot") if i not in ("bot.channels.base",) and not i.startswith("bot.channels.base.")]
+        assert not own, f"adapter {module} may import only bot.channels.base, not {own}"
+        assert not uses("storage"), f"adapter {module} must not touch storage"
+    if module not in COMPOSITION and module not in ADAPTERS:
+        known = sorted(i for i in imports if any(i == a or i.startswith(a + ".") for a in ADAPTERS))
+        assert not known, f"{module} knows concrete adapters {known}; only {sorted(COMPOSITION)} may"
+
+
+def test_every_module_has_a_docstring() -> None:
+    missing = [m for m, p in _modules() if ast.get_docstring(ast.parse(p.read_text(encoding="utf-8"))) is None]
+    assert not missing, f"modules without a docstring: {missing}"
