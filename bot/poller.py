@@ -31,6 +31,9 @@ from storage.store import NewArticle, SourceState, Store
 
 log = logging.getLogger(__name__)
 
+#: article pages fetched when a source is seen for the first time (the rest: listing data only)
+SEED_PAGES = 10
+
 Alert = Callable[[str, dict[str, object]], Awaitable[None]]
 
 
@@ -188,9 +191,13 @@ class Poller:
     ) -> NewArticle:
         title = normalize((page.title if page and page.title else "") or entry.title) or entry.url
         body = normalize_block(page.body) if page and page.body else normalize_block(entry.summary)
-        # The feed's own date wins: it is what the publisher declared; the page date is a
-        # fallback for HTML listings without dates.
-        published = entry.published_at or (page.published_at if page else None)
+        # A feed's date wins: it is what the publisher declared, with a time. An HTML
+        # listing usually shows the day only, so there the article page's date-time wins.
+        page_date = page.published_at if page else None
+        if source.kind == "rss":
+            published = entry.published_at or page_date
+        else:
+            published = page_date or entry.published_at
         summary = summarize(body, title=title, max_chars=self.settings.summary_chars) if body else ""
         topics = classify(title, body, source.topics, self.topics)
         keywords = tuple(sorted(keyword_matches(title, body, keyword_keys))) if keyword_keys else ()
@@ -226,30 +233,30 @@ class Poller:
                 await self._recovered(source, state)
                 return PollReport(source.id, True, 0, time.perf_counter() - started, not_modified=True)
             keyed = self.reader.keyed(source, entries)
-            if not keyed and (source.kind == "html" or (state and state.last_item_count > 0)):
+            # Zero items is never "no news": a listing always shows its latest articles, so
+            # selectors broke, the layout changed, or the feed is damaged.
+            if not keyed:
                 was = state.last_item_count if state else 0
                 raise SourceFailure(
                     f"listing yielded no items (it had {was}): selectors or link_pattern no longer match"
-                    if was else "listing yielded no items: check the selectors or link_pattern"
+                    if was else f"{source.kind} listing yielded no items: check the URL, selectors or link_pattern"
                 )
             known = await self.store.known_keys([k for k, _ in keyed])
             fresh = [(k, e) for k, e in keyed if k not in known]
             first_sight = state is None or state.seeded_at is None
             page_errors: list[str] = []
-            if first_sight:
-                # Seed silently: everything on the listing now is history, not news.
-                articles = [self._compose(source, k, e, None, ()) for k, e in fresh]
-                saved = await self.store.save_articles(articles, self.clock(), seeded=True)
-            else:
-                keyword_keys = await self.store.keyword_keys() if fresh else []
-                pages = await asyncio.gather(
-                    *(self._try_page(source, e, page_errors) for _, e in fresh)
-                ) if source.fetch_articles else [None] * len(fresh)
-                articles = [
-                    self._compose(source, k, e, page, keyword_keys)
-                    for (k, e), page in zip(fresh, pages, strict=True)
-                ]
-                saved = await self.store.save_articles(articles, self.clock(), seeded=False)
+            # On first sight only the newest entries get their page (what /latest will show);
+            # the rest is history, stored from the listing alone.
+            with_pages = (SEED_PAGES if first_sight else len(fresh)) if source.fetch_articles else 0
+            pages = list(
+                await asyncio.gather(*(self._try_page(source, e, page_errors) for _, e in fresh[:with_pages]))
+            ) + [None] * (len(fresh) - min(with_pages, len(fresh)))
+            keyword_keys = await self.store.keyword_keys() if fresh and not first_sight else []
+            articles = [
+                self._compose(source, k, e, page, keyword_keys) for (k, e), page in zip(fresh, pages, strict=True)
+            ]
+            # First sight is seeded silently: what the listing shows now is history, not news.
+            saved = await self.store.save_articles(articles, self.clock(), seeded=first_sight)
             now = self.clock()
             await self.store.record_poll_success(
                 source.id, now, next_check_at=now + timedelta(seconds=source.interval),
