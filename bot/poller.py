@@ -188,7 +188,11 @@ class Poller:
         entry: Entry,
         page: ExtractedArticle | None,
         keyword_keys: Sequence[str],
+        *,
+        summarise: bool = True,
     ) -> NewArticle:
+        """The article to store; ``summarise=False`` for history seeded from the listing alone
+        (never pushed, and its "body" is only the listing's lead)."""
         title = normalize((page.title if page and page.title else "") or entry.title) or entry.url
         body = normalize_block(page.body) if page and page.body else normalize_block(entry.summary)
         # A feed's date wins: it is what the publisher declared, with a time. An HTML
@@ -198,7 +202,7 @@ class Poller:
             published = entry.published_at or page_date
         else:
             published = page_date or entry.published_at
-        summary = summarize(body, title=title, max_chars=self.settings.summary_chars) if body else ""
+        summary = summarize(body, title=title, max_chars=self.settings.summary_chars) if body and summarise else ""
         topics = classify(title, body, source.topics, self.topics)
         keywords = tuple(sorted(keyword_matches(title, body, keyword_keys))) if keyword_keys else ()
         return NewArticle(
@@ -253,7 +257,8 @@ class Poller:
             ) + [None] * (len(fresh) - min(with_pages, len(fresh)))
             keyword_keys = await self.store.keyword_keys() if fresh and not first_sight else []
             articles = [
-                self._compose(source, k, e, page, keyword_keys) for (k, e), page in zip(fresh, pages, strict=True)
+                self._compose(source, k, e, page, keyword_keys, summarise=page is not None or not first_sight)
+                for (k, e), page in zip(fresh, pages, strict=True)
             ]
             # First sight is seeded silently: what the listing shows now is history, not news.
             saved = await self.store.save_articles(articles, self.clock(), seeded=first_sight)

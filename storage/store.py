@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from storage.tables import (
+    ArticleKeywordRow,
     ArticleRow,
     ArticleTopicRow,
     ChatRow,
@@ -333,7 +334,7 @@ class Store:
         last_modified: str | None,
         item_count: int | None,
         seeded: bool = False,
-    ) -> SourceState:
+    ) -> None:
         """Reset the failure streak; ``item_count`` None means 304 (keep the last count)."""
         t = SourceRow.__table__
         values: dict[str, Any] = {
@@ -349,26 +350,26 @@ class Store:
             values["seeded_at"] = now
         async with self.engine.begin() as conn:
             await conn.execute(update(t).where(t.c.id == source_id).values(**values))
-            r = (await conn.execute(select(t).where(t.c.id == source_id))).one()
-        return _row_to_state(r)
 
     async def record_poll_failure(
         self, source_id: str, now: datetime, *, error: str, next_check_at: datetime
     ) -> SourceState:
-        """Count one more failure in a row and remember the error."""
+        """Count one more failure in a row and remember the error; return the new state."""
         t = SourceRow.__table__
         async with self.engine.begin() as conn:
-            await conn.execute(
-                update(t)
-                .where(t.c.id == source_id)
-                .values(
-                    consecutive_failures=t.c.consecutive_failures + 1,
-                    last_error=error[:2000],
-                    last_error_at=now,
-                    next_check_at=next_check_at,
+            r = (
+                await conn.execute(
+                    update(t)
+                    .where(t.c.id == source_id)
+                    .values(
+                        consecutive_failures=t.c.consecutive_failures + 1,
+                        last_error=error[:2000],
+                        last_error_at=now,
+                        next_check_at=next_check_at,
+                    )
+                    .returning(*t.c)
                 )
-            )
-            r = (await conn.execute(select(t).where(t.c.id == source_id))).one()
+            ).one()
         return _row_to_state(r)
 
     async def set_source_alerted(self, source_id: str, alerted: bool) -> None:
@@ -409,77 +410,73 @@ class Store:
         """Store new articles and, unless ``seeded``, queue their deliveries: one transaction.
 
         Articles whose key is already stored are skipped (the unique key decides, so two
-        pollers racing on one article still store it once and queue it once).
+        pollers racing on one article still store it once and queue it once). Everything is
+        batched: one multi-row INSERT for the articles, one for their topics and keywords,
+        and one INSERT ... SELECT that fans the new articles out to their subscribers.
         """
         if not articles:
             return SaveResult((), 0)
         t = ArticleRow.__table__
-        new_ids: list[int] = []
-        queued = 0
+        rows = [
+            {
+                "source_id": a.source_id, "key": a.key, "url": a.url, "title": a.title,
+                "published_at": a.published_at, "body": a.body, "summary": a.summary,
+                "topics": " ".join(a.topics), "seeded": seeded, "first_seen_at": now,
+            }
+            for a in articles
+        ]
+        by_key = {a.key: a for a in articles}
+        insert = self._insert(t).on_conflict_do_nothing(index_elements=["key"]).returning(t.c.id, t.c.key)
         async with self.engine.begin() as conn:
-            for art in articles:
-                stmt = (
-                    self._insert(t)
-                    .values(
-                        source_id=art.source_id,
-                        key=art.key,
-                        url=art.url,
-                        title=art.title,
-                        published_at=art.published_at,
-                        body=art.body,
-                        summary=art.summary,
-                        topics=" ".join(art.topics),
-                        seeded=seeded,
-                        first_seen_at=now,
-                    )
-                    .on_conflict_do_nothing(index_elements=["key"])
-                    .returning(t.c.id)
-                )
-                article_id = (await conn.execute(stmt)).scalar()
-                if article_id is None:
-                    continue
-                new_ids.append(article_id)
-                if art.topics:
-                    await conn.execute(
-                        ArticleTopicRow.__table__.insert(),
-                        [{"article_id": article_id, "topic": topic} for topic in art.topics],
-                    )
-                if not seeded:
-                    queued += await self._fan_out(conn, article_id, art.topics, art.keywords, now)
-        return SaveResult(tuple(new_ids), queued)
+            inserted = (await conn.execute(insert, rows)).all()
+            if not inserted:
+                return SaveResult((), 0)
+            topic_rows = [{"article_id": i, "topic": tp} for i, k in inserted for tp in by_key[k].topics]
+            keyword_rows = [{"article_id": i, "keyword": kw} for i, k in inserted for kw in by_key[k].keywords]
+            if topic_rows:
+                await conn.execute(ArticleTopicRow.__table__.insert(), topic_rows)
+            if keyword_rows:
+                await conn.execute(ArticleKeywordRow.__table__.insert(), keyword_rows)
+            new_ids = tuple(sorted(i for i, _ in inserted))
+            queued = 0
+            if not seeded and (topic_rows or keyword_rows):
+                queued = await self._fan_out(conn, new_ids, now)
+        return SaveResult(new_ids, queued)
 
-    async def _fan_out(
-        self,
-        conn: AsyncConnection,
-        article_id: int,
-        topics: Sequence[str],
-        keywords: Sequence[str],
-        now: datetime,
-    ) -> int:
-        """Queue one delivery per active chat subscribed to a topic or keyword of the article."""
-        if not topics and not keywords:
-            return 0
+    async def _fan_out(self, conn: AsyncConnection, article_ids: Sequence[int], now: datetime) -> int:
+        """Queue one delivery per (active chat, article) where the chat follows a topic or a
+        keyword of the article: a single INSERT ... SELECT, whatever the number of chats.
+        """
         s = SubscriptionRow.__table__
         c = ChatRow.__table__
         d = DeliveryRow.__table__
-        conds = []
-        if topics:
-            conds.append(and_(s.c.kind == "topic", s.c.key.in_(list(topics))))
-        if keywords:
-            conds.append(and_(s.c.kind == "keyword", s.c.key.in_(list(keywords))))
+        at = ArticleTopicRow.__table__
+        ak = ArticleKeywordRow.__table__
+        by_topic = (
+            select(s.c.chat_id, at.c.article_id)
+            .join(at, and_(s.c.kind == "topic", s.c.key == at.c.topic))
+            .where(at.c.article_id.in_(list(article_ids)))
+        )
+        by_keyword = (
+            select(s.c.chat_id, ak.c.article_id)
+            .join(ak, and_(s.c.kind == "keyword", s.c.key == ak.c.keyword))
+            .where(ak.c.article_id.in_(list(article_ids)))
+        )
+        pairs = by_topic.union(by_keyword).subquery()
         sel = (
             select(
-                s.c.chat_id,
-                literal(article_id).label("article_id"),
+                pairs.c.chat_id,
+                pairs.c.article_id,
                 literal("pending").label("status"),
                 literal(0).label("attempts"),
-                literal(now, DeliveryRow.__table__.c.next_attempt_at.type).label("next_attempt_at"),
-                literal(now, DeliveryRow.__table__.c.created_at.type).label("created_at"),
-                literal(now, DeliveryRow.__table__.c.updated_at.type).label("updated_at"),
+                literal(now, d.c.next_attempt_at.type).label("next_attempt_at"),
+                literal(now, d.c.created_at.type).label("created_at"),
+                literal(now, d.c.updated_at.type).label("updated_at"),
             )
-            .join(c, c.c.id == s.c.chat_id)
-            .where(c.c.active.is_(True), c.c.paused.is_(False), or_(*conds))
-            .distinct()
+            .join(c, c.c.id == pairs.c.chat_id)
+            .where(c.c.active.is_(True), c.c.paused.is_(False))
+            # Order by article then chat: each chat gets articles in their order of arrival.
+            .order_by(pairs.c.article_id, pairs.c.chat_id)
         )
         stmt = (
             self._insert(d)

@@ -112,6 +112,14 @@ class ArticleTopicRow(Base):
     __table_args__ = (Index("ix_article_topics_topic", "topic", "article_id"),)
 
 
+class ArticleKeywordRow(Base):
+    """Followed keywords (match keys) an article contained when it was ingested."""
+
+    __tablename__ = "article_keywords"
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    keyword: Mapped[str] = mapped_column(String(300), primary_key=True)
+
+
 class ChatRow(Base):
     """A chat on one channel (a member's private chat, a group, or the local console)."""
 

@@ -12,7 +12,7 @@ import pytest
 from bot.channels.base import Incoming
 from bot.commands import Commands
 from feeds.models import Topic
-from storage.store import NewArticle, Store, open_store
+from storage.store import NewArticle, open_store
 
 TOPICS = (
     Topic("dan-van", "Dân vận", ("dân vận",)),

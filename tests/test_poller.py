@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from bot.config import Config, load_settings
-from bot.poller import Poller, PollSettings, backoff_delay
 from bot.demo_portal import DemoPortal, demo_config_text, load_site
+from bot.poller import Poller, PollSettings, backoff_delay
 from storage.store import Store, open_store
 
 BASE = "http://portal.test"

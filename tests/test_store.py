@@ -140,8 +140,10 @@ async def test_poll_state_round_trip(store: Store, clock) -> None:  # type: igno
     now = clock()
     st = await store.record_poll_failure("s1", now, error="boom", next_check_at=now + timedelta(seconds=60))
     assert st.consecutive_failures == 1 and st.last_error == "boom"
-    st = await store.record_poll_success(
+    await store.record_poll_success(
         "s1", now, next_check_at=now, etag='"abc"', last_modified=None, item_count=7, seeded=True
     )
+    st = await store.source_state("s1")
+    assert st is not None
     assert (st.consecutive_failures, st.etag, st.last_item_count) == (0, '"abc"', 7)
     assert st.seeded_at == now and st.next_check_at == now

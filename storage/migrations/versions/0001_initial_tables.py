@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-26 19:17:37.665276
+Create Date: 2026-11-26 19:26:05.734747
 """
 
 from __future__ import annotations
@@ -113,6 +113,20 @@ def upgrade() -> None:
         batch_op.create_index("ix_subscriptions_kind_key", ["kind", "key"], unique=False)
 
     op.create_table(
+        "article_keywords",
+        sa.Column(
+            "article_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("keyword", sa.String(length=300), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["article_id"],
+            ["articles.id"],
+            name=op.f("fk_article_keywords_article_id_articles"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("article_id", "keyword", name=op.f("pk_article_keywords")),
+    )
+    op.create_table(
         "article_topics",
         sa.Column(
             "article_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
@@ -184,6 +198,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_article_topics_topic")
 
     op.drop_table("article_topics")
+    op.drop_table("article_keywords")
     with op.batch_alter_table("subscriptions", schema=None) as batch_op:
         batch_op.drop_index("ix_subscriptions_kind_key")
 
