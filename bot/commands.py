@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 MAX_LATEST = 20
 DEFAULT_LATEST = 5
 MAX_KEYWORD_CHARS = 60
+SEARCH_RESULTS = 10
 TOPIC_CALLBACK = "topic:"
 
 
@@ -76,6 +77,7 @@ class Commands:
             "unfollow": self._unfollow,
             "mysubs": self._mysubs,
             "latest": self._latest,
+            "search": self._search,
             "stop": self._stop,
             "lang": self._lang,
         }
@@ -291,6 +293,15 @@ class Commands:
             return [OutMessage(t(chat.language, "latest_none"))]
         header = t(chat.language, "latest_header", topic=f" - {topic.name}" if topic else "")
         return [article_list(articles, header=header, tz=self.tz)]
+
+    async def _search(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        if not re.search(r"\w", args):
+            return [OutMessage(t(chat.language, "usage_search"))]
+        query = args[:100]
+        articles = await self.store.search(query, SEARCH_RESULTS)
+        if not articles:
+            return [OutMessage(t(chat.language, "search_none", query=query))]
+        return [article_list(articles, header=t(chat.language, "search_header", query=query), tz=self.tz)]
 
     async def _stop(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
         if not self._may_change(msg):

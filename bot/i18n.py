@@ -20,6 +20,7 @@ _VI: dict[str, str] = {
         "/unfollow <từ khóa> - bỏ theo dõi từ khóa\n"
         "/mysubs - các đăng ký của bạn\n"
         "/latest [số] [chủ đề] - tin mới nhất\n"
+        "/search <từ khóa> - tìm tin cũ (gõ không dấu cũng được)\n"
         "/lang vi|en - đổi ngôn ngữ\n"
         "/stop - tạm dừng mọi thông báo (/start để bật lại)"
     ),
@@ -59,6 +60,9 @@ _VI: dict[str, str] = {
     "mysubs_paused": "(Thông báo đang tạm dừng: gõ /start để bật lại.)",
     "latest_header": "Tin mới nhất{topic}:",
     "latest_none": "Chưa có tin nào.",
+    "usage_search": "Cách dùng: /search <từ khóa>, ví dụ /search dan van kheo",
+    "search_header": "Kết quả tìm «{query}»:",
+    "search_none": "Không tìm thấy tin nào có «{query}».",
     "stopped": "Đã tạm dừng mọi thông báo. Gõ /start để bật lại.",
     "lang_set": "Đã chuyển sang tiếng Việt.",
     "unknown_command": "Không hiểu lệnh «{cmd}». Gõ /help để xem các lệnh.",
@@ -108,6 +112,7 @@ _EN: dict[str, str] = {
         "/unfollow <keyword> - stop following a keyword\n"
         "/mysubs - your subscriptions\n"
         "/latest [n] [topic] - latest articles\n"
+        "/search <words> - search the archive (accents optional)\n"
         "/lang vi|en - change language\n"
         "/stop - pause every notification (/start resumes)"
     ),
@@ -147,6 +152,9 @@ _EN: dict[str, str] = {
     "mysubs_paused": "(Notifications are paused: type /start to resume.)",
     "latest_header": "Latest articles{topic}:",
     "latest_none": "No articles yet.",
+    "usage_search": "Usage: /search <words>, e.g. /search dan van kheo",
+    "search_header": "Results for “{query}”:",
+    "search_none": "No article contains “{query}”.",
     "stopped": "All notifications paused. Type /start to resume.",
     "lang_set": "Language set to English.",
     "unknown_command": "Unknown command “{cmd}”. Type /help for the commands.",

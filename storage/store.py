@@ -11,17 +11,19 @@ runs in WAL mode with a busy timeout; PostgreSQL runs through asyncpg.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, delete, event, func, literal, or_, select, update
+from sqlalchemy import and_, delete, event, func, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from feeds.text import fold_key
 from storage.tables import (
     ArticleKeywordRow,
     ArticleRow,
@@ -160,6 +162,39 @@ def normalise_url(url: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
+MAX_SEARCH_WORDS = 8
+_WORD = re.compile(r"[^\W_]+")
+
+
+SEARCH_ID_BITS = 32
+SEARCH_ID_MASK = (1 << SEARCH_ID_BITS) - 1
+
+
+def search_rowid(sort_at: datetime, article_id: int) -> int:
+    """The FTS5 rowid of an article: its sort minute in the high bits, its id in the low 32.
+
+    Ordering by this rowid is ordering by (sort_at, id), which FTS5 can do without sorting;
+    the article id comes back as ``rowid & SEARCH_ID_MASK``.
+    """
+    minute = max(int(sort_at.timestamp()) // 60, 0)
+    return (minute << SEARCH_ID_BITS) | (article_id & SEARCH_ID_MASK)
+
+
+def search_text(value: str) -> str:
+    """What the full-text index sees: accent-folded words separated by spaces, so SQLite's and
+    PostgreSQL's tokenizers split ``04-NQ/ĐUK`` the same way the query does."""
+    return " ".join(_WORD.findall(fold_key(value)))
+
+
+def search_words(query: str) -> list[str]:
+    """The accent-folded words of a search query (at most ``MAX_SEARCH_WORDS``, deduplicated)."""
+    out: list[str] = []
+    for word in _WORD.findall(fold_key(query)):
+        if word not in out:
+            out.append(word)
+    return out[:MAX_SEARCH_WORDS]
+
+
 def _row_to_state(r: Any) -> SourceState:
     return SourceState(
         id=r.id,
@@ -284,6 +319,15 @@ class Store:
 
         async with self.engine.connect() as conn:
             return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+
+    @property
+    def _search_insert(self) -> Any:
+        if self.dialect == "sqlite":
+            return text("INSERT INTO articles_fts(rowid, title, body) VALUES (:id, :title, :body)")
+        return text(
+            "INSERT INTO article_search(article_id, sort_key, doc) VALUES (:id, :sort_key, "
+            "setweight(to_tsvector('simple', :title), 'A') || setweight(to_tsvector('simple', :body), 'B'))"
+        )
 
     def _insert(self, table: Any) -> Any:
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
@@ -417,11 +461,13 @@ class Store:
         if not articles:
             return SaveResult((), 0)
         t = ArticleRow.__table__
+        sort_at = {a.key: min(a.published_at, now) if a.published_at else now for a in articles}
         rows = [
             {
                 "source_id": a.source_id, "key": a.key, "url": a.url, "title": a.title,
                 "published_at": a.published_at, "body": a.body, "summary": a.summary,
                 "topics": " ".join(a.topics), "seeded": seeded, "first_seen_at": now,
+                "sort_at": sort_at[a.key],
             }
             for a in articles
         ]
@@ -431,12 +477,23 @@ class Store:
             inserted = (await conn.execute(insert, rows)).all()
             if not inserted:
                 return SaveResult((), 0)
-            topic_rows = [{"article_id": i, "topic": tp} for i, k in inserted for tp in by_key[k].topics]
+            topic_rows = [
+                {"article_id": i, "topic": tp, "sort_at": sort_at[k]} for i, k in inserted for tp in by_key[k].topics
+            ]
             keyword_rows = [{"article_id": i, "keyword": kw} for i, k in inserted for kw in by_key[k].keywords]
             if topic_rows:
                 await conn.execute(ArticleTopicRow.__table__.insert(), topic_rows)
             if keyword_rows:
                 await conn.execute(ArticleKeywordRow.__table__.insert(), keyword_rows)
+            await conn.execute(
+                self._search_insert,
+                [
+                    {"id": search_rowid(sort_at[k], i) if self.dialect == "sqlite" else i,
+                     "sort_key": search_rowid(sort_at[k], i),
+                     "title": search_text(by_key[k].title), "body": search_text(by_key[k].body)}
+                    for i, k in inserted
+                ],
+            )
             new_ids = tuple(sorted(i for i, _ in inserted))
             queued = 0
             if not seeded and (topic_rows or keyword_rows):
@@ -490,16 +547,72 @@ class Store:
         return max(result.rowcount or 0, 0)
 
     async def latest(self, topic: str | None = None, limit: int = 5) -> list[StoredArticle]:
-        """Newest articles (by publish date, then first sight), optionally of one topic."""
-        order = (_A.published_at.desc().nulls_last(), _A.id.desc())
-        q = select(*_ARTICLE_COLS)
+        """Newest articles first (by ``sort_at``: publish date, else first sight), optionally
+        of one topic; each form walks one index backwards."""
         if topic:
             at = ArticleTopicRow.__table__
-            q = q.join(at, at.c.article_id == _A.id).where(at.c.topic == topic)
-        q = q.order_by(*order).limit(limit)
+            q = (
+                select(*_ARTICLE_COLS)
+                .select_from(at.join(ArticleRow.__table__, _A.id == at.c.article_id))
+                .where(at.c.topic == topic)
+                .order_by(at.c.sort_at.desc(), at.c.article_id.desc())
+            )
+        else:
+            q = select(*_ARTICLE_COLS).order_by(_A.sort_at.desc(), _A.id.desc())
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(q)).all()
+            rows = (await conn.execute(q.limit(limit))).all()
         return [_row_to_article(r) for r in rows]
+
+    async def search(self, query: str, limit: int = 10) -> list[StoredArticle]:
+        """Articles containing every word of ``query``, accents and case optional.
+
+        Title hits (every word in the title) rank above body hits; newer first among equals.
+        Served by the full-text index (FTS5 on SQLite, a GIN tsvector on PostgreSQL).
+        """
+        words = search_words(query)
+        if not words or limit < 1:
+            return []
+        async with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                ids = await self._search_ids_sqlite(conn, words, limit)
+            else:
+                ids = await self._search_ids_postgresql(conn, words, limit)
+            if not ids:
+                return []
+            rows = {r.id: r for r in await conn.execute(select(*_ARTICLE_COLS).where(_A.id.in_(ids)))}
+        return [_row_to_article(rows[i]) for i in ids if i in rows]
+
+    @staticmethod
+    async def _search_ids_sqlite(conn: AsyncConnection, words: Sequence[str], limit: int) -> list[int]:
+        # FTS5 rowids sort like (sort_at, id) (see search_rowid), so "ORDER BY rowid DESC
+        # LIMIT n" walks the index newest-first and stops early: no sort over every match,
+        # however common the words. Title hits first, then the other matches.
+        every = " AND ".join(f'"{w}"' for w in words)
+        in_title = f"title : ({every})"
+        sql = text("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q ORDER BY rowid DESC LIMIT :n")
+        found = [r[0] for r in await conn.execute(sql, {"q": in_title, "n": limit})]
+        if len(found) < limit:
+            rest = {"q": f"({every}) NOT {in_title}", "n": limit - len(found)}
+            found += [r[0] for r in await conn.execute(sql, rest)]
+        return [rowid & SEARCH_ID_MASK for rowid in found]
+
+    @staticmethod
+    async def _search_ids_postgresql(conn: AsyncConnection, words: Sequence[str], limit: int) -> list[int]:
+        # Same two tiers as on SQLite; sort_key orders like (sort_at, id) without a join.
+        every = " & ".join(words)
+        in_title = " & ".join(f"{w}:A" for w in words)
+        title_sql = text(
+            "SELECT article_id FROM article_search WHERE doc @@ to_tsquery('simple', :tq) "
+            "ORDER BY sort_key DESC LIMIT :n"
+        )
+        found = [r[0] for r in await conn.execute(title_sql, {"tq": in_title, "n": limit})]
+        if len(found) < limit:
+            rest_sql = text(
+                "SELECT article_id FROM article_search WHERE doc @@ to_tsquery('simple', :q) "
+                "AND NOT doc @@ to_tsquery('simple', :tq) ORDER BY sort_key DESC LIMIT :n"
+            )
+            found += [r[0] for r in await conn.execute(rest_sql, {"q": every, "tq": in_title, "n": limit - len(found)})]
+        return found
 
     async def article(self, article_id: int) -> StoredArticle | None:
         async with self.engine.connect() as conn:

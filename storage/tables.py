@@ -95,10 +95,13 @@ class ArticleRow(Base):
     topics: Mapped[str] = mapped_column(Text, default="")  # space-separated slugs, for display
     seeded: Mapped[bool] = mapped_column(Boolean, default=False)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: what "newest" means: the publish date, or first sight when there is none or it lies
+    #: in the future; never null, so one index serves every "latest" query.
+    sort_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         Index("ix_articles_first_seen_at", "first_seen_at"),
-        Index("ix_articles_published_at", "published_at"),
+        Index("ix_articles_sort_at", "sort_at", "id"),
     )
 
 
@@ -108,8 +111,9 @@ class ArticleTopicRow(Base):
     __tablename__ = "article_topics"
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
     topic: Mapped[str] = mapped_column(String(100), primary_key=True)
+    sort_at: Mapped[datetime] = mapped_column(UTCDateTime)  # copy of articles.sort_at
 
-    __table_args__ = (Index("ix_article_topics_topic", "topic", "article_id"),)
+    __table_args__ = (Index("ix_article_topics_topic", "topic", "sort_at", "article_id"),)
 
 
 class ArticleKeywordRow(Base):

@@ -105,6 +105,10 @@ async def test_latest_lists_articles(commands: Commands, clock) -> None:  # type
     )
     text = await say(commands, "/latest")
     assert text.count("https://p/") == 5 and text.index("Bài số 1") < text.index("Bài số 2")
+    text = await say(commands, "/search bai so 3")
+    assert "Bài số 3" in text and "Bài số 4" not in text
+    assert "Không tìm thấy" in await say(commands, "/search không có đâu")
+    assert "Cách dùng: /search" in await say(commands, "/search ...")
     text = await say(commands, "/latest 2 dan van")
     assert "Dân vận" in text and "Bài số 1" in text and "Bài số 3" in text and "Bài số 2" not in text
 

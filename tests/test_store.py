@@ -25,9 +25,9 @@ async def _setup(store: Store, clock) -> None:  # type: ignore[no-untyped-def]
 async def test_migrations_bring_an_empty_database_to_head(db_url: str) -> None:
     store = await open_store(db_url)
     try:
-        assert await store.current_revision() == "0001"
+        assert await store.current_revision() == "0002"
         # Running the upgrade again is a no-op.
-        assert await store.upgrade() == "0001"
+        assert await store.upgrade() == "0002"
         assert await store.ping()
     finally:
         await store.close()
@@ -147,3 +147,31 @@ async def test_poll_state_round_trip(store: Store, clock) -> None:  # type: igno
     assert st is not None
     assert (st.consecutive_failures, st.etag, st.last_item_count) == (0, '"abc"', 7)
     assert st.seeded_at == now and st.next_check_at == now
+
+
+async def test_search_is_accent_insensitive_needs_every_word_and_ranks_title_hits_first(store: Store, clock) -> None:  # type: ignore[no-untyped-def]
+    await _setup(store, clock)
+    now = clock()
+
+    def a(key: str, title: str, body: str, hours_ago: int) -> NewArticle:
+        return NewArticle("s1", key, f"https://p/{key}", title, now - timedelta(hours=hours_ago), body, "", ())
+
+    await store.save_articles(
+        [
+            a("body-new", "Hội nghị tổng kết năm", "Bàn về công tác dân vận ở cơ sở.", 1),
+            a("title-old", "Công tác dân vận khéo năm 2026", "Nội dung khác.", 48),
+            a("title-new", "Dân vận: những cách làm hay", "Chi bộ cơ sở.", 2),
+            a("one-word", "Vận động quần chúng", "Không có từ kia.", 3),
+            a("duk", "Quán triệt Nghị quyết 04-NQ/ĐUK", "Đảng ủy Khối triển khai.", 5),
+        ],
+        now,
+    )
+    keys = [x.key for x in await store.search("dan van")]
+    assert keys == ["title-new", "title-old", "body-new"]
+    assert [x.key for x in await store.search("DÂN VẬN")] == keys
+    assert [x.key for x in await store.search("đảng ủy")] == ["duk"]
+    assert [x.key for x in await store.search("dang uy khoi")] == ["duk"]
+    assert [x.key for x in await store.search("04-NQ/ĐUK")] == ["duk"]
+    assert await store.search("dân vận xyzzy") == []
+    assert await store.search("  ...  ") == []
+    assert [x.key for x in await store.search("dan van", limit=1)] == ["title-new"]

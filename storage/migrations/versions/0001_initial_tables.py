@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-26 19:26:05.734747
+Create Date: 2026-11-26 19:31:43.597811
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ def upgrade() -> None:
         sa.Column("topics", sa.Text(), nullable=False),
         sa.Column("seeded", sa.Boolean(), nullable=False),
         sa.Column("first_seen_at", storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sort_at", storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["source_id"], ["sources.id"], name=op.f("fk_articles_source_id_sources")
         ),
@@ -90,7 +91,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("articles", schema=None) as batch_op:
         batch_op.create_index("ix_articles_first_seen_at", ["first_seen_at"], unique=False)
-        batch_op.create_index("ix_articles_published_at", ["published_at"], unique=False)
+        batch_op.create_index("ix_articles_sort_at", ["sort_at", "id"], unique=False)
 
     op.create_table(
         "subscriptions",
@@ -132,6 +133,7 @@ def upgrade() -> None:
             "article_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
         sa.Column("topic", sa.String(length=100), nullable=False),
+        sa.Column("sort_at", storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["article_id"],
             ["articles.id"],
@@ -141,7 +143,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("article_id", "topic", name=op.f("pk_article_topics")),
     )
     with op.batch_alter_table("article_topics", schema=None) as batch_op:
-        batch_op.create_index("ix_article_topics_topic", ["topic", "article_id"], unique=False)
+        batch_op.create_index(
+            "ix_article_topics_topic", ["topic", "sort_at", "article_id"], unique=False
+        )
 
     op.create_table(
         "deliveries",
@@ -204,7 +208,7 @@ def downgrade() -> None:
 
     op.drop_table("subscriptions")
     with op.batch_alter_table("articles", schema=None) as batch_op:
-        batch_op.drop_index("ix_articles_published_at")
+        batch_op.drop_index("ix_articles_sort_at")
         batch_op.drop_index("ix_articles_first_seen_at")
 
     op.drop_table("articles")

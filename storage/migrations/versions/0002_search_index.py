@@ -1,0 +1,71 @@
+"""Full-text search index over accent-folded titles and bodies.
+
+SQLite: an FTS5 contentless table ``articles_fts(title, body)`` whose rowid is
+:func:`storage.store.search_rowid` (sort minute and article id, so results come newest-first
+without a sort).
+PostgreSQL: ``article_search(article_id, sort_key, doc tsvector)`` with the title weighted A
+and the body B, behind a GIN index; ``sort_key`` is the same (sort minute, id) number. Both index :func:`storage.store.search_text` (accent-folded words), so a query typed
+without accents matches, and existing articles are back-filled here.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-26
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from storage.store import search_rowid, search_text
+from storage.tables import UTCDateTime
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        op.execute("CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, content='', tokenize='unicode61')")
+        insert = sa.text("INSERT INTO articles_fts(rowid, title, body) VALUES (:id, :title, :body)")
+    else:
+        op.create_table(
+            "article_search",
+            sa.Column("article_id", sa.BigInteger, sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+            sa.Column("sort_key", sa.BigInteger, nullable=False),
+            sa.Column("doc", sa.dialects.postgresql.TSVECTOR, nullable=False),
+        )
+        op.create_index("ix_article_search_doc", "article_search", ["doc"], postgresql_using="gin")
+        op.create_index("ix_article_search_sort_key", "article_search", ["sort_key"])
+        insert = sa.text(
+            "INSERT INTO article_search(article_id, sort_key, doc) VALUES (:id, :sort_key, "
+            "setweight(to_tsvector('simple', :title), 'A') || setweight(to_tsvector('simple', :body), 'B'))"
+        )
+    articles = sa.table(
+        "articles", sa.column("id"), sa.column("title"), sa.column("body"), sa.column("sort_at", UTCDateTime())
+    )
+    rows = bind.execute(sa.select(articles)).all()
+    sqlite = bind.dialect.name == "sqlite"
+    batch = [
+        {
+            "id": search_rowid(r.sort_at, r.id) if sqlite else r.id,
+            "sort_key": search_rowid(r.sort_at, r.id),
+            "title": search_text(r.title),
+            "body": search_text(r.body),
+        }
+        for r in rows
+    ]
+    if batch:
+        bind.execute(insert, batch)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TABLE articles_fts")
+    else:
+        op.drop_table("article_search")
