@@ -181,3 +181,23 @@ date = "span"
     finally:
         await app.close()
         await client.aclose()
+
+
+async def test_scheduler_polls_each_source_on_its_interval(tmp_path: Path) -> None:
+    portal = DemoPortal(load_site())
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=portal.app))
+    text = demo_config_text(BASE).replace("interval = 5", "interval = 1")
+    app = App(config_for(tmp_path, text), channels=[ConsoleChannel(stdin=io.StringIO(), stdout=io.StringIO())], client=client)
+    await app.start()
+    try:
+        def polls(path: str) -> int:
+            return sum(1 for _, p, _ in portal.requests if p == path)
+
+        await wait_for(lambda: polls("/dan-van.aspx") >= 3 and polls("/rss/kiem-tra.rss") >= 3, timeout=15)
+        statuses = [s for _, p, s in portal.requests if p == "/dan-van.aspx"]
+        assert statuses[0] == 200 and set(statuses[1:]) == {304}  # unchanged listing: conditional GET
+        states = {s.id: s for s in await app.store.source_states()}
+        assert all(s.last_success_at is not None and s.seeded_at is not None for s in states.values())
+    finally:
+        await app.stop()
+        await client.aclose()
