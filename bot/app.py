@@ -20,7 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.channels.base import Channel, Incoming, Reply
 from bot.commands import Commands
 from bot.config import Config
-from bot.delivery import DeliveryWorker
+from bot.delivery import DeliveryWorker, Limits, parse_quiet_hours
 from bot.i18n import t
 from bot.poller import Poller, PollReport, PollSettings
 from bot.render import local_date
@@ -101,6 +101,14 @@ class App:
             self.store, self.channels, clock=self.clock, tz=self.config.tz,
             topic_names={tp.slug: tp.name for tp in self.config.topics},
             link_previews={s.id: s.link_preview for s in self.config.sources},
+            limits={
+                "telegram": Limits(rate=settings.telegram_rate),
+                "zalo": Limits(rate=settings.zalo_rate),
+                "console": Limits(rate=1000.0, private_interval=0.0),
+            },
+            quiet_hours=parse_quiet_hours(settings.bantin_quiet_hours),
+            concurrency=settings.bantin_send_concurrency,
+            alert=self.alert_admins,
         )
         now = self.clock()
         for channel, chat_id in self.admin_chats():
@@ -203,9 +211,9 @@ class App:
 
     async def start(self) -> None:
         await self.open()
-        requeued = await self.store.requeue_in_flight(self.clock())
+        requeued = await self.store.requeue_expired(self.clock())
         if requeued:
-            log.info("%d deliveries were in flight at the last stop; they will be retried", requeued)
+            log.info("%d deliveries were in flight at a crash; they will be retried", requeued)
         for channel in self.channels.values():
             await channel.start(self.on_message)
         self.worker.start()

@@ -143,8 +143,9 @@ class Commands:
     def _topic_name(self, slug: str) -> str:
         return next((topic.name for topic in self.topics if topic.slug == slug), slug)
 
-    def _may_change(self, msg: Incoming) -> bool:
-        return msg.chat_kind != "group" or msg.is_chat_admin
+    @staticmethod
+    async def _may_change(msg: Incoming) -> bool:
+        return await msg.sender_is_chat_admin()
 
     async def _topics_message(self, chat: Chat) -> OutMessage:
         if not self.topics:
@@ -185,7 +186,7 @@ class Commands:
         data = msg.callback_data or ""
         if not data.startswith(TOPIC_CALLBACK):
             return []
-        if not self._may_change(msg):
+        if not await self._may_change(msg):
             return [OutMessage(t(chat.language, "group_admin_only"))]
         slug = data.removeprefix(TOPIC_CALLBACK)
         if slug not in {topic.slug for topic in self.topics}:
@@ -206,7 +207,7 @@ class Commands:
     async def _subscribe(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
         if not args:
             return [OutMessage(t(chat.language, "usage_subscribe")), await self._topics_message(chat)]
-        if not self._may_change(msg):
+        if not await self._may_change(msg):
             return [OutMessage(t(chat.language, "group_admin_only"))]
         topic = await self._resolve_one(chat, args)
         if isinstance(topic, OutMessage):
@@ -217,7 +218,7 @@ class Commands:
     async def _unsubscribe(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
         if not args:
             return [OutMessage(t(chat.language, "usage_unsubscribe"))]
-        if not self._may_change(msg):
+        if not await self._may_change(msg):
             return [OutMessage(t(chat.language, "group_admin_only"))]
         if fold_key(args) in ("all", "tat ca", "het"):
             count = await self.store.unsubscribe(chat, None, None)
@@ -243,7 +244,7 @@ class Commands:
     async def _follow(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
         if not args:
             return [OutMessage(t(chat.language, "usage_follow"))]
-        if not self._may_change(msg):
+        if not await self._may_change(msg):
             return [OutMessage(t(chat.language, "group_admin_only"))]
         problem = self._check_keyword(chat, args)
         if problem:
@@ -254,7 +255,7 @@ class Commands:
     async def _unfollow(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
         if not args:
             return [OutMessage(t(chat.language, "usage_unfollow"))]
-        if not self._may_change(msg):
+        if not await self._may_change(msg):
             return [OutMessage(t(chat.language, "group_admin_only"))]
         removed = await self.store.unsubscribe(chat, "keyword", match_key(args))
         return [OutMessage(t(chat.language, "unfollowed" if removed else "not_followed", keyword=args))]
@@ -304,7 +305,7 @@ class Commands:
         return [article_list(articles, header=t(chat.language, "search_header", query=query), tz=self.tz)]
 
     async def _stop(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
-        if not self._may_change(msg):
+        if not await self._may_change(msg):
             return [OutMessage(t(chat.language, "group_admin_only"))]
         await self.store.update_chat(chat, self.clock(), paused=True)
         return [OutMessage(t(chat.language, "stopped"))]

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from selectolax.lexbor import LexborHTMLParser
 
+from bot.delivery import parse_quiet_hours
 from feeds.models import ArticleRules, ListRules, Source, Topic
 
 DEFAULT_DATA_DIR = Path("data")
@@ -55,6 +56,10 @@ class Settings(BaseSettings):
     bantin_fetch_concurrency: int = Field(default=4, ge=1, le=64)
     bantin_alert_after_failures: int = Field(default=3, ge=1)
     bantin_max_backoff: int = Field(default=6 * 3600, ge=60)
+    bantin_quiet_hours: str = ""
+    bantin_send_concurrency: int = Field(default=16, ge=1, le=256)
+    telegram_rate: float = Field(default=30.0, gt=0, le=1000)
+    zalo_rate: float = Field(default=5.0, gt=0, le=1000)
 
     @field_validator("bantin_log_level", mode="before")
     @classmethod
@@ -68,6 +73,12 @@ class Settings(BaseSettings):
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+    @field_validator("bantin_quiet_hours")
+    @classmethod
+    def _quiet(cls, v: str) -> str:
+        parse_quiet_hours(v)
         return v
 
     @field_validator("bantin_admins")
@@ -91,7 +102,7 @@ def parse_admins(text: str) -> frozenset[tuple[str, str]]:
     return frozenset(out)
 
 
-_KNOWN_PREFIXES = ("BANTIN_",)
+_KNOWN_PREFIXES = ("BANTIN_", "TELEGRAM_", "ZALO_")
 
 
 def _check_unknown_env(environ: Mapping[str, str]) -> None:

@@ -94,6 +94,11 @@ _VI: dict[str, str] = {
     ),
     "alert_source_recovered": "✅ Nguồn «{name}» ({id}) đã hoạt động trở lại.",
     "broadcast_usage": "Cách dùng: /broadcast [chủ đề] <nội dung>",
+    "group_header": "🗞 {count} tin mới",
+    "digest_header": "🗞 Bản tin tổng hợp: {count} tin",
+    "alert_parked": (
+        "⚠️ Kênh {channel} bị nền tảng giới hạn tốc độ; các tin bị hoãn khoảng {minutes} phút. ({reason})"
+    ),
     "broadcast_queued": "Đã xếp hàng gửi thông báo tới {count} cuộc trò chuyện.",
 }
 
@@ -186,6 +191,9 @@ _EN: dict[str, str] = {
     ),
     "alert_source_recovered": "✅ Source “{name}” ({id}) works again.",
     "broadcast_usage": "Usage: /broadcast [topic] <text>",
+    "group_header": "🗞 {count} new articles",
+    "digest_header": "🗞 Daily digest: {count} articles",
+    "alert_parked": "⚠️ The platform rate-limits the {channel} channel; messages are held for about {minutes} minutes. ({reason})",
     "broadcast_queued": "Announcement queued for {count} chats.",
 }
 

@@ -71,3 +71,30 @@ def article_list(
             f"<i>({html.escape(date)})</i>"
         )
     return OutMessage(text="\n".join(lines), html="\n".join(hlines))
+
+
+def articles_message(
+    articles: Sequence[StoredArticle],
+    *,
+    lang: str,
+    tz: tzinfo,
+    topic_names: Mapping[str, str],
+    header: str,
+) -> OutMessage:
+    """Several articles in one message (a group of new ones, or a digest)."""
+    read_more = t(lang, "read_more")
+    e = html.escape
+    text_parts = [header]
+    html_parts = [f"<b>{e(header)}</b>"]
+    for i, a in enumerate(articles, 1):
+        date = local_date(a.published_at or a.first_seen_at, tz)
+        tags = " ".join(_topic_tags(a, topic_names))
+        meta = " · ".join(p for p in (date, tags) if p)
+        lines = [f"{i}. {a.title}"] + ([meta] if meta else []) + ([a.summary] if a.summary else [])
+        lines.append(f"{read_more}: {a.url}")
+        text_parts.append("\n".join(lines))
+        hl = [f"{i}. <b>{e(a.title)}</b>"] + ([f"<i>{e(meta)}</i>"] if meta else [])
+        hl += [e(a.summary)] if a.summary else []
+        hl.append(f'<a href="{e(a.url, quote=True)}">{e(read_more)}</a>')
+        html_parts.append("\n".join(hl))
+    return OutMessage(text="\n\n".join(text_parts), html="\n\n".join(html_parts))

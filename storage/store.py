@@ -116,6 +116,8 @@ class Chat:
     active: bool
     paused: bool
     digest_time: str | None
+    last_digest_at: datetime | None = None
+    quiet_hours: bool = True
 
 
 @dataclass(frozen=True)
@@ -127,14 +129,34 @@ class Subscription:
 
 @dataclass(frozen=True)
 class DeliveryJob:
-    """A claimed delivery with everything needed to render and send it."""
+    """Claimed deliveries to one chat, sent as one message: a broadcast or alert, one
+    article, or several articles due together (grouped, or a digest)."""
 
-    id: int
+    ids: tuple[int, ...]
     attempts: int
     chat: Chat
-    article: StoredArticle | None
+    articles: tuple[StoredArticle, ...]
     message_kind: str | None
     message_text: str | None
+    message_id: int | None = None
+
+    @property
+    def id(self) -> int:
+        return self.ids[0]
+
+    @property
+    def article(self) -> StoredArticle | None:
+        return self.articles[0] if len(self.articles) == 1 else None
+
+
+@dataclass(frozen=True)
+class BroadcastProgress:
+    total: int
+    sent: int
+    failed: int
+    unreachable: int
+    cancelled: int
+    pending: int
 
 
 @dataclass(frozen=True)
@@ -225,6 +247,8 @@ def _row_to_chat(r: Any) -> Chat:
         active=bool(r.active),
         paused=bool(r.paused),
         digest_time=r.digest_time,
+        last_digest_at=r.last_digest_at,
+        quiet_hours=bool(r.quiet_hours),
     )
 
 
@@ -665,7 +689,8 @@ class Store:
 
     async def update_chat(self, chat: Chat, now: datetime, **values: Any) -> Chat:
         """Change ``language``, ``paused``, ``digest_time``, ``active`` of one chat."""
-        allowed = {"language", "paused", "digest_time", "active", "title", "deactivated_reason"}
+        allowed = {"language", "paused", "digest_time", "active", "title", "deactivated_reason", "quiet_hours",
+                   "last_digest_at"}
         if not set(values) <= allowed:
             raise ValueError(f"cannot update {set(values) - allowed}")
         c = ChatRow.__table__
@@ -673,6 +698,11 @@ class Store:
             await conn.execute(update(c).where(c.c.id == chat.id).values(updated_at=now, **values))
             r = (await conn.execute(select(c).where(c.c.id == chat.id))).one()
         return _row_to_chat(r)
+
+    async def set_last_digest(self, chat_pk: int, now: datetime) -> None:
+        c = ChatRow.__table__
+        async with self.engine.begin() as conn:
+            await conn.execute(update(c).where(c.c.id == chat_pk).values(last_digest_at=now))
 
     async def subscribe(self, chat: Chat, kind: str, value: str, key: str, now: datetime) -> bool:
         """Add a subscription; False when the chat already had it."""
@@ -764,57 +794,117 @@ class Store:
             )
             return message_id, max(result.rowcount or 0, 0)
 
-    async def requeue_in_flight(self, now: datetime) -> int:
-        """At start-up: deliveries left 'sending' by a crash go back to 'pending'."""
+    async def requeue_expired(self, now: datetime, *, lease_seconds: float = 60.0) -> int:
+        """Deliveries left 'sending' longer than the lease (their worker crashed) become due.
+
+        A worker finishes a send well within the lease (the platform timeouts are shorter),
+        so a live worker's claims are never taken from it, even by another instance.
+        """
         d = DeliveryRow.__table__
+        cutoff = now - timedelta(seconds=lease_seconds)
         async with self.engine.begin() as conn:
             result = await conn.execute(
-                update(d).where(d.c.status == "sending").values(status="pending", next_attempt_at=now, updated_at=now)
+                update(d)
+                .where(d.c.status == "sending", or_(d.c.claimed_at.is_(None), d.c.claimed_at <= cutoff))
+                .values(status="pending", next_attempt_at=now, updated_at=now, claimed_by=None, claimed_at=None)
             )
         return int(result.rowcount or 0)
 
-    async def claim_due(self, channels: Sequence[str], now: datetime, limit: int = 50) -> list[DeliveryJob]:
-        """Mark up to ``limit`` due deliveries on these channels 'sending' and return them.
+    async def release_claims(self, owner: str, now: datetime) -> int:
+        """A worker stopping cleanly hands back what it had claimed but not sent."""
+        d = DeliveryRow.__table__
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(d)
+                .where(d.c.status == "sending", d.c.claimed_by == owner)
+                .values(status="pending", updated_at=now, claimed_by=None, claimed_at=None)
+            )
+        return int(result.rowcount or 0)
 
-        Only the oldest pending delivery of each chat is due, which keeps per-chat order
-        even when several workers claim at once.
+    async def claim_due(
+        self,
+        channel: str,
+        now: datetime,
+        *,
+        owner: str = "",
+        limit: int = 100,
+        group_max: int = 1,
+        exclude_chats: Sequence[int] = (),
+    ) -> list[DeliveryJob]:
+        """Claim due deliveries of up to ``limit`` chats on ``channel`` ('sending', by ``owner``).
+
+        Per chat only the oldest unfinished delivery can be due, which keeps per-chat order
+        across workers and instances. With ``group_max`` > 1, article deliveries that follow
+        it and are due too come along (one grouped message). The claim is a conditional
+        UPDATE, so two workers racing for a row never both get it.
         """
         d = DeliveryRow.__table__
         c = ChatRow.__table__
-        m = MessageRow.__table__
         older = d.alias("older")
-        earlier_pending = (
+        earlier_unfinished = (
             select(older.c.id)
             .where(older.c.chat_id == d.c.chat_id, older.c.status.in_(("pending", "sending")), older.c.id < d.c.id)
             .exists()
         )
-        pick = (
-            select(d.c.id)
+        heads_q = (
+            select(d.c.id, d.c.chat_id, d.c.article_id)
             .join(c, c.c.id == d.c.chat_id)
-            .where(
-                d.c.status == "pending",
-                d.c.next_attempt_at <= now,
-                c.c.channel.in_(list(channels)),
-                ~earlier_pending,
-            )
+            .where(d.c.status == "pending", d.c.next_attempt_at <= now, c.c.channel == channel, ~earlier_unfinished)
             .order_by(d.c.id)
             .limit(limit)
         )
+        if exclude_chats:
+            heads_q = heads_q.where(d.c.chat_id.not_in(list(exclude_chats)))
         async with self.engine.begin() as conn:
-            ids = [r[0] for r in await conn.execute(pick)]
-            if not ids:
+            heads = (await conn.execute(heads_q)).all()
+            if not heads:
                 return []
-            claimed = [
-                r[0]
-                for r in await conn.execute(
-                    update(d)
-                    .where(d.c.id.in_(ids), d.c.status == "pending")
-                    .values(status="sending", attempts=d.c.attempts + 1, updated_at=now)
-                    .returning(d.c.id)
+            groups: dict[int, list[int]] = {h.chat_id: [h.id] for h in heads}
+            if group_max > 1:
+                grouped = [h.chat_id for h in heads if h.article_id is not None]
+                for i in range(0, len(grouped), 500):
+                    chunk = grouped[i : i + 500]
+                    following = await conn.execute(
+                        select(d.c.id, d.c.chat_id, d.c.article_id, d.c.next_attempt_at)
+                        .where(d.c.chat_id.in_(chunk), d.c.status == "pending")
+                        .order_by(d.c.chat_id, d.c.id)
+                    )
+                    stopped: set[int] = set()
+                    for r in following:
+                        ids = groups[r.chat_id]
+                        if r.id <= ids[0] or r.chat_id in stopped:
+                            continue
+                        # Only a run of due articles joins the head: the order stays intact.
+                        if r.article_id is None or r.next_attempt_at > now or len(ids) >= group_max:
+                            stopped.add(r.chat_id)
+                            continue
+                        ids.append(r.id)
+            wanted = [i for ids in groups.values() for i in ids]
+            claimed: set[int] = set()
+            for i in range(0, len(wanted), 500):
+                claimed.update(
+                    r[0]
+                    for r in await conn.execute(
+                        update(d)
+                        .where(d.c.id.in_(wanted[i : i + 500]), d.c.status == "pending")
+                        .values(status="sending", attempts=d.c.attempts + 1, updated_at=now,
+                                claimed_by=owner, claimed_at=now)
+                        .returning(d.c.id)
+                    )
                 )
-            ]
             if not claimed:
                 return []
+            jobs_ids = [tuple(i for i in ids if i in claimed) for ids in groups.values()]
+            jobs_ids = [ids for ids in jobs_ids if ids]
+            return await self._load_jobs(conn, jobs_ids)
+
+    async def _load_jobs(self, conn: AsyncConnection, jobs_ids: Sequence[tuple[int, ...]]) -> list[DeliveryJob]:
+        d = DeliveryRow.__table__
+        c = ChatRow.__table__
+        m = MessageRow.__table__
+        all_ids = [i for ids in jobs_ids for i in ids]
+        rows: dict[int, Any] = {}
+        for i in range(0, len(all_ids), 500):
             q = (
                 select(
                     d.c.id.label("delivery_id"),
@@ -828,60 +918,74 @@ class Store:
                 .join(c, c.c.id == d.c.chat_id)
                 .outerjoin(ArticleRow.__table__, _A.id == d.c.article_id)
                 .outerjoin(m, m.c.id == d.c.message_id)
-                .where(d.c.id.in_(claimed))
-                .order_by(d.c.id)
+                .where(d.c.id.in_(all_ids[i : i + 500]))
             )
-            rows = (await conn.execute(q)).all()
+            rows.update((r.delivery_id, r) for r in await conn.execute(q))
         jobs = []
-        for r in rows:
-            article = None
-            if r.a_id is not None:
-                article = StoredArticle(
+        for ids in jobs_ids:
+            first = rows[ids[0]]
+            articles = tuple(
+                StoredArticle(
                     id=r.a_id, source_id=r.a_source_id, key=r.a_key, url=r.a_url, title=r.a_title,
                     published_at=r.a_published_at, summary=r.a_summary,
                     topics=tuple(r.a_topics.split()) if r.a_topics else (), first_seen_at=r.a_first_seen_at,
                 )
+                for r in (rows[i] for i in ids)
+                if r.a_id is not None
+            )
             jobs.append(
                 DeliveryJob(
-                    id=r.delivery_id, attempts=r.attempts, chat=_row_to_chat(r), article=article,
-                    message_kind=r.message_kind, message_text=r.message_text,
+                    ids=ids, attempts=max(rows[i].attempts for i in ids), chat=_row_to_chat(first),
+                    articles=articles, message_kind=first.message_kind, message_text=first.message_text,
+                    message_id=first.message_id,
                 )
             )
         return jobs
 
-    async def mark_sent(self, delivery_id: int, now: datetime, platform_message_id: str | None = None) -> None:
+    async def mark_sent(self, ids: Sequence[int], now: datetime, platform_message_id: str | None = None) -> None:
+        """The platform accepted the message: these deliveries are done."""
         d = DeliveryRow.__table__
         c = ChatRow.__table__
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(d)
-                .where(d.c.id == delivery_id)
-                .values(status="sent", sent_at=now, updated_at=now, platform_message_id=platform_message_id, last_error=None)
+                .where(d.c.id.in_(list(ids)))
+                .values(status="sent", sent_at=now, updated_at=now, platform_message_id=platform_message_id,
+                        last_error=None, claimed_by=None, claimed_at=None)
             )
             await conn.execute(
                 update(c)
-                .where(c.c.id == select(d.c.chat_id).where(d.c.id == delivery_id).scalar_subquery())
+                .where(c.c.id == select(d.c.chat_id).where(d.c.id == ids[0]).scalar_subquery(), c.c.unreachable_count != 0)
                 .values(unreachable_count=0)
             )
 
-    async def mark_retry(self, delivery_id: int, now: datetime, *, next_attempt_at: datetime, error: str) -> None:
+    async def mark_retry(self, ids: Sequence[int], now: datetime, *, next_attempt_at: datetime, error: str,
+                         undo_attempt: bool = False) -> None:
+        """Back to 'pending' until ``next_attempt_at``; ``undo_attempt`` when nothing was tried
+        (held for a digest, quiet hours or a rate limit), so it does not count towards giving up."""
+        d = DeliveryRow.__table__
+        values: dict[str, Any] = {
+            "status": "pending", "next_attempt_at": next_attempt_at, "last_error": error[:1000] or None,
+            "updated_at": now, "claimed_by": None, "claimed_at": None,
+        }
+        if undo_attempt:
+            values["attempts"] = d.c.attempts - 1
+        async with self.engine.begin() as conn:
+            await conn.execute(update(d).where(d.c.id.in_(list(ids))).values(**values))
+
+    async def mark_failed(self, ids: Sequence[int], now: datetime, *, reason: str) -> None:
         d = DeliveryRow.__table__
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(d)
-                .where(d.c.id == delivery_id)
-                .values(status="pending", next_attempt_at=next_attempt_at, last_error=error[:1000], updated_at=now)
+                .where(d.c.id.in_(list(ids)))
+                .values(status="failed", last_error=reason[:1000], updated_at=now, claimed_by=None, claimed_at=None)
             )
 
-    async def mark_failed(self, delivery_id: int, now: datetime, *, reason: str) -> None:
-        d = DeliveryRow.__table__
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(d).where(d.c.id == delivery_id).values(status="failed", last_error=reason[:1000], updated_at=now)
-            )
-
-    async def mark_unreachable(self, delivery_id: int, now: datetime, *, reason: str, deactivate_after: int = 3) -> bool:
-        """Fail the delivery and count one more 'unreachable' for its chat.
+    async def mark_unreachable(
+        self, ids: Sequence[int], now: datetime, *, reason: str, deactivate_after: int = 3
+    ) -> bool:
+        """Fail the deliveries and count one more 'unreachable' for their chat.
 
         After ``deactivate_after`` in a row the chat is deactivated and its pending
         deliveries are cancelled; returns True when that happened.
@@ -889,12 +993,21 @@ class Store:
         d = DeliveryRow.__table__
         c = ChatRow.__table__
         async with self.engine.begin() as conn:
-            chat_pk = (await conn.execute(select(d.c.chat_id).where(d.c.id == delivery_id))).scalar_one()
+            chat_pk = (await conn.execute(select(d.c.chat_id).where(d.c.id == ids[0]))).scalar_one()
             await conn.execute(
-                update(d).where(d.c.id == delivery_id).values(status="failed", last_error=reason[:1000], updated_at=now)
+                update(d)
+                .where(d.c.id.in_(list(ids)))
+                .values(status="failed", last_error="unreachable: " + reason[:1000], updated_at=now,
+                        claimed_by=None, claimed_at=None)
             )
-            await conn.execute(update(c).where(c.c.id == chat_pk).values(unreachable_count=c.c.unreachable_count + 1))
-            count = (await conn.execute(select(c.c.unreachable_count).where(c.c.id == chat_pk))).scalar_one()
+            count = (
+                await conn.execute(
+                    update(c)
+                    .where(c.c.id == chat_pk)
+                    .values(unreachable_count=c.c.unreachable_count + 1)
+                    .returning(c.c.unreachable_count)
+                )
+            ).scalar_one()
             if count < deactivate_after:
                 return False
             await conn.execute(
@@ -906,6 +1019,115 @@ class Store:
                 .values(status="cancelled", last_error="chat unreachable: " + reason[:900], updated_at=now)
             )
             return True
+
+    async def migrate_chat(self, channel: str, old_chat_id: str, new_chat_id: str, now: datetime) -> Chat | None:
+        """A group moved to another id: its row, subscriptions and pending deliveries follow.
+
+        If the new id is already known (the bot saw a message there first), the old chat's
+        subscriptions and pending deliveries are merged into it and the old row is retired.
+        """
+        c = ChatRow.__table__
+        s = SubscriptionRow.__table__
+        d = DeliveryRow.__table__
+        async with self.engine.begin() as conn:
+            old = (await conn.execute(select(c).where(c.c.channel == channel, c.c.chat_id == old_chat_id))).first()
+            new = (await conn.execute(select(c).where(c.c.channel == channel, c.c.chat_id == new_chat_id))).first()
+            if old is None:
+                return _row_to_chat(new) if new else None
+            if new is None:
+                await conn.execute(update(c).where(c.c.id == old.id).values(chat_id=new_chat_id, updated_at=now))
+            else:
+                subs = (await conn.execute(select(s.c.kind, s.c.value, s.c.key).where(s.c.chat_id == old.id))).all()
+                if subs:
+                    await conn.execute(
+                        self._insert(s).on_conflict_do_nothing(),
+                        [{"chat_id": new.id, "kind": r.kind, "value": r.value, "key": r.key, "created_at": now}
+                         for r in subs],
+                    )
+                pending = (
+                    await conn.execute(
+                        select(d.c.id, d.c.article_id, d.c.message_id).where(
+                            d.c.chat_id == old.id, d.c.status.in_(("pending", "sending"))
+                        )
+                    )
+                ).all()
+                for r in pending:
+                    clash = select(d.c.id).where(
+                        d.c.chat_id == new.id,
+                        d.c.article_id == r.article_id if r.article_id is not None else d.c.message_id == r.message_id,
+                    )
+                    if (await conn.execute(clash)).first() is None:
+                        await conn.execute(update(d).where(d.c.id == r.id).values(chat_id=new.id, updated_at=now))
+                    else:
+                        await conn.execute(
+                            update(d).where(d.c.id == r.id).values(status="cancelled", last_error="chat migrated",
+                                                                   updated_at=now)
+                        )
+                await conn.execute(delete(s).where(s.c.chat_id == old.id))
+                await conn.execute(
+                    update(c).where(c.c.id == old.id).values(active=False, deactivated_reason=f"migrated to {new_chat_id}",
+                                                             updated_at=now)
+                )
+            r = (await conn.execute(select(c).where(c.c.channel == channel, c.c.chat_id == new_chat_id))).one()
+        return _row_to_chat(r)
+
+    async def broadcast_progress(self, message_id: int) -> BroadcastProgress:
+        """Counts of a broadcast's deliveries by outcome (unreachable = failed as unreachable)."""
+        d = DeliveryRow.__table__
+        unreachable = d.c.last_error.like("unreachable:%") | d.c.last_error.like("chat unreachable:%")
+        q = select(d.c.status, unreachable.label("unreachable"), func.count()).where(d.c.message_id == message_id)
+        q = q.group_by(d.c.status, "unreachable")
+        counts = {"sent": 0, "failed": 0, "unreachable": 0, "cancelled": 0, "pending": 0}
+        total = 0
+        async with self.engine.connect() as conn:
+            for status, is_unreachable, n in await conn.execute(q):
+                total += n
+                if status in ("pending", "sending"):
+                    counts["pending"] += n
+                elif status in ("failed", "cancelled") and is_unreachable:
+                    counts["unreachable"] += n
+                else:
+                    counts[status] += n
+        return BroadcastProgress(total=total, **counts)
+
+    def _local_day(self, column: Any, offset: timedelta) -> Any:
+        """SQL for the local calendar day (``YYYY-MM-DD``) of a UTC column, at a fixed offset."""
+        minutes = int(offset.total_seconds() // 60)
+        if self.dialect == "sqlite":
+            return func.date(column, f"{minutes:+d} minutes")
+        return func.to_char(column + timedelta(minutes=minutes), "YYYY-MM-DD")
+
+    async def daily_activity(self, now: datetime, tz: Any, days: int = 14) -> list[tuple[Any, int, int]]:
+        """(local date, new articles that were pushed, deliveries sent) for each of the last
+        ``days`` days, counted in SQL (the zone's offset now; DST shifts are ignored)."""
+        d = DeliveryRow.__table__
+        local_now = now.astimezone(tz)
+        offset = local_now.utcoffset() or timedelta(0)
+        first_day = local_now.date() - timedelta(days=days - 1)
+        since = datetime(first_day.year, first_day.month, first_day.day, tzinfo=tz)
+        a_day = self._local_day(_A.first_seen_at, offset)
+        d_day = self._local_day(d.c.sent_at, offset)
+        async with self.engine.connect() as conn:
+            articles = {
+                str(r[0]): int(r[1])
+                for r in await conn.execute(
+                    select(a_day, func.count())
+                    .where(_A.first_seen_at >= since, ArticleRow.__table__.c.seeded.is_(False))
+                    .group_by(a_day)
+                )
+            }
+            sent = {
+                str(r[0]): int(r[1])
+                for r in await conn.execute(
+                    select(d_day, func.count()).where(d.c.status == "sent", d.c.sent_at >= since).group_by(d_day)
+                )
+            }
+        out = []
+        for i in range(days):
+            day = first_day + timedelta(days=i)
+            key = day.isoformat()
+            out.append((day, articles.get(key, 0), sent.get(key, 0)))
+        return out
 
     # -- statistics -----------------------------------------------------------------------
 

@@ -136,7 +136,9 @@ class ChatRow(Base):
     language: Mapped[str] = mapped_column(String(5), default="vi")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
-    digest_time: Mapped[str | None] = mapped_column(String(5))
+    digest_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" local; None = instant
+    last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    quiet_hours: Mapped[bool] = mapped_column(Boolean, default=True)  # False: opted out
     unreachable_count: Mapped[int] = mapped_column(Integer, default=0)
     deactivated_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -190,6 +192,8 @@ class DeliveryRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     platform_message_id: Mapped[str | None] = mapped_column(String(100))
+    claimed_by: Mapped[str | None] = mapped_column(String(64))  # worker holding it while 'sending'
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         UniqueConstraint("chat_id", "article_id", name="uq_deliveries_chat_article"),

@@ -143,15 +143,21 @@ async def test_admin_commands_refuse_members_and_serve_admins(commands: Commands
 
 
 async def test_group_members_cannot_change_group_subscriptions(commands: Commands) -> None:
+    async def no() -> bool:
+        return False
+
+    async def yes() -> bool:
+        return True
+
     text = "\n".join(
         m.text for m in await commands.handle(
-            member("/subscribe dan van", chat_id="-5", chat_kind="group", is_chat_admin=False)
+            member("/subscribe dan van", chat_id="-5", chat_kind="group", chat_admin_check=no)
         )
     )
     assert "quản trị viên của nhóm" in text
     text = "\n".join(
         m.text for m in await commands.handle(
-            member("/subscribe dan van", chat_id="-5", chat_kind="group", is_chat_admin=True)
+            member("/subscribe dan van", chat_id="-5", chat_kind="group", chat_admin_check=yes)
         )
     )
     assert "Đã đăng ký" in text

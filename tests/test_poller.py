@@ -85,7 +85,7 @@ async def test_first_sight_is_silent_then_new_articles_are_queued(rig: Rig, cloc
     assert all(r.seeded and r.new == 0 and r.queued == 0 for r in reports)
     seeded = await rig.store.article_count()
     assert seeded == len([a for a in load_site() if a.appear_after == 0])
-    assert await rig.store.claim_due(["console"], clock()) == []
+    assert await rig.store.claim_due("console", clock()) == []
 
     rig.portal.publish_all()
     clock.advance(60)
@@ -93,10 +93,10 @@ async def test_first_sight_is_silent_then_new_articles_are_queued(rig: Rig, cloc
     assert sum(r.new for r in reports.values()) == 4, [r.line() for r in reports.values()]
     assert all(r.ok for r in reports.values())
     jobs = []
-    while batch := await rig.store.claim_due(["console"], clock()):
+    while batch := await rig.store.claim_due("console", clock()):
         for job in batch:
             jobs.append(job)
-            await rig.store.mark_sent(job.id, clock())
+            await rig.store.mark_sent(job.ids, clock())
     titles = {job.article.title for job in jobs if job.article}
     later = {a.title for a in load_site() if a.appear_after > 0}
     assert titles == later

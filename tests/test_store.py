@@ -62,7 +62,7 @@ async def test_fan_out_matches_topics_and_keywords_once_per_chat(store: Store, c
     assert result.deliveries == 3  # topic chat, keyword chat, and the chat with both once; not the paused one
     seeded = await store.save_articles([art("y")], now, seeded=True)
     assert seeded.deliveries == 0
-    jobs = await store.claim_due(["telegram", "zalo"], now)
+    jobs = [*await store.claim_due("telegram", now), *await store.claim_due("zalo", now)]
     assert sorted((j.chat.channel, j.chat.chat_id) for j in jobs) == [("telegram", "1"), ("telegram", "2"), ("zalo", "abc")]
     assert all(j.article is not None and j.article.title == "Tin x" for j in jobs)
 
@@ -73,16 +73,16 @@ async def test_claims_keep_per_chat_order_and_never_hand_out_twice(store: Store,
     chat = await store.upsert_chat("console", "local", now)
     await store.subscribe(chat, "topic", "dan-van", "dan-van", now)
     await store.save_articles([art("1"), art("2"), art("3")], now)
-    first = await store.claim_due(["console"], now)
+    first = await store.claim_due("console", now)
     assert [j.article.key for j in first if j.article] == ["1"]
-    assert await store.claim_due(["console"], now) == []  # "1" is in flight: the chat waits
-    await store.mark_retry(first[0].id, now, next_attempt_at=now + timedelta(seconds=60), error="429")
-    assert await store.claim_due(["console"], now) == []  # still first in line, not due yet
+    assert await store.claim_due("console", now) == []  # "1" is in flight: the chat waits
+    await store.mark_retry(first[0].ids, now, next_attempt_at=now + timedelta(seconds=60), error="429")
+    assert await store.claim_due("console", now) == []  # still first in line, not due yet
     clock.advance(61)
-    again = await store.claim_due(["console"], clock())
+    again = await store.claim_due("console", clock())
     assert [j.article.key for j in again if j.article] == ["1"] and again[0].attempts == 2
-    await store.mark_sent(again[0].id, clock(), "m1")
-    nxt = await store.claim_due(["console"], clock())
+    await store.mark_sent(again[0].ids, clock(), "m1")
+    nxt = await store.claim_due("console", clock())
     assert [j.article.key for j in nxt if j.article] == ["2"]
 
 
@@ -92,9 +92,11 @@ async def test_in_flight_deliveries_are_requeued_after_a_crash(store: Store, clo
     chat = await store.upsert_chat("console", "local", now)
     await store.subscribe(chat, "topic", "dan-van", "dan-van", now)
     await store.save_articles([art("1")], now)
-    assert len(await store.claim_due(["console"], now)) == 1
-    assert await store.requeue_in_flight(now) == 1
-    assert len(await store.claim_due(["console"], now)) == 1
+    assert len(await store.claim_due("console", now, owner="a")) == 1
+    assert await store.requeue_expired(now, lease_seconds=60) == 0  # a live claim is kept
+    assert await store.claim_due("console", now) == []
+    assert await store.requeue_expired(now + timedelta(seconds=61), lease_seconds=60) == 1
+    assert len(await store.claim_due("console", now + timedelta(seconds=61))) == 1
 
 
 async def test_unreachable_three_times_deactivates_and_cancels(store: Store, clock) -> None:  # type: ignore[no-untyped-def]
@@ -104,8 +106,8 @@ async def test_unreachable_three_times_deactivates_and_cancels(store: Store, clo
     await store.subscribe(chat, "topic", "dan-van", "dan-van", now)
     await store.save_articles([art(str(i)) for i in range(5)], now)
     for expected in (False, False, True):
-        job = (await store.claim_due(["telegram"], now))[0]
-        assert await store.mark_unreachable(job.id, now, reason="blocked") is expected
+        job = (await store.claim_due("telegram", now))[0]
+        assert await store.mark_unreachable(job.ids, now, reason="blocked") is expected
     assert (await store.get_chat("telegram", "9")).active is False  # type: ignore[union-attr]
     stats = await store.stats(now)
     assert stats.deliveries_by_status == {"failed": 3, "cancelled": 2}

@@ -4,14 +4,15 @@ Errors raised by :meth:`Channel.send`::
 
     DeliveryError          root; adapters raise exactly one of the three below
     ├── RetryLater(after)  429, timeouts, 5xx, network down: try again later
-    ├── ChatUnreachable    blocked, kicked, chat gone or migrated
+    ├── ChatUnreachable    blocked, kicked, chat gone
+    │   └── ChatMigrated   the group moved to ``new_chat_id``: move it there and send again
     └── Rejected           a permanent bad request (this message can never be sent)
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 
@@ -20,15 +21,28 @@ class DeliveryError(Exception):
 
 
 class RetryLater(DeliveryError):
-    """Try again after ``after`` seconds (``None``: the caller's backoff decides)."""
+    """Try again after ``after`` seconds (``None``: the caller's backoff decides).
 
-    def __init__(self, reason: str, after: float | None = None) -> None:
+    ``scope`` says what the platform slowed down: this ``"chat"``, or the whole bot
+    (``"channel"``).
+    """
+
+    def __init__(self, reason: str, after: float | None = None, *, scope: str = "chat") -> None:
         super().__init__(reason)
         self.after = after
+        self.scope = scope
 
 
 class ChatUnreachable(DeliveryError):
     """The chat cannot receive messages any more (blocked, kicked, deleted)."""
+
+
+class ChatMigrated(ChatUnreachable):
+    """A group became a supergroup with another id; its chat and subscriptions move there."""
+
+    def __init__(self, reason: str, new_chat_id: str) -> None:
+        super().__init__(reason)
+        self.new_chat_id = new_chat_id
 
 
 class Rejected(DeliveryError):
@@ -48,13 +62,17 @@ class OutMessage:
     """A channel-agnostic message: plain ``text`` plus optional structure for rich channels.
 
     ``html`` is a pre-rendered Telegram-HTML form when a command has one; ``choices`` are
-    rows of buttons; ``link_preview`` asks for a preview of the first link.
+    rows of buttons; ``link_preview`` asks for a preview of the first link; ``photo`` is a
+    PNG sent with ``text`` as its caption; ``track_broadcast`` asks the application to keep
+    this message updated with the progress of that broadcast (the message id in the outbox).
     """
 
     text: str
     html: str | None = None
     choices: tuple[tuple[Choice, ...], ...] = ()
     link_preview: bool = False
+    photo: bytes | None = None
+    track_broadcast: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,12 +87,24 @@ class Incoming:
     chat_kind: str = "private"  # "private" | "group" | "console"
     chat_title: str = ""
     language_code: str | None = None
-    is_chat_admin: bool = True  # in groups: whether the sender administers the group
     callback_data: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    #: in groups: asks the platform whether the sender administers the group (only when a
+    #: command would change the group's subscriptions; it costs a request)
+    chat_admin_check: Callable[[], Awaitable[bool]] | None = None
+    #: the platform moved this group to another id (Telegram's migrate_to_chat_id)
+    migrate_to_chat_id: str | None = None
+
+    async def sender_is_chat_admin(self) -> bool:
+        """True outside groups; in a group, whether the sender is one of its administrators."""
+        if self.chat_kind != "group":
+            return True
+        if self.chat_admin_check is None:
+            return False
+        return await self.chat_admin_check()
 
 
-Reply = Callable[[OutMessage], Awaitable[None]]
+#: sends (or, for a button press, edits in place) one reply; returns the platform message id
+Reply = Callable[[OutMessage], Awaitable[str | None]]
 OnMessage = Callable[[Incoming, Reply], Awaitable[None]]
 
 
@@ -93,3 +123,6 @@ class Channel(Protocol):
 
     async def send(self, chat_id: str, message: OutMessage) -> str | None:
         """Send one message; return the platform's message id if it has one."""
+
+    async def edit(self, chat_id: str, message_id: str, message: OutMessage) -> None:
+        """Replace the text (and buttons) of a message sent earlier; best effort."""

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+import tempfile
 import threading
+from pathlib import Path
 from typing import TextIO
 
 from bot.channels.base import Incoming, OnMessage, OutMessage
@@ -24,7 +26,16 @@ class ConsoleChannel:
     name = "console"
     max_text = 100_000
 
-    def __init__(self, *, stdin: TextIO | None = None, stdout: TextIO | None = None, prompt: str = "> ") -> None:
+    def __init__(
+        self,
+        *,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        prompt: str = "> ",
+        photo_dir: Path | None = None,
+    ) -> None:
+        self._photo_dir = photo_dir or Path(tempfile.gettempdir())
+        self._photos = 0
         self._stdin = stdin if stdin is not None else sys.stdin
         self._stdout = stdout if stdout is not None else sys.stdout
         self._prompt = prompt
@@ -51,11 +62,22 @@ class ConsoleChannel:
         choices = [c for row in message.choices for c in row]
         if choices:
             self._choices = [c.data for c in choices]
-        self._stdout.write("\n" + message.text.rstrip() + "\n")
+        text = message.text.rstrip()
+        if message.photo:
+            # A terminal cannot show the chart: keep it as a file and say where.
+            self._photos += 1
+            path = self._photo_dir / f"bantin-chart-{self._photos}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(message.photo)
+            text += f"\n[ảnh / image: {path}]"
+        self._stdout.write("\n" + text + "\n")
         self._stdout.flush()
 
-    async def _reply(self, message: OutMessage) -> None:
+    async def edit(self, chat_id: str, message_id: str, message: OutMessage) -> None:
         self._print(message)
+
+    async def _reply(self, message: OutMessage) -> str | None:
+        return await self.send(CONSOLE_CHAT_ID, message)
 
     async def _read_loop(self, on_message: OnMessage) -> None:
         loop = asyncio.get_running_loop()

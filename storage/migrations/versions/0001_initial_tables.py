@@ -33,6 +33,8 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("paused", sa.Boolean(), nullable=False),
         sa.Column("digest_time", sa.String(length=5), nullable=True),
+        sa.Column("last_digest_at", storage.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("quiet_hours", sa.Boolean(), nullable=False),
         sa.Column("unreachable_count", sa.Integer(), nullable=False),
         sa.Column("deactivated_reason", sa.Text(), nullable=True),
         sa.Column("created_at", storage.tables.UTCDateTime(timezone=True), nullable=False),
@@ -165,6 +167,8 @@ def upgrade() -> None:
         sa.Column("sent_at", storage.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("platform_message_id", sa.String(length=100), nullable=True),
+        sa.Column("claimed_by", sa.String(length=64), nullable=True),
+        sa.Column("claimed_at", storage.tables.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["article_id"],
             ["articles.id"],
