@@ -16,11 +16,14 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from starlette.applications import Starlette
+from starlette.routing import Route
 
-from bot.channels.base import Channel, Incoming, Reply
+from bot.channels.base import Channel, Incoming, OutMessage, Reply
 from bot.commands import Commands
 from bot.config import Config
 from bot.delivery import DeliveryWorker, Limits, parse_quiet_hours
+from bot.httpserver import RunningServer, serve
 from bot.i18n import t
 from bot.poller import Poller, PollReport, PollSettings
 from bot.render import local_date
@@ -64,6 +67,8 @@ class App:
         self.scheduler: AsyncIOScheduler | None = None
         self._started = False
         self._opened = False
+        self._background: set[asyncio.Task[None]] = set()
+        self.http: RunningServer | None = None
         self._rng = random.Random()
 
     # -- wiring ---------------------------------------------------------------------------
@@ -96,6 +101,7 @@ class App:
         self.commands = Commands(
             self.store, self.config.topics, admins=self.admin_chats(), tz=self.config.tz, clock=self.clock,
             poll_now=self.poll_once, source_names={s.id: s.name for s in self.config.sources},
+            quiet_hours=settings.bantin_quiet_hours,
         )
         self.worker = DeliveryWorker(
             self.store, self.channels, clock=self.clock, tz=self.config.tz,
@@ -116,9 +122,37 @@ class App:
                 await self.store.upsert_chat(channel, chat_id, now)
 
     def _default_channels(self) -> list[Channel]:
-        from bot.channels.console import ConsoleChannel
+        """Telegram when its token is set; the console chat when no platform is."""
+        settings = self.config.settings
+        channels: list[Channel] = []
+        if settings.telegram_bot_token:
+            from bot.channels.telegram import TelegramChannel
+            from bot.i18n import MENU
 
-        return [ConsoleChannel()]
+            channels.append(
+                TelegramChannel(
+                    settings.telegram_bot_token,
+                    base_url=settings.telegram_api_base_url,
+                    webhook_url=settings.telegram_webhook_url or None,
+                    webhook_secret=settings.telegram_webhook_secret or None,
+                    menu=MENU,
+                    pool_size=max(settings.bantin_send_concurrency * 2, 16),
+                )
+            )
+        if not channels:
+            from bot.channels.console import ConsoleChannel
+
+            channels.append(ConsoleChannel())
+        return channels
+
+    def http_routes(self) -> list[Route]:
+        """Routes of the bot's HTTP server: the webhooks of the channels that use one."""
+        routes = []
+        for channel in self.channels.values():
+            path = getattr(channel, "webhook_path", None)
+            if path:
+                routes.append(Route(path, channel.webhook_endpoint, methods=["POST"]))  # type: ignore[attr-defined]
+        return routes
 
     def admin_chats(self) -> frozenset[tuple[str, str]]:
         admins = set(self.config.admins)
@@ -156,9 +190,40 @@ class App:
             self.worker.wake()
 
     async def on_message(self, msg: Incoming, reply: Reply) -> None:
+        if msg.migrate_to_chat_id:
+            await self.store.migrate_chat(msg.channel, msg.chat_id, msg.migrate_to_chat_id, self.clock())
+            log.info("%s chat %s migrated to %s", msg.channel, msg.chat_id, msg.migrate_to_chat_id)
+            return
         for out in await self.commands.handle(msg):
-            await reply(out)
+            sent_id = await reply(out)
+            if out.track_broadcast is not None and sent_id is not None:
+                task = asyncio.create_task(
+                    self._track_broadcast(msg.channel, msg.chat_id, sent_id, out.track_broadcast),
+                    name=f"broadcast-progress:{out.track_broadcast}",
+                )
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
         self.worker.wake()  # a command may have queued a broadcast
+
+    async def _track_broadcast(self, channel_name: str, chat_id: str, message_id: str, broadcast_id: int,
+                               every: float = 2.0) -> None:
+        """Keep the admin's progress message up to date until the broadcast is finished."""
+        channel = self.channels.get(channel_name)
+        chat = await self.store.get_chat(channel_name, chat_id)
+        if channel is None or chat is None:
+            return
+        last = ""
+        while True:
+            await asyncio.sleep(every)
+            p = await self.store.broadcast_progress(broadcast_id)
+            key = "broadcast_done" if p.pending == 0 else "broadcast_progress"
+            text = t(chat.language, key, done=p.total - p.pending, total=p.total, sent=p.sent,
+                     failed=p.failed + p.cancelled, unreachable=p.unreachable)
+            if text != last:
+                await channel.edit(chat_id, message_id, OutMessage(text))
+                last = text
+            if p.pending == 0:
+                return
 
     # -- polling --------------------------------------------------------------------------
 
@@ -214,6 +279,12 @@ class App:
         requeued = await self.store.requeue_expired(self.clock())
         if requeued:
             log.info("%d deliveries were in flight at a crash; they will be retried", requeued)
+        routes = self.http_routes()
+        if routes:
+            settings = self.config.settings
+            self.http = await serve(Starlette(routes=routes), host=settings.bantin_http_host,
+                                    port=settings.bantin_http_port)
+            log.info("HTTP server on %s:%d", settings.bantin_http_host, self.http.port)
         for channel in self.channels.values():
             await channel.start(self.on_message)
         self.worker.start()
@@ -228,11 +299,16 @@ class App:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
+        for task in list(self._background):
+            task.cancel()
         if hasattr(self, "worker"):
             await self.worker.stop()
         for channel in self.channels.values():
             with contextlib.suppress(Exception):
                 await channel.stop()
+        if self.http is not None:
+            await self.http.stop()
+            self.http = None
         await self.close()
         self._started = False
 

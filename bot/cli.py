@@ -13,23 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config
+from bot.logs import setup_logging
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
 
 log = logging.getLogger("bantin")
-
-
-def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # httpx logs every request URL at INFO, and bot tokens live in URLs; APScheduler logs
-    # every job run. Neither belongs in an operator's log at INFO.
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite", "asyncio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load(args: argparse.Namespace) -> Config:
     config = load_config(config_path=args.config)
-    setup_logging(config.settings.bantin_log_level)
+    setup_logging(config.settings.bantin_log_level, secrets=config.settings.secrets())
     return config
 
 
@@ -91,11 +80,12 @@ async def _run(config: Config) -> int:
     from bot.app import App
 
     app = App(config)
-    print(
-        "bantin: no chat-platform token set, so this is the console chat (you are an admin).\n"
-        "Type /help. Ctrl-C stops. No internet? Try `make demo` for the offline demo.",
-        flush=True,
-    )
+    if not config.settings.telegram_bot_token:
+        print(
+            "bantin: no chat-platform token set, so this is the console chat (you are an admin).\n"
+            "Type /help. Ctrl-C stops. No internet? Try `make demo` for the offline demo.",
+            flush=True,
+        )
     await app.run_until_signal()
     return EXIT_OK
 

@@ -14,6 +14,8 @@ from datetime import datetime, tzinfo
 from typing import Protocol
 
 from bot.channels.base import Choice, Incoming, OutMessage
+from bot.charts import activity_chart
+from bot.delivery import parse_hhmm
 from bot.i18n import LANGUAGES, pick_language, t
 from bot.render import article_list, local_date
 from feeds.models import Topic
@@ -55,6 +57,7 @@ class Commands:
         clock: Callable[[], datetime],
         poll_now: PollNow | None = None,
         source_names: dict[str, str] | None = None,
+        quiet_hours: str = "",
     ) -> None:
         self.store = store
         self.topics = tuple(topics)
@@ -63,6 +66,7 @@ class Commands:
         self.clock = clock
         self.poll_now = poll_now
         self.source_names = source_names or {}
+        self.quiet_hours = quiet_hours
         self._topic_keys = [
             (topic, {fold_key(topic.slug.replace("-", " ")), fold_key(topic.name), topic.slug})
             for topic in self.topics
@@ -80,6 +84,8 @@ class Commands:
             "search": self._search,
             "stop": self._stop,
             "lang": self._lang,
+            "digest": self._digest,
+            "quiet": self._quiet,
         }
         self._admin_handlers: dict[str, Callable[[Incoming, Chat, str], Awaitable[list[OutMessage]]]] = {
             "poll": self._poll,
@@ -110,7 +116,8 @@ class Commands:
             return await self._callback(msg, chat)
         text = normalize(msg.text)
         if not text.startswith("/"):
-            return [OutMessage(t(chat.language, "not_a_command"))]
+            # In a group, people talk to each other: only commands are for the bot.
+            return [] if msg.chat_kind == "group" else [OutMessage(t(chat.language, "not_a_command"))]
         name, _, args = text[1:].partition(" ")
         name = name.split("@", 1)[0].lower()
         args = args.strip()
@@ -310,6 +317,33 @@ class Commands:
         await self.store.update_chat(chat, self.clock(), paused=True)
         return [OutMessage(t(chat.language, "stopped"))]
 
+    async def _digest(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        if not await self._may_change(msg):
+            return [OutMessage(t(chat.language, "group_admin_only"))]
+        arg = args.strip().lower()
+        if arg in ("off", "tat", "tắt", "0"):
+            await self.store.update_chat(chat, self.clock(), digest_time=None)
+            return [OutMessage(t(chat.language, "digest_off"))]
+        try:
+            when = parse_hhmm(arg)
+        except ValueError:
+            return [OutMessage(t(chat.language, "usage_digest"))]
+        hhmm = f"{when.hour:02d}:{when.minute:02d}"
+        # The first digest gathers what arrives from now on, not the whole archive.
+        await self.store.update_chat(chat, self.clock(), digest_time=hhmm, last_digest_at=self.clock())
+        return [OutMessage(t(chat.language, "digest_set", time=hhmm))]
+
+    async def _quiet(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        if not await self._may_change(msg):
+            return [OutMessage(t(chat.language, "group_admin_only"))]
+        arg = args.strip().lower()
+        if arg not in ("on", "off", "bat", "bật", "tat", "tắt"):
+            return [OutMessage(t(chat.language, "usage_quiet"))]
+        on = arg in ("on", "bat", "bật")
+        await self.store.update_chat(chat, self.clock(), quiet_hours=on)
+        hours = f" ({self.quiet_hours})" if self.quiet_hours else ""
+        return [OutMessage(t(chat.language, "quiet_on" if on else "quiet_off", hours=hours))]
+
     async def _lang(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
         lang = args.strip().lower()
         if lang not in LANGUAGES:
@@ -363,7 +397,13 @@ class Commands:
             by_source=fmt(st.articles_by_source), by_status=fmt(st.deliveries_by_status),
             in_error=", ".join(st.sources_in_error) or t(lang, "none"),
         )
-        return [OutMessage(text)]
+        days = await self.store.daily_activity(self.clock(), self.tz)
+        chart = activity_chart(
+            [d for d, _, _ in days], [a for _, a, _ in days], [s for _, _, s in days],
+            title=t(lang, "stats_chart_title"), articles_label=t(lang, "stats_chart_articles"),
+            deliveries_label=t(lang, "stats_chart_deliveries"),
+        )
+        return [OutMessage(text, photo=chart)]
 
     async def _broadcast(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
         if not args:
@@ -373,8 +413,8 @@ class Commands:
         text = rest.strip() if topic else args
         if not text:
             return [OutMessage(t(chat.language, "broadcast_usage"))]
-        _, count = await self.store.enqueue_message(
+        message_id, count = await self.store.enqueue_message(
             "broadcast", text, self.clock(), topic=topic.slug if topic else None,
             created_by=f"{msg.channel}:{msg.user_id or msg.chat_id}",
         )
-        return [OutMessage(t(chat.language, "broadcast_queued", count=count))]
+        return [OutMessage(t(chat.language, "broadcast_queued", count=count), track_broadcast=message_id)]

@@ -58,8 +58,42 @@ class Settings(BaseSettings):
     bantin_max_backoff: int = Field(default=6 * 3600, ge=60)
     bantin_quiet_hours: str = ""
     bantin_send_concurrency: int = Field(default=16, ge=1, le=256)
+    bantin_http_host: str = "0.0.0.0"
+    bantin_http_port: int = Field(default=8080, ge=0, le=65535)
+    telegram_bot_token: str = ""
+    telegram_api_base_url: str = "https://api.telegram.org"
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = ""
     telegram_rate: float = Field(default=30.0, gt=0, le=1000)
     zalo_rate: float = Field(default=5.0, gt=0, le=1000)
+
+    @field_validator("telegram_api_base_url", "telegram_webhook_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if v and (urlsplit(v).scheme not in ("http", "https") or not urlsplit(v).netloc):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v.rstrip("/") if v else v
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _secret(cls, v: str) -> str:
+        # Telegram's rule for secret_token: 1-256 characters A-Z a-z 0-9 _ -
+        if v and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", v):
+            raise ValueError("use 1-256 characters from A-Z, a-z, 0-9, _ and -")
+        return v
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.telegram_webhook_url and not self.telegram_webhook_secret:
+            raise ValueError(
+                "TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is not: a webhook without a secret "
+                "would accept updates from anyone"
+            )
+        return self
+
+    def secrets(self) -> list[str]:
+        """Values that must never reach a log line."""
+        return [v for v in (self.telegram_bot_token, self.telegram_webhook_secret) if v]
 
     @field_validator("bantin_log_level", mode="before")
     @classmethod
@@ -129,7 +163,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = str(err["loc"][0]).upper() if err["loc"] else "?"
+        key = str(err["loc"][0]).upper() if err["loc"] else "settings"
         msg = err["msg"].removeprefix("Value error, ")
         raise ConfigError(f"environment or .env: {key}: {msg}") from None
 

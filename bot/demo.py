@@ -12,9 +12,9 @@ from pathlib import Path
 
 from bot.app import App
 from bot.channels.console import CONSOLE_CHAT_ID, ConsoleChannel
-from bot.cli import setup_logging
 from bot.config import Config, load_settings
 from bot.demo_portal import DemoPortal, demo_config_text, load_site, serve
+from bot.logs import setup_logging
 
 INTRO = """\
 bantin demo: a snapshot of the portal is served at {base_url}

@@ -21,6 +21,8 @@ _VI: dict[str, str] = {
         "/mysubs - các đăng ký của bạn\n"
         "/latest [số] [chủ đề] - tin mới nhất\n"
         "/search <từ khóa> - tìm tin cũ (gõ không dấu cũng được)\n"
+        "/digest HH:MM|off - nhận một bản tin tổng hợp mỗi ngày lúc HH:MM, hoặc nhận tin ngay\n"
+        "/quiet on|off - giữ hoặc không giữ tin trong giờ yên tĩnh\n"
         "/lang vi|en - đổi ngôn ngữ\n"
         "/stop - tạm dừng mọi thông báo (/start để bật lại)"
     ),
@@ -100,6 +102,17 @@ _VI: dict[str, str] = {
         "⚠️ Kênh {channel} bị nền tảng giới hạn tốc độ; các tin bị hoãn khoảng {minutes} phút. ({reason})"
     ),
     "broadcast_queued": "Đã xếp hàng gửi thông báo tới {count} cuộc trò chuyện.",
+    "broadcast_progress": "📣 Đang gửi thông báo: {done}/{total} (đã gửi {sent}, lỗi {failed}, không liên lạc được {unreachable})",
+    "broadcast_done": "📣 Đã gửi xong thông báo tới {total} cuộc trò chuyện: đã gửi {sent}, lỗi {failed}, không liên lạc được {unreachable}.",
+    "digest_set": "Bạn sẽ nhận một bản tin tổng hợp mỗi ngày lúc {time}.",
+    "digest_off": "Đã chuyển về nhận tin ngay khi có.",
+    "usage_digest": "Cách dùng: /digest 07:30 (bản tin mỗi ngày lúc 7:30) hoặc /digest off",
+    "quiet_on": "Tin trong giờ yên tĩnh{hours} sẽ được giữ đến sáng.",
+    "quiet_off": "Tin sẽ được gửi cả trong giờ yên tĩnh.",
+    "usage_quiet": "Cách dùng: /quiet on hoặc /quiet off",
+    "stats_chart_title": "Hoạt động 14 ngày qua",
+    "stats_chart_articles": "Tin mới",
+    "stats_chart_deliveries": "Lượt gửi",
 }
 
 _EN: dict[str, str] = {
@@ -118,6 +131,8 @@ _EN: dict[str, str] = {
         "/mysubs - your subscriptions\n"
         "/latest [n] [topic] - latest articles\n"
         "/search <words> - search the archive (accents optional)\n"
+        "/digest HH:MM|off - one daily digest at HH:MM, or instant pushes\n"
+        "/quiet on|off - hold pushes during quiet hours, or not\n"
         "/lang vi|en - change language\n"
         "/stop - pause every notification (/start resumes)"
     ),
@@ -195,6 +210,17 @@ _EN: dict[str, str] = {
     "digest_header": "🗞 Daily digest: {count} articles",
     "alert_parked": "⚠️ The platform rate-limits the {channel} channel; messages are held for about {minutes} minutes. ({reason})",
     "broadcast_queued": "Announcement queued for {count} chats.",
+    "broadcast_progress": "📣 Sending the announcement: {done}/{total} (sent {sent}, failed {failed}, unreachable {unreachable})",
+    "broadcast_done": "📣 Announcement finished for {total} chats: sent {sent}, failed {failed}, unreachable {unreachable}.",
+    "digest_set": "You will get one digest a day at {time}.",
+    "digest_off": "Back to instant pushes.",
+    "usage_digest": "Usage: /digest 07:30 (a digest every day at 7:30) or /digest off",
+    "quiet_on": "Pushes during quiet hours{hours} will wait until morning.",
+    "quiet_off": "Pushes will arrive during quiet hours too.",
+    "usage_quiet": "Usage: /quiet on or /quiet off",
+    "stats_chart_title": "Activity, last 14 days",
+    "stats_chart_articles": "New articles",
+    "stats_chart_deliveries": "Deliveries",
 }
 
 CATALOGUE: dict[str, dict[str, str]] = {"vi": _VI, "en": _EN}
@@ -212,3 +238,40 @@ def t(lang: str, key: str, **values: object) -> str:
     table = CATALOGUE.get(lang, _VI)
     template = table.get(key) or _VI[key]
     return template.format(**values) if values else template
+
+
+#: The command menu registered with the platforms (Telegram's set_my_commands), per language.
+MENU: dict[str, list[tuple[str, str]]] = {
+    "vi": [
+        ("start", "Bắt đầu, chọn chủ đề"),
+        ("topics", "Danh sách chủ đề"),
+        ("subscribe", "Đăng ký một chủ đề"),
+        ("unsubscribe", "Hủy đăng ký"),
+        ("follow", "Theo dõi một từ khóa"),
+        ("unfollow", "Bỏ theo dõi từ khóa"),
+        ("mysubs", "Đăng ký của bạn"),
+        ("latest", "Tin mới nhất"),
+        ("search", "Tìm tin cũ"),
+        ("digest", "Bản tin tổng hợp hằng ngày"),
+        ("quiet", "Giờ yên tĩnh"),
+        ("lang", "Đổi ngôn ngữ"),
+        ("stop", "Tạm dừng thông báo"),
+        ("help", "Trợ giúp"),
+    ],
+    "en": [
+        ("start", "Start, choose topics"),
+        ("topics", "List topics"),
+        ("subscribe", "Subscribe to a topic"),
+        ("unsubscribe", "Unsubscribe"),
+        ("follow", "Follow a keyword"),
+        ("unfollow", "Stop following a keyword"),
+        ("mysubs", "Your subscriptions"),
+        ("latest", "Latest articles"),
+        ("search", "Search the archive"),
+        ("digest", "Daily digest"),
+        ("quiet", "Quiet hours"),
+        ("lang", "Change language"),
+        ("stop", "Pause notifications"),
+        ("help", "Help"),
+    ],
+}

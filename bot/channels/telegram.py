@@ -1,0 +1,418 @@
+"""Telegram adapter on python-telegram-bot 22, running inside our own event loop.
+
+The PTB :class:`~telegram.ext.Application` is initialised and started by :meth:`start` (never
+``run_polling``, which would own the loop). Updates arrive by long polling, or, when a
+webhook URL is configured, through :meth:`webhook_endpoint` mounted on the bot's own HTTP
+server (the secret header is checked in constant time). Messages are Telegram HTML, split
+on text boundaries to fit 4,096 characters. PTB's errors become the three outcomes of
+:mod:`bot.channels.base`; nothing above this module sees ``telegram.error``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import html
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.error import (
+    ChatMigrated as PTBChatMigrated,
+)
+from telegram.ext import Application, ApplicationBuilder, TypeHandler
+from telegram.request import HTTPXRequest
+
+from bot.channels.base import (
+    ChatMigrated,
+    ChatUnreachable,
+    Incoming,
+    OnMessage,
+    OutMessage,
+    Rejected,
+    RetryLater,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+
+#: BadRequest descriptions that mean the chat is gone rather than the message being wrong
+_UNREACHABLE = ("chat not found", "user is deactivated", "bot was kicked", "not enough rights to send",
+                "have no rights to send", "group chat was deactivated", "peer_id_invalid")
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split on paragraph, then line, then word boundaries so every piece fits ``limit``."""
+    if len(text) <= limit:
+        return [text]
+    for sep in ("\n\n", "\n", " "):
+        if sep not in text:
+            continue
+        pieces: list[str] = []
+        current = ""
+        for part in text.split(sep):
+            candidate = f"{current}{sep}{part}" if current else part
+            if len(candidate) <= limit:
+                current = candidate
+                continue
+            if current:
+                pieces.append(current)
+            if len(part) <= limit:
+                current = part
+            else:  # still too long: split it on the next, finer boundary
+                sub = split_text(part, limit)
+                pieces.extend(sub[:-1])
+                current = sub[-1]
+        if current:
+            pieces.append(current)
+        return pieces
+    # No boundary at all (one huge word): cut, there is nothing better.
+    return [text[i : i + limit] for i in range(0, len(text), limit)]
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def visible_length(html_text: str) -> int:
+    """Characters Telegram counts: the text with tags removed and entities decoded."""
+    return len(html.unescape(_TAG.sub("", html_text)))
+
+
+def split_html(html_text: str, limit: int = MAX_TEXT) -> list[str] | None:
+    """Split our HTML on blank lines and line ends, where every tag is already closed.
+
+    Returns None when one line is too long to split without cutting markup; the caller then
+    sends the plain text instead.
+    """
+    if visible_length(html_text) <= limit:
+        return [html_text]
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in html_text.split("\n"):
+        n = visible_length(line) + 1
+        if n > limit:
+            return None
+        if size + n > limit and current:
+            pieces.append("\n".join(current).strip("\n"))
+            current, size = [], 0
+        current.append(line)
+        size += n
+    if current:
+        pieces.append("\n".join(current).strip("\n"))
+    return [p for p in pieces if p]
+
+
+def _seconds(value: Any) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def outcome(exc: TelegramError) -> Exception:
+    """Translate a PTB error into RetryLater, ChatUnreachable (or ChatMigrated), or Rejected."""
+    if isinstance(exc, RetryAfter):
+        return RetryLater(f"Telegram flood control: {exc.message}", after=_seconds(exc.retry_after))
+    if isinstance(exc, PTBChatMigrated):
+        return ChatMigrated(exc.message, new_chat_id=str(exc.new_chat_id))
+    if isinstance(exc, Forbidden):
+        return ChatUnreachable(exc.message)
+    if isinstance(exc, BadRequest):
+        text = exc.message.lower()
+        if any(marker in text for marker in _UNREACHABLE):
+            return ChatUnreachable(exc.message)
+        return Rejected(exc.message)
+    if isinstance(exc, (TimedOut, NetworkError)):
+        return RetryLater(f"Telegram unreachable: {exc.message}")
+    return Rejected(f"{type(exc).__name__}: {exc.message}")
+
+
+class TelegramChannel:
+    """The ``telegram`` channel. ``base_url`` is the Bot API root (``https://api.telegram.org``)."""
+
+    name = "telegram"
+    max_text = MAX_TEXT
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = "https://api.telegram.org",
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        menu: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+        poll_timeout: int = 30,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 20.0,
+        pool_size: int = 64,
+    ) -> None:
+        base_url = base_url.rstrip("/")
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+        self.menu = dict(menu or {})
+        self.poll_timeout = poll_timeout
+        self.username = ""
+        self._on_message: OnMessage | None = None
+        builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(f"{base_url}/bot")
+            .base_file_url(f"{base_url}/file/bot")
+            # Sends come from many outbox workers at once: a pool as large as our concurrency.
+            .request(HTTPXRequest(connection_pool_size=pool_size, connect_timeout=connect_timeout,
+                                  read_timeout=read_timeout, write_timeout=read_timeout))
+            .get_updates_request(HTTPXRequest(connect_timeout=connect_timeout,
+                                              read_timeout=poll_timeout + read_timeout))
+        )
+        if webhook_url:
+            builder = builder.updater(None)
+        self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.application.add_handler(TypeHandler(Update, self._dispatch))
+        self.application.add_error_handler(self._on_error)
+
+    @property
+    def webhook_path(self) -> str | None:
+        if not self.webhook_url:
+            return None
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.webhook_url).path or "/"
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self, on_message: OnMessage) -> None:
+        self._on_message = on_message
+        app = self.application
+        await app.initialize()  # calls getMe: a bad token fails here
+        self.username = app.bot.username or ""
+        await self._register_menu()
+        await app.start()
+        if self.webhook_url:
+            await app.bot.set_webhook(
+                self.webhook_url, secret_token=self.webhook_secret, allowed_updates=ALLOWED_UPDATES
+            )
+            log.info("telegram: webhook mode, updates at %s", self.webhook_path)
+        else:
+            await app.bot.delete_webhook()
+            assert app.updater is not None
+            await app.updater.start_polling(timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES)
+            log.info("telegram: long polling as @%s", self.username)
+
+    async def stop(self) -> None:
+        app = self.application
+        with contextlib.suppress(Exception):
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+        with contextlib.suppress(Exception):
+            if app.running:
+                await app.stop()
+        with contextlib.suppress(Exception):
+            await app.shutdown()
+
+    async def _register_menu(self) -> None:
+        try:
+            for lang, items in self.menu.items():
+                commands = [BotCommand(cmd, desc) for cmd, desc in items]
+                await self.application.bot.set_my_commands(commands, language_code=lang)
+                if lang == "vi":  # the default menu, for clients in any other language
+                    await self.application.bot.set_my_commands(commands)
+        except TelegramError as exc:
+            log.warning("telegram: could not register the command menu: %s", exc)
+
+    # -- receiving ------------------------------------------------------------------------
+
+    async def webhook_endpoint(self, request: Request) -> Response:
+        """Starlette endpoint for Telegram's webhook POSTs."""
+        given = request.headers.get(SECRET_HEADER, "")
+        expected = self.webhook_secret or ""
+        if not given:
+            return JSONResponse({"ok": False, "error": "missing secret token"}, status_code=401)
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return JSONResponse({"ok": False, "error": "wrong secret token"}, status_code=403)
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self.application.bot)
+        except Exception:
+            return JSONResponse({"ok": False, "error": "not an update"}, status_code=400)
+        if update is not None:
+            await self.application.update_queue.put(update)
+        return JSONResponse({"ok": True})
+
+    async def _on_error(self, update: object, context: Any) -> None:
+        log.error("telegram: error while handling an update: %s", context.error, exc_info=context.error)
+
+    async def _dispatch(self, update: Update, context: Any) -> None:
+        if self._on_message is None:
+            return
+        if update.callback_query is not None:
+            await self._on_callback(update)
+            return
+        message = update.message
+        if message is None or message.chat is None:
+            return
+        chat = message.chat
+        if message.migrate_to_chat_id:
+            await self._on_message(
+                Incoming(channel=self.name, chat_id=str(chat.id), text="",
+                         migrate_to_chat_id=str(message.migrate_to_chat_id), chat_kind="group"),
+                self._replier(str(message.migrate_to_chat_id)),
+            )
+            return
+        text = message.text or ""
+        if not text or chat.type == "channel":
+            return
+        kind = "private" if chat.type == "private" else "group"
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            _, at, target = command.partition("@")
+            if at and self.username and target.lower() != self.username.lower():
+                return  # "/start@otherbot" in a group is not for us
+        elif kind == "group":
+            return
+        user = message.from_user
+        user_id = user.id if user else None
+
+        async def is_admin() -> bool:
+            if user_id is None:
+                return False
+            try:
+                member = await self.application.bot.get_chat_member(chat.id, user_id)
+            except TelegramError:
+                return False
+            return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+        incoming = Incoming(
+            channel=self.name,
+            chat_id=str(chat.id),
+            text=text,
+            user_id=str(user_id) if user_id is not None else "",
+            user_name=(user.full_name if user else ""),
+            chat_kind=kind,
+            chat_title=chat.title or chat.full_name or "",
+            language_code=user.language_code if user else None,
+            chat_admin_check=is_admin if kind == "group" else None,
+        )
+        await self._on_message(incoming, self._replier(str(chat.id)))
+
+    async def _on_callback(self, update: Update) -> None:
+        query = update.callback_query
+        assert query is not None and self._on_message is not None
+        message = query.message
+        with contextlib.suppress(TelegramError):
+            await query.answer()
+        if message is None or not hasattr(message, "chat"):
+            return
+        chat = message.chat
+        kind = "private" if chat.type == "private" else "group"
+        user = query.from_user
+
+        async def is_admin() -> bool:
+            try:
+                member = await self.application.bot.get_chat_member(chat.id, user.id)
+            except TelegramError:
+                return False
+            return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+        incoming = Incoming(
+            channel=self.name, chat_id=str(chat.id), text="", user_id=str(user.id), user_name=user.full_name,
+            chat_kind=kind, chat_title=chat.title or "", language_code=user.language_code,
+            callback_data=query.data, chat_admin_check=is_admin if kind == "group" else None,
+        )
+        message_id = str(message.message_id)
+        chat_id = str(chat.id)
+
+        async def edit_in_place(out: OutMessage) -> str | None:
+            # A tapped button updates its own message rather than adding a new one.
+            await self.edit(chat_id, message_id, out)
+            return message_id
+
+        await self._on_message(incoming, edit_in_place)
+
+    def _replier(self, chat_id: str):  # type: ignore[no-untyped-def]
+        async def reply(out: OutMessage) -> str | None:
+            try:
+                return await self.send(chat_id, out)
+            except (RetryLater, ChatUnreachable, Rejected) as exc:
+                log.warning("telegram: reply to %s not sent: %s", chat_id, exc)
+                return None
+
+        return reply
+
+    # -- sending --------------------------------------------------------------------------
+
+    @staticmethod
+    def _markup(message: OutMessage) -> InlineKeyboardMarkup | None:
+        if not message.choices:
+            return None
+        return InlineKeyboardMarkup(
+            [[InlineKeyboardButton(c.label, callback_data=c.data) for c in row] for row in message.choices]
+        )
+
+    @staticmethod
+    def _pieces(message: OutMessage) -> tuple[list[str], str | None]:
+        """The message as Telegram texts and their parse mode."""
+        source = message.html if message.html is not None else html.escape(message.text, quote=False)
+        pieces = split_html(source)
+        if pieces is not None:
+            return pieces, ParseMode.HTML
+        return split_text(message.text, MAX_TEXT), None
+
+    async def send(self, chat_id: str, message: OutMessage) -> str | None:
+        bot = self.application.bot
+        preview = LinkPreviewOptions(is_disabled=not message.link_preview)
+        try:
+            pieces, mode = self._pieces(message)
+            sent_id: str | None = None
+            if message.photo is not None:
+                caption = pieces[0] if len(pieces) == 1 and visible_length(pieces[0]) <= MAX_CAPTION else None
+                if caption is None:
+                    for i, piece in enumerate(pieces):
+                        markup = self._markup(message) if i == len(pieces) - 1 else None
+                        await bot.send_message(chat_id, piece, parse_mode=mode, reply_markup=markup,
+                                               link_preview_options=preview)
+                sent = await bot.send_photo(chat_id, message.photo, caption=caption, parse_mode=mode)
+                return str(sent.message_id)
+            for i, piece in enumerate(pieces):
+                # Buttons belong under the last piece, where the reader ends up.
+                markup = self._markup(message) if i == len(pieces) - 1 else None
+                sent = await bot.send_message(chat_id, piece, parse_mode=mode, reply_markup=markup,
+                                              link_preview_options=preview)
+                sent_id = str(sent.message_id)
+            return sent_id
+        except TelegramError as exc:
+            raise outcome(exc) from exc
+
+    async def edit(self, chat_id: str, message_id: str, message: OutMessage) -> None:
+        pieces, mode = self._pieces(message)
+        try:
+            await self.application.bot.edit_message_text(
+                pieces[0], chat_id=chat_id, message_id=int(message_id), parse_mode=mode,
+                reply_markup=self._markup(message), link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                log.warning("telegram: could not edit message %s in %s: %s", message_id, chat_id, exc)
+        except TelegramError as exc:
+            log.warning("telegram: could not edit message %s in %s: %s", message_id, chat_id, exc)
