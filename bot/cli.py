@@ -16,6 +16,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.logs import setup_logging
 
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_CONFIG = 2
 
 log = logging.getLogger("bantin")
@@ -86,7 +87,13 @@ async def _run(config: Config) -> int:
             "Type /help. Ctrl-C stops. No internet? Try `make demo` for the offline demo.",
             flush=True,
         )
-    await app.run_until_signal()
+    try:
+        await app.run_until_signal()
+    except Exception as exc:
+        # Through the logger, never a bare traceback: PTB puts the token in some messages
+        # (InvalidToken), and only the log formatter redacts it.
+        log.error("the bot could not run: %s", exc, exc_info=True)
+        return EXIT_FAILED
     return EXIT_OK
 
 

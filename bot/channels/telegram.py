@@ -10,6 +10,12 @@ on text boundaries to fit 4,096 characters. PTB's errors become the three outcom
 
 from __future__ import annotations
 
+import os
+
+# PTB 22 reports RetryAfter.retry_after as an int with a deprecation warning unless this is
+# set, in which case it is a timedelta (the future behaviour); _seconds() reads both.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
 import contextlib
 import hmac
 import html
@@ -61,6 +67,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 
 #: BadRequest descriptions that mean the chat is gone rather than the message being wrong
+# PTB lower-cases descriptions after the first letter, so these are compared lower-case.
 _UNREACHABLE = ("chat not found", "user is deactivated", "bot was kicked", "not enough rights to send",
                 "have no rights to send", "group chat was deactivated", "peer_id_invalid")
 
@@ -105,18 +112,24 @@ def visible_length(html_text: str) -> int:
 def split_html(html_text: str, limit: int = MAX_TEXT) -> list[str] | None:
     """Split our HTML on blank lines and line ends, where every tag is already closed.
 
-    Returns None when one line is too long to split without cutting markup; the caller then
-    sends the plain text instead.
+    A line too long for one message is split between words when it is plain escaped text
+    (a summary); when it holds markup, None is returned and the caller sends plain text.
     """
     if visible_length(html_text) <= limit:
         return [html_text]
+    lines: list[str] = []
+    for line in html_text.split("\n"):
+        if visible_length(line) + 1 <= limit:
+            lines.append(line)
+        elif _TAG.search(line) is None:
+            lines.extend(html.escape(part, quote=False) for part in split_text(html.unescape(line), limit - 1))
+        else:
+            return None
     pieces: list[str] = []
     current: list[str] = []
     size = 0
-    for line in html_text.split("\n"):
+    for line in lines:
         n = visible_length(line) + 1
-        if n > limit:
-            return None
         if size + n > limit and current:
             pieces.append("\n".join(current).strip("\n"))
             current, size = [], 0
