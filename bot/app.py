@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import signal
+import socket
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -25,6 +28,7 @@ from bot.config import Config
 from bot.delivery import DeliveryWorker, Limits, parse_quiet_hours
 from bot.httpserver import RunningServer, serve
 from bot.i18n import t
+from bot.leader import Lease
 from bot.poller import Poller, PollReport, PollSettings
 from bot.render import local_date
 from feeds.fetch import DEFAULT_USER_AGENT, make_client
@@ -69,6 +73,7 @@ class App:
         self._opened = False
         self._background: set[asyncio.Task[None]] = set()
         self.http: RunningServer | None = None
+        self.instance_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._rng = random.Random()
 
     # -- wiring ---------------------------------------------------------------------------
@@ -115,7 +120,11 @@ class App:
             quiet_hours=parse_quiet_hours(settings.bantin_quiet_hours),
             concurrency=settings.bantin_send_concurrency,
             alert=self.alert_admins,
+            owner=self.instance_id,
+            lease_ttl=settings.bantin_lease_seconds,
         )
+        self.poll_lease = Lease(self.store, "poll", self.instance_id, clock=self.clock,
+                                ttl=settings.bantin_lease_seconds)
         now = self.clock()
         for channel, chat_id in self.admin_chats():
             if channel in self.channels:
@@ -243,6 +252,17 @@ class App:
         source = self.config.source(source_id)
         if source is None or self.scheduler is None:
             return
+        held, _ = await self.poll_lease.check()
+        if not held:
+            # Another instance polls; look again soon, to take over if it dies.
+            self._schedule(source_id, min(5.0, self.poll_lease.ttl / 4))
+            return
+        state = await self.store.source_state(source_id)
+        if state is not None and state.next_check_at is not None:
+            ahead = (state.next_check_at - self.clock()).total_seconds()
+            if ahead > 1.0:  # polled recently (by us or the previous leader): not yet due
+                self._schedule(source_id, ahead)
+                return
         report = await self.poller.poll(source)
         log.info("poll %s", report.line())
         if report.queued:
@@ -299,6 +319,7 @@ class App:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
+            await self.poll_lease.release()
         for task in list(self._background):
             task.cancel()
         if hasattr(self, "worker"):

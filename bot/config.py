@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     bantin_max_backoff: int = Field(default=6 * 3600, ge=60)
     bantin_quiet_hours: str = ""
     bantin_send_concurrency: int = Field(default=16, ge=1, le=256)
+    bantin_lease_seconds: float = Field(default=20.0, ge=3, le=600)
     bantin_http_host: str = "0.0.0.0"
     bantin_http_port: int = Field(default=8080, ge=0, le=65535)
     telegram_bot_token: str = ""

@@ -38,6 +38,7 @@ from bot.channels.base import (
     RetryLater,
 )
 from bot.i18n import t
+from bot.leader import DEFAULT_TTL, Lease
 from bot.render import article_message, articles_message
 from storage.store import DeliveryJob, Store
 
@@ -232,9 +233,11 @@ class ChannelSender:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_sent: Callable[[DeliveryJob], Awaitable[None]] | None = None,
+        lease_ttl: float = DEFAULT_TTL,
     ) -> None:
         self.store = store
         self.channel = channel
+        self.lease = Lease(store, f"send:{channel.name}", owner, clock=clock, ttl=lease_ttl)
         self.limiter = RateLimiter(limits, clock=monotonic)
         self.render = render
         self.policy = policy
@@ -277,8 +280,18 @@ class ChannelSender:
             log.error("delivery task failed", exc_info=task.exception())
 
     async def run(self, idle_seconds: float = 1.0) -> None:
-        """Claim and send until cancelled."""
+        """Claim and send until cancelled, while this instance holds the channel's lease."""
         while True:
+            held, acquired = await self.lease.check()
+            if not held:
+                await asyncio.sleep(min(5.0, self.lease.ttl / 4))
+                continue
+            if acquired:
+                # Whatever the previous sender had claimed is ours to retry now.
+                requeued = await self.store.requeue_channel(self.channel.name, self.clock())
+                if requeued:
+                    log.info("%s: %d deliveries in flight at the previous sender are retried",
+                             self.channel.name, requeued)
             try:
                 claimed = await self.claim()
             except Exception:
@@ -309,6 +322,7 @@ class ChannelSender:
             task.cancel()
         with contextlib.suppress(Exception):
             await self.store.release_claims(self.owner, self.clock())
+        await self.lease.release()
 
     # -- one job --------------------------------------------------------------------------
 
@@ -409,6 +423,7 @@ class DeliveryWorker:
         alert: Alert | None = None,
         owner: str | None = None,
         on_sent: Callable[[DeliveryJob], Awaitable[None]] | None = None,
+        lease_ttl: float = DEFAULT_TTL,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -422,6 +437,7 @@ class DeliveryWorker:
             name: ChannelSender(
                 store, channel, limits=limits.get(name, Limits()), render=self.render, policy=policy,
                 clock=clock, owner=self.owner, concurrency=concurrency, alert=alert, on_sent=on_sent,
+                lease_ttl=lease_ttl,
             )
             for name, channel in channels.items()
         }

@@ -30,6 +30,7 @@ from storage.tables import (
     ArticleTopicRow,
     ChatRow,
     DeliveryRow,
+    LeaseRow,
     MessageRow,
     SourceRow,
     SubscriptionRow,
@@ -809,6 +810,53 @@ class Store:
                 .values(status="pending", next_attempt_at=now, updated_at=now, claimed_by=None, claimed_at=None)
             )
         return int(result.rowcount or 0)
+
+    async def requeue_channel(self, channel: str, now: datetime) -> int:
+        """The new sender of a channel takes back every claim on it: whoever held them is gone
+        (it lost or let expire the channel's lease), so those sends are retried."""
+        d = DeliveryRow.__table__
+        c = ChatRow.__table__
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(d)
+                .where(d.c.status == "sending", d.c.chat_id.in_(select(c.c.id).where(c.c.channel == channel)))
+                .values(status="pending", next_attempt_at=now, updated_at=now, claimed_by=None, claimed_at=None)
+            )
+        return int(result.rowcount or 0)
+
+    # -- leases ---------------------------------------------------------------------------
+
+    async def acquire_lease(self, name: str, holder: str, now: datetime, ttl: float) -> bool:
+        """Take or renew the lease ``name`` for ``ttl`` seconds; False while another holds it.
+
+        One conditional statement, so two instances racing for a free lease cannot both win.
+        """
+        t = LeaseRow.__table__
+        expires = now + timedelta(seconds=ttl)
+        async with self.engine.begin() as conn:
+            taken = await conn.execute(
+                update(t)
+                .where(t.c.name == name, or_(t.c.holder == holder, t.c.expires_at <= now))
+                .values(holder=holder, expires_at=expires)
+            )
+            if taken.rowcount:
+                return True
+            inserted = await conn.execute(
+                self._insert(t).values(name=name, holder=holder, expires_at=expires).on_conflict_do_nothing()
+            )
+            return bool(inserted.rowcount)
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        t = LeaseRow.__table__
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(t).where(t.c.name == name, t.c.holder == holder))
+
+    async def lease_holders(self, now: datetime) -> dict[str, str]:
+        """Current (unexpired) holders by lease name."""
+        t = LeaseRow.__table__
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(t.c.name, t.c.holder).where(t.c.expires_at > now))
+            return {r.name: r.holder for r in rows}
 
     async def release_claims(self, owner: str, now: datetime) -> int:
         """A worker stopping cleanly hands back what it had claimed but not sent."""

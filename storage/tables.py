@@ -201,3 +201,16 @@ class DeliveryRow(Base):
         Index("ix_deliveries_due", "status", "next_attempt_at"),
         Index("ix_deliveries_chat", "chat_id", "id"),
     )
+
+
+class LeaseRow(Base):
+    """A named lease (``poll``, ``send:telegram``...): who holds it and until when.
+
+    Several instances on one database elect one poller and one sender per channel this way;
+    a dead holder's lease simply expires.
+    """
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

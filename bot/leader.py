@@ -1,0 +1,71 @@
+"""Leadership by lease: exactly one instance polls, and one sends per channel, at a time.
+
+Every instance serves webhooks and commands; the work that must not be done twice is
+guarded by a named lease in the database (:meth:`storage.store.Store.acquire_lease`). A
+holder renews it well before it expires; a dead holder's lease expires and another instance
+takes over within ``ttl`` plus one retry interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TTL = 20.0
+
+
+class Lease:
+    """One named lease as seen by one holder; ``check()`` is cheap to call often."""
+
+    def __init__(
+        self,
+        store: Store,
+        name: str,
+        holder: str,
+        *,
+        clock: Callable[[], datetime],
+        ttl: float = DEFAULT_TTL,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.name = name
+        self.holder = holder
+        self.clock = clock
+        self.ttl = ttl
+        self.monotonic = monotonic
+        self.held = False
+        self._renewed_at = -1e18
+
+    async def check(self) -> tuple[bool, bool]:
+        """(held now, just acquired). Renews at a third of the TTL; asks the database only then."""
+        now = self.monotonic()
+        if self.held and now - self._renewed_at < self.ttl / 3:
+            return True, False
+        try:
+            ok = await self.store.acquire_lease(self.name, self.holder, self.clock(), self.ttl)
+        except Exception:
+            log.exception("lease %s: could not reach the database", self.name)
+            ok = False
+        was = self.held
+        self.held = ok
+        if ok:
+            self._renewed_at = now
+        if ok and not was:
+            log.info("lease %s: now held by %s", self.name, self.holder)
+        elif was and not ok:
+            log.warning("lease %s: lost by %s", self.name, self.holder)
+        return ok, ok and not was
+
+    async def release(self) -> None:
+        if self.held:
+            self.held = False
+            try:
+                await self.store.release_lease(self.name, self.holder)
+            except Exception:
+                log.exception("lease %s: could not release", self.name)
