@@ -25,7 +25,10 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python run_bot.py demo
 
+# The suite runs twice: on PostgreSQL (BANTIN_TEST_PG_URL, default 127.0.0.1:5432/test; only
+# the tests that touch the database; skipped with the reason where none answers), then on SQLite.
 test: $(TSTAMP)
+	BANTIN_TEST_DB=postgresql $(BIN)/python -m pytest -q
 	$(BIN)/python -m pytest -q
 
 lint: $(TSTAMP)

@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.channels.base import Channel, Incoming, OutMessage, Reply
@@ -29,16 +31,21 @@ from bot.delivery import DeliveryWorker, Limits, parse_quiet_hours
 from bot.httpserver import RunningServer, serve
 from bot.i18n import t
 from bot.leader import Lease
+from bot.metrics import CONTENT_TYPE_LATEST, Metrics
 from bot.poller import Poller, PollReport, PollSettings
 from bot.render import local_date
 from feeds.fetch import DEFAULT_USER_AGENT, make_client
 from feeds.models import Source
-from storage.store import Store, open_store
+from storage.store import DeliveryJob, Store, open_store
 
 log = logging.getLogger(__name__)
 
 #: fraction of a source's interval added or removed at random, so sources drift apart
 JITTER = 0.1
+#: percent of a monthly quota at which the admins are warned, and at which instant pushes
+#: become a daily digest so the month does not run dry
+QUOTA_WARN = 80
+QUOTA_DIGEST = 95
 
 
 def utcnow() -> datetime:
@@ -74,6 +81,11 @@ class App:
         self._background: set[asyncio.Task[None]] = set()
         self.http: RunningServer | None = None
         self.instance_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.metrics = Metrics()
+        settings = config.settings
+        #: monthly message quotas per channel (Zalo's free plan); 0 = unlimited
+        self.quotas = {"zalo": settings.zalo_monthly_quota} if settings.zalo_monthly_quota else {}
+        self._quota_state: dict[str, tuple[str, bool]] = {}
         self._rng = random.Random()
 
     # -- wiring ---------------------------------------------------------------------------
@@ -100,6 +112,7 @@ class App:
                 max_backoff=settings.bantin_max_backoff,
             ),
             alert=self.alert_admins,
+            on_report=lambda r: self.metrics.record_poll(r.source_id, r.ok, r.not_modified, r.new),
         )
         channels = self._channels_arg if self._channels_arg is not None else self._default_channels()
         self.channels = {c.name: c for c in channels}
@@ -107,6 +120,7 @@ class App:
             self.store, self.config.topics, admins=self.admin_chats(), tz=self.config.tz, clock=self.clock,
             poll_now=self.poll_once, source_names={s.id: s.name for s in self.config.sources},
             quiet_hours=settings.bantin_quiet_hours,
+            quotas=self.quotas,
         )
         self.worker = DeliveryWorker(
             self.store, self.channels, clock=self.clock, tz=self.config.tz,
@@ -122,7 +136,13 @@ class App:
             alert=self.alert_admins,
             owner=self.instance_id,
             lease_ttl=settings.bantin_lease_seconds,
+            metrics=self.metrics,
+            on_sent=self._on_sent,
+            forced_digest={"zalo": lambda: self._quota_digest("zalo")},
         )
+        for channel in self.quotas:
+            sent, _ = await self.store.usage(channel, self._month())
+            self._quota_state[channel] = (self._month(), sent >= self.quotas[channel] * QUOTA_DIGEST / 100)
         self.poll_lease = Lease(self.store, "poll", self.instance_id, clock=self.clock,
                                 ttl=settings.bantin_lease_seconds)
         now = self.clock()
@@ -148,6 +168,17 @@ class App:
                     pool_size=max(settings.bantin_send_concurrency * 2, 16),
                 )
             )
+        if settings.zalo_bot_token:
+            from bot.channels.zalo import ZaloChannel
+
+            channels.append(
+                ZaloChannel(
+                    settings.zalo_bot_token,
+                    base_url=settings.zalo_api_base_url,
+                    webhook_url=settings.zalo_webhook_url or None,
+                    webhook_secret=settings.zalo_webhook_secret or None,
+                )
+            )
         if not channels:
             from bot.channels.console import ConsoleChannel
 
@@ -155,13 +186,56 @@ class App:
         return channels
 
     def http_routes(self) -> list[Route]:
-        """Routes of the bot's HTTP server: the webhooks of the channels that use one."""
-        routes = []
+        """Routes of the bot's HTTP server: health, metrics, and the channels' webhooks.
+
+        Empty (no server) for a console-only run unless BANTIN_HTTP=on; always served when
+        a platform channel runs (BANTIN_HTTP=auto), since orchestrators probe /healthz.
+        """
+        mode = self.config.settings.bantin_http
+        webhooks = []
         for channel in self.channels.values():
             path = getattr(channel, "webhook_path", None)
             if path:
-                routes.append(Route(path, channel.webhook_endpoint, methods=["POST"]))  # type: ignore[attr-defined]
-        return routes
+                webhooks.append(Route(path, channel.webhook_endpoint, methods=["POST"]))  # type: ignore[attr-defined]
+        platform = any(name != "console" for name in self.channels)
+        if mode == "off" or (mode == "auto" and not platform and not webhooks):
+            return webhooks
+        return [Route("/healthz", self.healthz), Route("/metrics", self.metrics_endpoint), *webhooks]
+
+    async def health(self) -> tuple[bool, dict[str, object]]:
+        """(healthy, details): the database answers and the scheduler runs."""
+        db_ok = await self.store.ping()
+        scheduler_ok = self.scheduler is not None and self.scheduler.running
+        last = await self.store.last_success() if db_ok else None
+        age = round((self.clock() - last).total_seconds(), 1) if last else None
+        body: dict[str, object] = {
+            "status": "ok" if db_ok and scheduler_ok else "unhealthy",
+            "database": "ok" if db_ok else "unreachable",
+            "scheduler": "running" if scheduler_ok else "stopped",
+            "last_successful_poll_age_seconds": age,
+            "instance": self.instance_id,
+            "poll_leader": self.poll_lease.held,
+            "send_leader": {name: s.lease.held for name, s in self.worker.senders.items()},
+        }
+        return db_ok and scheduler_ok, body
+
+    async def healthz(self, request: Request) -> Response:
+        healthy, body = await self.health()
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    async def metrics_endpoint(self, request: Request) -> Response:
+        try:
+            rows, due = await self.store.outbox_counts(self.clock())
+            self.metrics.set_outbox(rows, due)
+            last = await self.store.last_success()
+            if last is not None:
+                self.metrics.last_poll_age.set((self.clock() - last).total_seconds())
+        except Exception:
+            log.exception("metrics: database figures unavailable")
+        leases = {"poll": self.poll_lease.held}
+        leases.update({f"send:{name}": s.lease.held for name, s in self.worker.senders.items()})
+        self.metrics.set_leases(leases)
+        return Response(self.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     def admin_chats(self) -> frozenset[tuple[str, str]]:
         admins = set(self.config.admins)
@@ -198,6 +272,35 @@ class App:
         if hasattr(self, "worker"):
             self.worker.wake()
 
+    # -- monthly quotas ------------------------------------------------------------------
+
+    def _month(self) -> str:
+        return self.clock().astimezone(self.config.tz).strftime("%Y-%m")
+
+    def _quota_digest(self, channel: str) -> str | None:
+        """The forced digest time while ``channel`` is above QUOTA_DIGEST % of its quota."""
+        month, over = self._quota_state.get(channel, ("", False))
+        if over and month == self._month():
+            return self.config.settings.bantin_quota_digest_time
+        return None
+
+    async def _count_usage(self, channel: str, count: int = 1) -> None:
+        quota = self.quotas.get(channel)
+        if not quota:
+            return
+        month = self._month()
+        total = await self.store.add_usage(channel, month, count)
+        percent = total * 100 / quota
+        self._quota_state[channel] = (month, percent >= QUOTA_DIGEST)
+        for threshold, key in ((QUOTA_WARN, "alert_quota_warn"), (QUOTA_DIGEST, "alert_quota_digest")):
+            if percent >= threshold and await self.store.mark_usage_warned(channel, month, threshold):
+                await self.alert_admins(key, {"channel": channel, "sent": total, "quota": quota,
+                                              "percent": int(percent),
+                                              "time": self.config.settings.bantin_quota_digest_time})
+
+    async def _on_sent(self, job: DeliveryJob) -> None:
+        await self._count_usage(job.chat.channel)
+
     async def on_message(self, msg: Incoming, reply: Reply) -> None:
         if msg.migrate_to_chat_id:
             await self.store.migrate_chat(msg.channel, msg.chat_id, msg.migrate_to_chat_id, self.clock())
@@ -205,6 +308,8 @@ class App:
             return
         for out in await self.commands.handle(msg):
             sent_id = await reply(out)
+            if sent_id is not None:
+                await self._count_usage(msg.channel)
             if out.track_broadcast is not None and sent_id is not None:
                 task = asyncio.create_task(
                     self._track_broadcast(msg.channel, msg.chat_id, sent_id, out.track_broadcast),

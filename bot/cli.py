@@ -1,4 +1,5 @@
-"""Command-line interface: ``run`` (default), ``poll-once``, ``check-source``, ``demo``, ``db upgrade``.
+"""Command-line interface: ``run`` (default), ``poll-once``, ``check-source``, ``demo``, ``db upgrade``,
+``export`` and ``import``.
 
 Exit codes: 0 done (even when some sources failed), 2 bad configuration or arguments.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -37,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="offline demo: a bundled portal snapshot on 127.0.0.1 and the console chat")
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     demo.add_argument("--speed", type=float, default=1.0, help="make the demo's news appear this many times faster")
+    export = sub.add_parser("export", help="write chats and subscriptions as JSON (backup)")
+    export.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    imp = sub.add_parser("import", help="read chats and subscriptions from an export (idempotent)")
+    imp.add_argument("file", type=Path, help="a file written by export, or - for standard input")
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_sub.add_parser("upgrade", help="apply migrations")
@@ -45,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load(args: argparse.Namespace) -> Config:
     config = load_config(config_path=args.config)
-    setup_logging(config.settings.bantin_log_level, secrets=config.settings.secrets())
+    setup_logging(config.settings.bantin_log_level, secrets=config.settings.secrets(),
+                  as_json=config.settings.bantin_log_json)
     return config
 
 
@@ -81,7 +88,7 @@ async def _run(config: Config) -> int:
     from bot.app import App
 
     app = App(config)
-    if not config.settings.telegram_bot_token:
+    if not (config.settings.telegram_bot_token or config.settings.zalo_bot_token):
         print(
             "bantin: no chat-platform token set, so this is the console chat (you are an admin).\n"
             "Type /help. Ctrl-C stops. No internet? Try `make demo` for the offline demo.",
@@ -95,6 +102,70 @@ async def _run(config: Config) -> int:
         log.error("the bot could not run: %s", exc, exc_info=True)
         return EXIT_FAILED
     return EXIT_OK
+
+
+EXPORT_VERSION = 1
+
+
+async def _export(config: Config, output: Path | None) -> int:
+    from datetime import UTC, datetime
+
+    from storage.store import open_store
+
+    store = await open_store(config.database_url)
+    try:
+        chats = await store.export_chats()
+    finally:
+        await store.close()
+    data = {"bantin_export": EXPORT_VERSION, "exported_at": datetime.now(UTC).isoformat(), "chats": chats}
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        print(f"exported {len(chats)} chats to {output}", file=sys.stderr)
+    return EXIT_OK
+
+
+async def _import(config: Config, source: Path) -> int:
+    from datetime import UTC, datetime
+
+    from storage.store import open_store
+
+    try:
+        raw = sys.stdin.read() if str(source) == "-" else source.read_text(encoding="utf-8")
+        data = json.loads(raw)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        print(f"import: cannot read {source}: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    problem = _check_export(data)
+    if problem:
+        print(f"import: {source}: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    store = await open_store(config.database_url)
+    try:
+        chats, subs = await store.import_chats(data["chats"], datetime.now(UTC))
+    finally:
+        await store.close()
+    print(f"imported {chats} chats and {subs} new subscriptions")
+    return EXIT_OK
+
+
+def _check_export(data: object) -> str | None:
+    """Why ``data`` is not an export we can read, or None."""
+    if not isinstance(data, dict) or data.get("bantin_export") != EXPORT_VERSION:
+        return f"not a bantin export (version {EXPORT_VERSION})"
+    chats = data.get("chats")
+    if not isinstance(chats, list):
+        return "chats: expected a list"
+    for i, chat in enumerate(chats):
+        if not isinstance(chat, dict) or not chat.get("channel") or not chat.get("chat_id"):
+            return f"chats[{i}]: needs channel and chat_id"
+        for j, sub in enumerate(chat.get("subscriptions", [])):
+            if not isinstance(sub, dict) or sub.get("kind") not in ("topic", "keyword") or not sub.get("key"):
+                return f"chats[{i}].subscriptions[{j}]: needs kind (topic|keyword), value and key"
+            sub.setdefault("value", sub["key"])
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -117,6 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(check_source(config, args.source, limit=args.limit))
         if command == "db":
             return asyncio.run(_db_upgrade(config))
+        if command == "export":
+            return asyncio.run(_export(config, args.output))
+        if command == "import":
+            return asyncio.run(_import(config, args.file))
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -58,6 +58,7 @@ class Commands:
         poll_now: PollNow | None = None,
         source_names: dict[str, str] | None = None,
         quiet_hours: str = "",
+        quotas: dict[str, int] | None = None,
     ) -> None:
         self.store = store
         self.topics = tuple(topics)
@@ -67,6 +68,7 @@ class Commands:
         self.poll_now = poll_now
         self.source_names = source_names or {}
         self.quiet_hours = quiet_hours
+        self.quotas = quotas or {}
         self._topic_keys = [
             (topic, {fold_key(topic.slug.replace("-", " ")), fold_key(topic.name), topic.slug})
             for topic in self.topics
@@ -397,6 +399,11 @@ class Commands:
             by_source=fmt(st.articles_by_source), by_status=fmt(st.deliveries_by_status),
             in_error=", ".join(st.sources_in_error) or t(lang, "none"),
         )
+        month = self.clock().astimezone(self.tz).strftime("%Y-%m")
+        for channel, quota in self.quotas.items():
+            sent, _ = await self.store.usage(channel, month)
+            text += "\n" + t(lang, "stats_quota", channel=channel.capitalize(), sent=sent, quota=quota,
+                               percent=int(sent * 100 / quota) if quota else 0, month=month)
         days = await self.store.daily_activity(self.clock(), self.tz)
         chart = activity_chart(
             [d for d, _, _ in days], [a for _, a, _ in days], [s for _, _, s in days],

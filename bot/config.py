@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from selectolax.lexbor import LexborHTMLParser
 
-from bot.delivery import parse_quiet_hours
+from bot.delivery import parse_hhmm, parse_quiet_hours
 from feeds.models import ArticleRules, ListRules, Source, Topic
 
 DEFAULT_DATA_DIR = Path("data")
@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     bantin_config: Path = Path("bantin.toml")
     bantin_admins: str = ""
     bantin_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    bantin_log_json: bool = False
     bantin_data_dir: Path = DEFAULT_DATA_DIR
     bantin_timezone: str = "Asia/Ho_Chi_Minh"
     bantin_user_agent: str = ""
@@ -61,21 +62,34 @@ class Settings(BaseSettings):
     bantin_lease_seconds: float = Field(default=20.0, ge=3, le=600)
     bantin_http_host: str = "0.0.0.0"
     bantin_http_port: int = Field(default=8080, ge=0, le=65535)
+    bantin_http: Literal["auto", "on", "off"] = "auto"
     telegram_bot_token: str = ""
     telegram_api_base_url: str = "https://api.telegram.org"
     telegram_webhook_url: str = ""
     telegram_webhook_secret: str = ""
     telegram_rate: float = Field(default=30.0, gt=0, le=1000)
+    zalo_bot_token: str = ""
+    zalo_api_base_url: str = "https://bot-api.zaloplatforms.com"
+    zalo_webhook_url: str = ""
+    zalo_webhook_secret: str = ""
     zalo_rate: float = Field(default=5.0, gt=0, le=1000)
+    zalo_monthly_quota: int = Field(default=3000, ge=0)
+    bantin_quota_digest_time: str = "07:00"
 
-    @field_validator("telegram_api_base_url", "telegram_webhook_url")
+    @field_validator("telegram_api_base_url", "telegram_webhook_url", "zalo_api_base_url", "zalo_webhook_url")
     @classmethod
     def _http_url(cls, v: str) -> str:
         if v and (urlsplit(v).scheme not in ("http", "https") or not urlsplit(v).netloc):
             raise ValueError(f"{v!r} is not an http(s) URL")
         return v.rstrip("/") if v else v
 
-    @field_validator("telegram_webhook_secret")
+    @field_validator("bantin_quota_digest_time")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        parse_hhmm(v)
+        return v
+
+    @field_validator("telegram_webhook_secret", "zalo_webhook_secret")
     @classmethod
     def _secret(cls, v: str) -> str:
         # Telegram's rule for secret_token: 1-256 characters A-Z a-z 0-9 _ -
@@ -84,17 +98,25 @@ class Settings(BaseSettings):
         return v
 
     @model_validator(mode="after")
+    def _webhook_needs_http(self) -> Settings:
+        if self.bantin_http == "off" and (self.telegram_webhook_url or self.zalo_webhook_url):
+            raise ValueError("BANTIN_HTTP=off, but a webhook (TELEGRAM_WEBHOOK_URL/ZALO_WEBHOOK_URL) needs the HTTP server")
+        return self
+
+    @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
-        if self.telegram_webhook_url and not self.telegram_webhook_secret:
-            raise ValueError(
-                "TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is not: a webhook without a secret "
-                "would accept updates from anyone"
-            )
+        for name in ("telegram", "zalo"):
+            if getattr(self, f"{name}_webhook_url") and not getattr(self, f"{name}_webhook_secret"):
+                raise ValueError(
+                    f"{name.upper()}_WEBHOOK_URL is set but {name.upper()}_WEBHOOK_SECRET is not: a webhook "
+                    "without a secret would accept updates from anyone"
+                )
         return self
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line."""
-        return [v for v in (self.telegram_bot_token, self.telegram_webhook_secret) if v]
+        return [v for v in (self.telegram_bot_token, self.telegram_webhook_secret, self.zalo_bot_token,
+                            self.zalo_webhook_secret) if v]
 
     @field_validator("bantin_log_level", mode="before")
     @classmethod

@@ -39,6 +39,7 @@ from bot.channels.base import (
 )
 from bot.i18n import t
 from bot.leader import DEFAULT_TTL, Lease
+from bot.metrics import Metrics
 from bot.render import article_message, articles_message
 from storage.store import DeliveryJob, Store
 
@@ -195,16 +196,21 @@ class HoldPolicy:
             end_day = local + timedelta(days=1) if t_now >= start else local
         return _at(end_day, end, self.tz) if inside else None
 
-    def hold_until(self, job: DeliveryJob, now: datetime) -> datetime | None:
-        """None to send now, else when to look at this job again. Only articles are held."""
+    def hold_until(self, job: DeliveryJob, now: datetime, *, forced_digest: str | None = None) -> datetime | None:
+        """None to send now, else when to look at this job again. Only articles are held.
+
+        ``forced_digest`` (HH:MM) turns instant pushes into a daily digest at that time (a
+        channel about to run out of its monthly quota).
+        """
         if not job.articles:
             return None
         chat = job.chat
-        if chat.digest_time:
-            slot = self.last_digest_slot(chat.digest_time, now)
+        digest_time = chat.digest_time or forced_digest
+        if digest_time:
+            slot = self.last_digest_slot(digest_time, now)
             if chat.last_digest_at is None or chat.last_digest_at < slot:
                 return None  # the digest is due: everything pending goes now
-            return self.last_digest_slot(chat.digest_time, slot + timedelta(days=1, minutes=1))
+            return self.last_digest_slot(digest_time, slot + timedelta(days=1, minutes=1))
         if chat.quiet_hours:
             return self.quiet_end(now)
         return None
@@ -234,9 +240,13 @@ class ChannelSender:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_sent: Callable[[DeliveryJob], Awaitable[None]] | None = None,
         lease_ttl: float = DEFAULT_TTL,
+        metrics: Metrics | None = None,
+        forced_digest: Callable[[], str | None] | None = None,
     ) -> None:
         self.store = store
         self.channel = channel
+        self.metrics = metrics
+        self.forced_digest = forced_digest
         self.lease = Lease(store, f"send:{channel.name}", owner, clock=clock, ttl=lease_ttl)
         self.limiter = RateLimiter(limits, clock=monotonic)
         self.render = render
@@ -292,12 +302,16 @@ class ChannelSender:
                 if requeued:
                     log.info("%s: %d deliveries in flight at the previous sender are retried",
                              self.channel.name, requeued)
-            try:
-                claimed = await self.claim()
-            except Exception:
-                log.exception("claiming deliveries for %s failed; retrying", self.channel.name)
-                claimed = 0
-            if claimed and len(self._tasks) < self.concurrency:
+            room = self.concurrency - len(self._tasks)
+            claimed = 0
+            # Claim in batches (half the window at least): a claim is a query, and claiming
+            # one job per finished send would cost a query per message at high rates.
+            if not self._tasks or room >= max(1, self.concurrency // 2):
+                try:
+                    claimed = await self.claim()
+                except Exception:
+                    log.exception("claiming deliveries for %s failed; retrying", self.channel.name)
+            if claimed and claimed == room:
                 continue
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(idle_seconds):
@@ -328,7 +342,8 @@ class ChannelSender:
 
     async def _handle(self, job: DeliveryJob) -> None:
         now = self.clock()
-        hold = self.policy.hold_until(job, now)
+        forced = self.forced_digest() if self.forced_digest is not None else None
+        hold = self.policy.hold_until(job, now, forced_digest=forced)
         if hold is not None:
             await self.store.mark_retry(job.ids, now, next_attempt_at=hold, error="", undo_attempt=True)
             return
@@ -338,12 +353,15 @@ class ChannelSender:
             return
         if wait > 0:
             await self.sleep(wait)
+        started = time.perf_counter()
         try:
             message = self.render(job)
             sent_id = await self.channel.send(job.chat.chat_id, message)
         except RetryLater as exc:
+            self._record("rate_limited" if exc.after is not None else "retry")
             await self._retry_later(job, exc)
         except ChatMigrated as exc:
+            self._record("migrated")
             moved = await self.store.migrate_chat(self.channel.name, job.chat.chat_id, exc.new_chat_id, self.clock())
             log.info("chat %s moved to %s", job.chat.chat_id, exc.new_chat_id)
             if moved is None:
@@ -352,23 +370,30 @@ class ChannelSender:
                 await self.store.mark_retry(job.ids, self.clock(), next_attempt_at=self.clock(), error=str(exc),
                                             undo_attempt=True)
         except ChatUnreachable as exc:
+            self._record("unreachable")
             self.stats["unreachable"] += 1
             if await self.store.mark_unreachable(job.ids, self.clock(), reason=str(exc),
                                                  deactivate_after=UNREACHABLE_LIMIT):
                 log.info("chat %s:%s deactivated: %s", self.channel.name, job.chat.chat_id, exc)
         except Rejected as exc:
+            self._record("rejected")
             self.stats["failed"] += 1
             await self.store.mark_failed(job.ids, self.clock(), reason=f"rejected: {exc}")
         except Exception as exc:  # an adapter bug must not stop the engine; the row keeps it
             log.exception("channel %s raised an unexpected error", self.channel.name)
             await self._retry_later(job, RetryLater(f"unexpected {type(exc).__name__}: {exc}"))
         else:
+            self._record("sent", time.perf_counter() - started)
             self.stats["sent"] += 1
             await self.store.mark_sent(job.ids, self.clock(), sent_id)
-            if job.chat.digest_time and job.articles:
+            if (job.chat.digest_time or forced) and job.articles:
                 await self.store.set_last_digest(job.chat.id, self.clock())
             if self.on_sent is not None:
                 await self.on_sent(job)
+
+    def _record(self, outcome: str, seconds: float | None = None) -> None:
+        if self.metrics is not None:
+            self.metrics.record_send(self.channel.name, outcome, seconds)
 
     async def _retry_later(self, job: DeliveryJob, exc: RetryLater) -> None:
         now = self.clock()
@@ -424,6 +449,8 @@ class DeliveryWorker:
         owner: str | None = None,
         on_sent: Callable[[DeliveryJob], Awaitable[None]] | None = None,
         lease_ttl: float = DEFAULT_TTL,
+        metrics: Metrics | None = None,
+        forced_digest: Mapping[str, Callable[[], str | None]] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -437,7 +464,7 @@ class DeliveryWorker:
             name: ChannelSender(
                 store, channel, limits=limits.get(name, Limits()), render=self.render, policy=policy,
                 clock=clock, owner=self.owner, concurrency=concurrency, alert=alert, on_sent=on_sent,
-                lease_ttl=lease_ttl,
+                lease_ttl=lease_ttl, metrics=metrics, forced_digest=(forced_digest or {}).get(name),
             )
             for name, channel in channels.items()
         }

@@ -97,6 +97,12 @@ _VI: dict[str, str] = {
     "alert_source_recovered": "✅ Nguồn «{name}» ({id}) đã hoạt động trở lại.",
     "broadcast_usage": "Cách dùng: /broadcast [chủ đề] <nội dung>",
     "group_header": "🗞 {count} tin mới",
+    "stats_quota": "{channel}: đã gửi {sent}/{quota} tin trong tháng {month} ({percent}%)",
+    "alert_quota_warn": "⚠️ {channel} đã dùng {percent}% hạn mức tháng ({sent}/{quota} tin).",
+    "alert_quota_digest": (
+        "⚠️ {channel} đã dùng {percent}% hạn mức tháng ({sent}/{quota} tin): từ giờ tin mới được gom "
+        "thành một bản tin mỗi ngày lúc {time} cho đến hết tháng."
+    ),
     "digest_header": "🗞 Bản tin tổng hợp: {count} tin",
     "alert_parked": (
         "⚠️ Kênh {channel} bị nền tảng giới hạn tốc độ; các tin bị hoãn khoảng {minutes} phút. ({reason})"
@@ -207,6 +213,12 @@ _EN: dict[str, str] = {
     "alert_source_recovered": "✅ Source “{name}” ({id}) works again.",
     "broadcast_usage": "Usage: /broadcast [topic] <text>",
     "group_header": "🗞 {count} new articles",
+    "stats_quota": "{channel}: {sent}/{quota} messages sent in {month} ({percent}%)",
+    "alert_quota_warn": "⚠️ {channel} has used {percent}% of its monthly quota ({sent}/{quota} messages).",
+    "alert_quota_digest": (
+        "⚠️ {channel} has used {percent}% of its monthly quota ({sent}/{quota} messages): new articles now go "
+        "out as one daily digest at {time} until the month ends."
+    ),
     "digest_header": "🗞 Daily digest: {count} articles",
     "alert_parked": "⚠️ The platform rate-limits the {channel} channel; messages are held for about {minutes} minutes. ({reason})",
     "broadcast_queued": "Announcement queued for {count} chats.",

@@ -172,8 +172,10 @@ class Poller:
         clock: Callable[[], datetime],
         settings: PollSettings | None = None,
         alert: Alert | None = None,
+        on_report: Callable[[PollReport], None] | None = None,
     ) -> None:
         self.store = store
+        self.on_report = on_report
         self.topics = tuple(topics)
         self.clock = clock
         self.settings = settings or PollSettings()
@@ -216,7 +218,10 @@ class Poller:
         """Poll one source now; never raises for a problem of the source itself."""
         lock = self._locks.setdefault(source.id, asyncio.Lock())
         async with lock:
-            return await self._poll(source)
+            report = await self._poll(source)
+        if self.on_report is not None:
+            self.on_report(report)
+        return report
 
     async def _poll(self, source: Source) -> PollReport:
         started = time.perf_counter()

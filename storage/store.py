@@ -28,6 +28,7 @@ from storage.tables import (
     ArticleKeywordRow,
     ArticleRow,
     ArticleTopicRow,
+    ChannelUsageRow,
     ChatRow,
     DeliveryRow,
     LeaseRow,
@@ -1176,6 +1177,126 @@ class Store:
             key = day.isoformat()
             out.append((day, articles.get(key, 0), sent.get(key, 0)))
         return out
+
+    async def outbox_counts(self, now: datetime) -> tuple[list[tuple[str, str, int]], list[tuple[str, int]]]:
+        """(channel, status, count) for every outbox row, and (channel, due now) for metrics."""
+        d = DeliveryRow.__table__
+        c = ChatRow.__table__
+        async with self.engine.connect() as conn:
+            rows = [
+                (r[0], r[1], int(r[2]))
+                for r in await conn.execute(
+                    select(c.c.channel, d.c.status, func.count()).join(c, c.c.id == d.c.chat_id)
+                    .group_by(c.c.channel, d.c.status)
+                )
+            ]
+            due = [
+                (r[0], int(r[1]))
+                for r in await conn.execute(
+                    select(c.c.channel, func.count()).join(c, c.c.id == d.c.chat_id)
+                    .where(d.c.status == "pending", d.c.next_attempt_at <= now).group_by(c.c.channel)
+                )
+            ]
+        return rows, due
+
+    async def last_success(self) -> datetime | None:
+        """The most recent successful poll of any source."""
+        t = SourceRow.__table__
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(func.max(t.c.last_success_at)))).scalar()
+
+    # -- channel usage (quotas) -----------------------------------------------------------
+
+    async def add_usage(self, channel: str, month: str, count: int = 1) -> int:
+        """Count ``count`` more messages sent on ``channel`` in ``month``; the new total."""
+        u = ChannelUsageRow.__table__
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                self._insert(u).values(channel=channel, month=month, sent=0, warned=0)
+                .on_conflict_do_nothing(index_elements=["channel", "month"])
+            )
+            return int(
+                (
+                    await conn.execute(
+                        update(u).where(u.c.channel == channel, u.c.month == month)
+                        .values(sent=u.c.sent + count).returning(u.c.sent)
+                    )
+                ).scalar_one()
+            )
+
+    async def usage(self, channel: str, month: str) -> tuple[int, int]:
+        """(messages sent, highest warning threshold already announced) in ``month``."""
+        u = ChannelUsageRow.__table__
+        async with self.engine.connect() as conn:
+            r = (await conn.execute(select(u.c.sent, u.c.warned).where(u.c.channel == channel, u.c.month == month))).first()
+        return (int(r.sent), int(r.warned)) if r else (0, 0)
+
+    async def mark_usage_warned(self, channel: str, month: str, percent: int) -> bool:
+        """Record that ``percent`` was announced; False if it (or a higher one) already was."""
+        u = ChannelUsageRow.__table__
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(u).where(u.c.channel == channel, u.c.month == month, u.c.warned < percent)
+                .values(warned=percent)
+            )
+        return bool(result.rowcount)
+
+    # -- backup ---------------------------------------------------------------------------
+
+    async def export_chats(self) -> list[dict[str, Any]]:
+        """Every chat with its settings and subscriptions, as plain JSON-able data."""
+        c = ChatRow.__table__
+        s = SubscriptionRow.__table__
+        async with self.engine.connect() as conn:
+            subs: dict[int, list[dict[str, str]]] = {}
+            for r in await conn.execute(select(s.c.chat_id, s.c.kind, s.c.value, s.c.key).order_by(s.c.id)):
+                subs.setdefault(r.chat_id, []).append({"kind": r.kind, "value": r.value, "key": r.key})
+            chats = (await conn.execute(select(c).order_by(c.c.id))).all()
+        return [
+            {
+                "channel": r.channel, "chat_id": r.chat_id, "title": r.title, "kind": r.kind,
+                "language": r.language, "active": bool(r.active), "paused": bool(r.paused),
+                "digest_time": r.digest_time, "quiet_hours": bool(r.quiet_hours),
+                "subscriptions": subs.get(r.id, []),
+            }
+            for r in chats
+        ]
+
+    async def import_chats(self, chats: Sequence[dict[str, Any]], now: datetime) -> tuple[int, int]:
+        """Create or update chats and add their subscriptions (idempotent); (chats, subscriptions)."""
+        c = ChatRow.__table__
+        s = SubscriptionRow.__table__
+        n_subs = 0
+        async with self.engine.begin() as conn:
+            for item in chats:
+                values = {
+                    "title": item.get("title", ""), "kind": item.get("kind", "private"),
+                    "language": item.get("language", "vi"), "active": bool(item.get("active", True)),
+                    "paused": bool(item.get("paused", False)), "digest_time": item.get("digest_time"),
+                    "quiet_hours": bool(item.get("quiet_hours", True)),
+                }
+                await conn.execute(
+                    self._insert(c)
+                    .values(channel=item["channel"], chat_id=str(item["chat_id"]), unreachable_count=0,
+                            created_at=now, updated_at=now, **values)
+                    .on_conflict_do_nothing(index_elements=["channel", "chat_id"])
+                )
+                chat_pk = (
+                    await conn.execute(
+                        update(c)
+                        .where(c.c.channel == item["channel"], c.c.chat_id == str(item["chat_id"]))
+                        .values(updated_at=now, **values)
+                        .returning(c.c.id)
+                    )
+                ).scalar_one()
+                for sub in item.get("subscriptions", []):
+                    result = await conn.execute(
+                        self._insert(s)
+                        .values(chat_id=chat_pk, kind=sub["kind"], value=sub["value"], key=sub["key"], created_at=now)
+                        .on_conflict_do_nothing(index_elements=["chat_id", "kind", "key"])
+                    )
+                    n_subs += int(result.rowcount or 0)
+        return len(chats), n_subs
 
     # -- statistics -----------------------------------------------------------------------
 

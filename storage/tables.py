@@ -214,3 +214,13 @@ class LeaseRow(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     holder: Mapped[str] = mapped_column(String(100))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChannelUsageRow(Base):
+    """Messages a channel sent in one calendar month (Zalo's free plan counts them)."""
+
+    __tablename__ = "channel_usage"
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "YYYY-MM", local time
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    warned: Mapped[int] = mapped_column(Integer, default=0)  # highest threshold (percent) alerted

@@ -104,9 +104,25 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-
     return url
 
 
+#: ``make test`` runs the suite twice: on SQLite, then with BANTIN_TEST_DB=postgresql
+TEST_DB = os.environ.get("BANTIN_TEST_DB", "sqlite")
+
+
 @pytest.fixture
-def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """The database of one test: a SQLite file, or (BANTIN_TEST_DB=postgresql) an emptied
+    PostgreSQL schema. Every test that needs "the" database takes this fixture."""
+    if TEST_DB == "postgresql":
+        url = request.getfixturevalue("pg_database")
+        asyncio.run(_reset_pg(url))
+        return url
     return f"sqlite+aiosqlite:///{tmp_path / 'bantin.sqlite3'}"
+
+
+@pytest.fixture
+def sqlite_url(database_url: str) -> str:
+    """Older name of :func:`database_url`."""
+    return database_url
 
 
 @pytest.fixture
@@ -116,3 +132,23 @@ async def store(db_url: str) -> AsyncIterator[Store]:
         yield st
     finally:
         await st.close()
+
+
+_DB_FIXTURES = {"database_url", "sqlite_url", "db_url", "store"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In the PostgreSQL run, keep only the tests that touch a database (the rest already ran)."""
+    if TEST_DB != "postgresql":
+        return
+    keep, drop = [], []
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        (keep if names & _DB_FIXTURES else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"bantin test database: {TEST_DB}" + (f" ({PG_URL})" if TEST_DB == "postgresql" else "")

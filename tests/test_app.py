@@ -18,8 +18,8 @@ from bot.demo_portal import DemoPortal, demo_config_text, load_site
 BASE = "http://portal.test"
 
 
-def config_for(tmp_path: Path, text: str) -> Config:
-    settings = load_settings({"BANTIN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'app.sqlite3'}"})
+def config_for(database_url: str, text: str) -> Config:
+    settings = load_settings({"BANTIN_DATABASE_URL": database_url})
     return Config(settings, (), (), Path("t.toml")).with_sources_text(text, filename="t.toml")
 
 
@@ -29,12 +29,12 @@ async def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no
             await asyncio.sleep(0.05)
 
 
-async def test_console_chat_sees_pushes_and_answers_commands(tmp_path: Path) -> None:
+async def test_console_chat_sees_pushes_and_answers_commands(database_url: str) -> None:
     portal = DemoPortal(load_site())
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=portal.app))
     out = io.StringIO()
     console = ConsoleChannel(stdin=io.StringIO("/subscribe dan van\n/follow chuyển đổi số\n"), stdout=out)
-    app = App(config_for(tmp_path, demo_config_text(BASE)), channels=[console], client=client)
+    app = App(config_for(database_url, demo_config_text(BASE)), channels=[console], client=client)
     await app.start()
     try:
         await wait_for(lambda: "chuyển đổi số" in out.getvalue())
@@ -58,12 +58,12 @@ async def test_console_chat_sees_pushes_and_answers_commands(tmp_path: Path) -> 
         await client.aclose()
 
 
-async def test_admins_get_one_alert_after_three_failures(tmp_path: Path) -> None:
+async def test_admins_get_one_alert_after_three_failures(database_url: str) -> None:
     portal = DemoPortal(load_site())
     portal.override("/rss/kiem-tra.rss", 502, b"Bad Gateway")
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=portal.app))
     out = io.StringIO()
-    app = App(config_for(tmp_path, demo_config_text(BASE)), channels=[ConsoleChannel(stdin=io.StringIO(), stdout=out)], client=client)
+    app = App(config_for(database_url, demo_config_text(BASE)), channels=[ConsoleChannel(stdin=io.StringIO(), stdout=out)], client=client)
     await app.open()
     try:
         source = next(s for s in app.config.sources if s.kind == "rss")
@@ -88,7 +88,7 @@ FEED = """<?xml version="1.0" encoding="utf-8"?>
 ITEM = "<item><title>{title}</title><link>{link}</link><guid>{guid}</guid><description>{title}. Nội dung.</description></item>"
 
 
-async def test_same_article_under_other_url_forms_is_not_new(tmp_path: Path) -> None:
+async def test_same_article_under_other_url_forms_is_not_new(database_url: str) -> None:
     first = [("Bài một", "https://tin.example/bai-mot.html"), ("Bài hai", "https://tin.example/chuyen-muc/bai-hai/"),
              ("Bài ba", "https://tin.example/bai-ba-duk123.aspx")]
     second = [("Bài ba (sửa tiêu đề)", "http://TIN.example/ba-doi-slug-duk123.aspx#top"),
@@ -113,7 +113,7 @@ topics = ["tin"]
 fetch_articles = false
 """
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    app = App(config_for(tmp_path, text), channels=[], client=client)
+    app = App(config_for(database_url, text), channels=[], client=client)
     await app.open()
     try:
         (r1,) = await app.poll_once()
@@ -143,7 +143,7 @@ def to_cp1258(text: str) -> bytes:
     return "".join(out).encode("cp1258")
 
 
-async def test_listing_in_windows_1258_decodes(tmp_path: Path) -> None:
+async def test_listing_in_windows_1258_decodes(database_url: str) -> None:
     title = "Hội nghị tổng kết công tác Đảng năm 2026"
     page = (
         '<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1258"></head><body>'
@@ -170,7 +170,7 @@ link = "a"
 date = "span"
 """
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    app = App(config_for(tmp_path, text), channels=[], client=client)
+    app = App(config_for(database_url, text), channels=[], client=client)
     await app.open()
     try:
         (report,) = await app.poll_once()
@@ -183,11 +183,11 @@ date = "span"
         await client.aclose()
 
 
-async def test_scheduler_polls_each_source_on_its_interval(tmp_path: Path) -> None:
+async def test_scheduler_polls_each_source_on_its_interval(database_url: str) -> None:
     portal = DemoPortal(load_site())
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=portal.app))
     text = demo_config_text(BASE).replace("interval = 5", "interval = 1")
-    app = App(config_for(tmp_path, text), channels=[ConsoleChannel(stdin=io.StringIO(), stdout=io.StringIO())], client=client)
+    app = App(config_for(database_url, text), channels=[ConsoleChannel(stdin=io.StringIO(), stdout=io.StringIO())], client=client)
     await app.start()
     try:
         def polls(path: str) -> int:

@@ -41,17 +41,17 @@ class Rig:
         return found
 
 
-def make_config(tmp_path: Path, text: str | None = None) -> Config:
-    settings = load_settings({"BANTIN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'p.sqlite3'}"})
+def make_config(database_url: str, text: str | None = None) -> Config:
+    settings = load_settings({"BANTIN_DATABASE_URL": database_url})
     return Config(settings, (), (), Path("demo.toml")).with_sources_text(
         text or demo_config_text(BASE), filename="demo.toml"
     )
 
 
-async def build(tmp_path: Path, clock, portal: DemoPortal | None = None, pclock: PortalClock | None = None) -> Rig:  # type: ignore[no-untyped-def]
+async def build(database_url: str, clock, portal: DemoPortal | None = None, pclock: PortalClock | None = None) -> Rig:  # type: ignore[no-untyped-def]
     pclock = pclock or PortalClock()
     portal = portal or DemoPortal(load_site(), clock=pclock)
-    config = make_config(tmp_path)
+    config = make_config(database_url)
     store = await open_store(config.database_url)
     await store.sync_sources(config.sources, clock())
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=portal.app), base_url=BASE)
@@ -65,8 +65,8 @@ async def build(tmp_path: Path, clock, portal: DemoPortal | None = None, pclock:
 
 
 @pytest.fixture
-async def rig(tmp_path: Path, clock) -> AsyncIterator[Rig]:  # type: ignore[no-untyped-def]
-    r = await build(tmp_path, clock)
+async def rig(database_url: str, clock) -> AsyncIterator[Rig]:  # type: ignore[no-untyped-def]
+    r = await build(database_url, clock)
     yield r
     await r.client.aclose()
     await r.store.close()
@@ -119,10 +119,10 @@ async def test_extracted_article_fields(rig: Rig, clock) -> None:  # type: ignor
             assert got.published_at == demo.published.astimezone(got.published_at.tzinfo)
 
 
-async def test_restart_does_not_requeue_and_304_costs_nothing(tmp_path: Path, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_restart_does_not_requeue_and_304_costs_nothing(database_url: str, clock) -> None:  # type: ignore[no-untyped-def]
     pclock = PortalClock()
     portal = DemoPortal(load_site(), clock=pclock)
-    rig = await build(tmp_path, clock, portal, pclock)
+    rig = await build(database_url, clock, portal, pclock)
     await subscribe_all(rig, clock)
     await rig.poller.poll_all(rig.config.sources)
     portal.publish_all()
@@ -131,7 +131,7 @@ async def test_restart_does_not_requeue_and_304_costs_nothing(tmp_path: Path, cl
     await rig.store.close()
 
     # A new process: same database, same portal.
-    rig = await build(tmp_path, clock, portal, pclock)
+    rig = await build(database_url, clock, portal, pclock)
     before = len(portal.requests)
     reports = await rig.poller.poll_all(rig.config.sources)
     assert all(r.ok and r.new == 0 and r.not_modified for r in reports), [r.line() for r in reports]

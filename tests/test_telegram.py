@@ -49,22 +49,24 @@ async def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no
             await asyncio.sleep(0.02)
 
 
-def settings_env(tmp_path: Path, url: str, **extra: str) -> dict[str, str]:
+def settings_env(database_url: str, url: str, **extra: str) -> dict[str, str]:
     env = {
-        "BANTIN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'tg.sqlite3'}",
+        "BANTIN_DATABASE_URL": database_url,
         "BANTIN_ADMINS": f"telegram:{ADMIN}",
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": url,
+        "BANTIN_HTTP_HOST": "127.0.0.1",
+        "BANTIN_HTTP_PORT": "0",
     }
     env.update(extra)
     return env
 
 
 @pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
+async def bot(database_url: str) -> AsyncIterator[Bot]:
     fake = FakeTelegram(TOKEN)
     async with fake.running() as url:
-        settings = load_settings(settings_env(tmp_path, url))
+        settings = load_settings(settings_env(database_url, url))
         config = Config(settings, (), (), Path("t.toml")).with_sources_text(TOPICS, filename="t.toml")
         app = App(config)
         await app.start()
@@ -186,11 +188,11 @@ async def test_articles_render_as_valid_html_and_long_ones_are_split(bot: Bot) -
     assert stats.deliveries_by_status == {"sent": 2}
 
 
-async def test_webhook_checks_the_secret(tmp_path: Path) -> None:
+async def test_webhook_checks_the_secret(database_url: str) -> None:
     fake = FakeTelegram(TOKEN)
     async with fake.running() as url:
-        env = settings_env(tmp_path, url, TELEGRAM_WEBHOOK_URL="https://bot.example.org/tg/hook-1",
-                           TELEGRAM_WEBHOOK_SECRET="s3cret_value", BANTIN_HTTP_HOST="127.0.0.1", BANTIN_HTTP_PORT="0")
+        env = settings_env(database_url, url, TELEGRAM_WEBHOOK_URL="https://bot.example.org/tg/hook-1",
+                           TELEGRAM_WEBHOOK_SECRET="s3cret_value")
         config = Config(load_settings(env), (), (), Path("t.toml")).with_sources_text(TOPICS, filename="t.toml")
         app = App(config)
         await app.start()
@@ -263,12 +265,12 @@ async def test_group_migration_moves_subscriptions(bot: Bot) -> None:
     assert moved is not None and [s.key for s in await bot.app.store.subscriptions(moved)] == ["dan-van"]
 
 
-async def test_token_never_reaches_the_log(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+async def test_token_never_reaches_the_log(database_url: str, capfd: pytest.CaptureFixture[str]) -> None:
     fake = FakeTelegram(TOKEN)
     async with fake.running() as url:
         setup_logging("DEBUG", secrets=[TOKEN])
         try:
-            settings = load_settings(settings_env(tmp_path, url))
+            settings = load_settings(settings_env(database_url, url))
             config = Config(settings, (), (), Path("t.toml")).with_sources_text(TOPICS, filename="t.toml")
             app = App(config)
             await app.start()
