@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, delete, event, func, literal, or_, select, text, update
+from sqlalchemy import and_, delete, event, func, literal, literal_column, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -1144,7 +1144,8 @@ class Store:
         minutes = int(offset.total_seconds() // 60)
         if self.dialect == "sqlite":
             return func.date(column, f"{minutes:+d} minutes")
-        return func.to_char(column + timedelta(minutes=minutes), "YYYY-MM-DD")
+        # The offset is an int we computed, so it can be spelled into the SQL safely.
+        return func.to_char(column + literal_column(f"interval '{minutes} minutes'"), "YYYY-MM-DD")
 
     async def daily_activity(self, now: datetime, tz: Any, days: int = 14) -> list[tuple[Any, int, int]]:
         """(local date, new articles that were pushed, deliveries sent) for each of the last
