@@ -161,3 +161,59 @@ async def test_group_members_cannot_change_group_subscriptions(commands: Command
         )
     )
     assert "Đã đăng ký" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        ("/start", "Hello"),
+        ("/help", "Commands:"),
+        ("/topics", "Topics (✅ = subscribed)"),
+        ("/subscribe", "Usage: /subscribe"),
+        ("/subscribe dan van", "Subscribed to “Dân vận”"),
+        ("/subscribe sport", "No topic “sport”"),
+        ("/unsubscribe", "Usage: /unsubscribe"),
+        ("/unsubscribe kiem tra", "You are not subscribed to “Kiểm tra”"),
+        ("/follow", "Usage: /follow"),
+        ("/follow chuyển đổi số", "You will get articles containing “chuyển đổi số”"),
+        ("/unfollow chuyển đổi số", "You do not follow “chuyển đổi số”"),
+        ("/mysubs", "You have no subscriptions"),
+        ("/latest", "No articles yet"),
+        ("/latest 50", "Usage: /latest"),
+        ("/search", "Usage: /search"),
+        ("/search hội nghị", "No article contains “hội nghị”"),
+        ("/digest 7:05", "one digest a day at 07:05"),
+        ("/digest off", "Back to instant pushes"),
+        ("/digest noon", "Usage: /digest"),
+        ("/quiet off", "during quiet hours too"),
+        ("/quiet maybe", "Usage: /quiet"),
+        ("/lang xx", "Usage: /lang"),
+        ("/stop", "All notifications paused"),
+        ("/stats", "for administrators only"),
+        ("/broadcast hi", "for administrators only"),
+        ("/sources", "for administrators only"),
+        ("/poll", "for administrators only"),
+        ("/frobnicate", "Unknown command “/frobnicate”"),
+        ("hello", "Type /help"),
+    ],
+)
+async def test_every_command_answers_in_english(commands: Commands, text: str, english: str) -> None:
+    await commands.handle(member("/lang en", chat_id="55"))
+    replies = "\n".join(m.text for m in await commands.handle(member(text, chat_id="55")))
+    assert english in replies
+
+
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        ("/stats", "Statistics:"),
+        ("/sources", "Sources:"),
+        ("/poll", "✅ a: 2 new"),
+        ("/broadcast", "Usage: /broadcast"),
+        ("/broadcast kiem-tra Meeting at 2 pm", "Announcement queued for 0 chats"),
+    ],
+)
+async def test_admin_commands_in_english(commands: Commands, text: str, english: str) -> None:
+    await commands.handle(member("/lang en", chat_id="100"))
+    replies = "\n".join(m.text for m in await commands.handle(member(text, chat_id="100")))
+    assert english in replies
