@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: run demo test lint bench clean
+.PHONY: run console demo test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,17 @@ $(TSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@ $(STAMP)
 
+# With a TELEGRAM_BOT_TOKEN or ZALO_BOT_TOKEN (environment or .env): the bot. Without one: the
+# offline demo in the console chat, which needs no token and no internet.
 run: $(STAMP)
+	@if [ -n "$$TELEGRAM_BOT_TOKEN$$ZALO_BOT_TOKEN" ] || grep -qsE '^(TELEGRAM|ZALO)_BOT_TOKEN=.+' .env; then \
+		$(BIN)/python run_bot.py run; \
+	else \
+		echo "No TELEGRAM_BOT_TOKEN or ZALO_BOT_TOKEN set: starting the offline demo (make console: real sources, console chat)."; \
+		$(BIN)/python run_bot.py demo; \
+	fi
+
+console: $(STAMP)
 	$(BIN)/python run_bot.py run
 
 demo: $(STAMP)

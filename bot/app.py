@@ -84,7 +84,9 @@ class App:
         self.metrics = Metrics()
         settings = config.settings
         #: monthly message quotas per channel (Zalo's free plan); 0 = unlimited
-        self.quotas = {"zalo": settings.zalo_monthly_quota} if settings.zalo_monthly_quota else {}
+        self.quotas = (
+            {"zalo": settings.zalo_monthly_quota} if settings.zalo_bot_token and settings.zalo_monthly_quota else {}
+        )
         self._quota_state: dict[str, tuple[str, bool]] = {}
         self._rng = random.Random()
 

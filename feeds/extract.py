@@ -17,10 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from feeds.errors import ParseError, RulesError
-from feeds.html import node_text, parse_iso_date, parse_vn_date
+from feeds.html import css, css_first, node_text, parse_iso_date, parse_vn_date
 from feeds.models import ArticleRules, ExtractedArticle
 from feeds.text import normalize
 
@@ -119,7 +119,7 @@ def extract_article(
     rules = rules or ArticleRules()
     tree = LexborHTMLParser(html)
     for selector in rules.remove:
-        _decompose(_css(tree, selector))
+        _decompose(css(tree, selector))
     title, title_node, own_title = _title(tree, rules)
     published = _published(tree, rules, title_node)
     # Everything that reads the header area is done: the body pass may now delete it.
@@ -137,7 +137,7 @@ def extract_article(
 def _title(tree: LexborHTMLParser, rules: ArticleRules) -> tuple[str, LexborNode | None, bool]:
     """(title, its node if on the page, whether the page itself names the article)."""
     if rules.title:
-        node = _css_first(tree, rules.title)
+        node = css_first(tree, rules.title)
         if node is not None and (text := node_text(node)):
             return text, node, True
     page_title = _page_title(tree)
@@ -208,7 +208,7 @@ def _published(
     tree: LexborHTMLParser, rules: ArticleRules, title_node: LexborNode | None
 ) -> datetime | None:
     if rules.date:
-        node = _css_first(tree, rules.date)
+        node = css_first(tree, rules.date)
         when = _element_date(node) if node is not None else None
         if when is not None:
             return when
@@ -284,7 +284,7 @@ class _Para:
 
 def _body(tree: LexborHTMLParser, rules: ArticleRules, title: str) -> str:
     if rules.body:
-        roots = _outermost(_css(tree, rules.body))
+        roots = _outermost(css(tree, rules.body))
         if roots:
             for root in roots:
                 _clean(root)
@@ -555,20 +555,6 @@ def _join(paras: list[str]) -> str:
 
 
 # --- tree helpers ------------------------------------------------------------------------------
-
-
-def _css(tree: LexborHTMLParser | LexborNode, selector: str) -> list[LexborNode]:
-    try:
-        return list(tree.css(selector))
-    except SelectolaxError as exc:
-        raise RulesError(f"invalid CSS selector {selector!r}: {exc}") from exc
-
-
-def _css_first(tree: LexborHTMLParser, selector: str) -> LexborNode | None:
-    try:
-        return tree.css_first(selector)
-    except SelectolaxError as exc:
-        raise RulesError(f"invalid CSS selector {selector!r}: {exc}") from exc
 
 
 def _decompose(nodes: list[LexborNode]) -> None:

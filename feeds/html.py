@@ -74,7 +74,7 @@ def parse_listing(html: str, *, base_url: str, rules: ListRules | None = None) -
     if rules.item:
         cards = [
             (card, url, title)
-            for card in _css(tree, rules.item)
+            for card in css(tree, rules.item)
             for url, title in [_item_link(card, resolve, rules)]
             if url
         ]
@@ -188,14 +188,16 @@ def _spaced(fragment: str) -> str:
     return _BLOCK_TAG.sub(r" <\1", fragment)
 
 
-def _css(node: LexborHTMLParser | LexborNode, selector: str) -> list[LexborNode]:
+def css(node: LexborHTMLParser | LexborNode, selector: str) -> list[LexborNode]:
+    """``node.css(selector)``, with an invalid selector reported as :class:`RulesError`."""
     try:
         return list(node.css(selector))
     except SelectolaxError as exc:
         raise RulesError(f"invalid CSS selector {selector!r}: {exc}") from exc
 
 
-def _css_first(node: LexborNode, selector: str) -> LexborNode | None:
+def css_first(node: LexborHTMLParser | LexborNode, selector: str) -> LexborNode | None:
+    """``node.css_first(selector)``, with an invalid selector reported as :class:`RulesError`."""
     try:
         return node.css_first(selector)
     except SelectolaxError as exc:
@@ -265,14 +267,14 @@ def _resolver(base: str) -> Callable[[LexborNode], str | None]:
 def _item_link(
     card: LexborNode, resolve: Callable[[LexborNode], str | None], rules: ListRules
 ) -> tuple[str | None, str]:
-    links = _css(card, rules.link) if rules.link else list(card.css("a[href]"))
+    links = css(card, rules.link) if rules.link else list(card.css("a[href]"))
     if not links and card.tag == "a":
         links = [card]
     if not links:
         return None, ""
     url = resolve(links[0])
     if rules.title:
-        node = _css_first(card, rules.title)
+        node = css_first(card, rules.title)
         if node is not None and (title := node_text(node)):
             return url, title
     # A card often links its article twice, from the photo and from the headline: the
@@ -321,7 +323,7 @@ def _ancestors(node: LexborNode, depth: int) -> Iterable[LexborNode]:
 
 def _card_date(card: LexborNode, selector: str | None) -> datetime | None:
     if selector:
-        node = _css_first(card, selector)
+        node = css_first(card, selector)
         return _node_date(node) if node is not None else None
     if card.tag == "a":
         return None

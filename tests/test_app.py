@@ -3,12 +3,12 @@ legacy encodings, all offline."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import unicodedata
 from pathlib import Path
 
 import httpx
+from helpers import wait_for
 
 from bot.app import App
 from bot.channels.console import ConsoleChannel
@@ -21,12 +21,6 @@ BASE = "http://portal.test"
 def config_for(database_url: str, text: str) -> Config:
     settings = load_settings({"BANTIN_DATABASE_URL": database_url})
     return Config(settings, (), (), Path("t.toml")).with_sources_text(text, filename="t.toml")
-
-
-async def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.05)
 
 
 async def test_console_chat_sees_pushes_and_answers_commands(database_url: str) -> None:

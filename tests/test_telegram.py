@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fake_telegram import FakeTelegram, Sent
+from helpers import wait_for
 from telegram import Update
 
 from bot.app import App
@@ -41,12 +42,6 @@ class Bot:
     fake: FakeTelegram
     app: App
     url: str
-
-
-async def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
 
 
 def settings_env(database_url: str, url: str, **extra: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from fake_telegram import FakeTelegram
 from fake_zalo import FakeZalo
+from helpers import wait_for
 
 from bot.app import App
 from bot.config import Config, load_settings
@@ -35,12 +36,6 @@ class Both:
     tg: FakeTelegram
     zalo: FakeZalo
     app: App
-
-
-async def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
 
 
 @pytest.fixture

@@ -126,3 +126,32 @@ class Channel(Protocol):
 
     async def edit(self, chat_id: str, message_id: str, message: OutMessage) -> None:
         """Replace the text (and buttons) of a message sent earlier; best effort."""
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split on paragraph, then line, then word boundaries so every piece fits ``limit``.
+
+    A boundary is taken only in the second half of a piece, so a paragraph break near the
+    start does not leave a stub; a single word longer than ``limit`` is cut.
+    """
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = -1
+        for minimum in (limit // 2, 1):
+            for sep in ("\n\n", "\n", " "):
+                at = rest.rfind(sep, 0, limit + 1)
+                if at >= minimum:
+                    cut = at
+                    break
+            if cut >= 0:
+                break
+        if cut < 0:
+            head, rest = rest[:limit], rest[limit:]
+        else:
+            head, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
+        if head:
+            pieces.append(head)
+    if rest or not pieces:
+        pieces.append(rest)
+    return pieces

@@ -57,6 +57,7 @@ from bot.channels.base import (
     OutMessage,
     Rejected,
     RetryLater,
+    split_text,
 )
 
 log = logging.getLogger(__name__)
@@ -70,35 +71,6 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 # PTB lower-cases descriptions after the first letter, so these are compared lower-case.
 _UNREACHABLE = ("chat not found", "user is deactivated", "bot was kicked", "not enough rights to send",
                 "have no rights to send", "group chat was deactivated", "peer_id_invalid")
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Split on paragraph, then line, then word boundaries so every piece fits ``limit``."""
-    if len(text) <= limit:
-        return [text]
-    for sep in ("\n\n", "\n", " "):
-        if sep not in text:
-            continue
-        pieces: list[str] = []
-        current = ""
-        for part in text.split(sep):
-            candidate = f"{current}{sep}{part}" if current else part
-            if len(candidate) <= limit:
-                current = candidate
-                continue
-            if current:
-                pieces.append(current)
-            if len(part) <= limit:
-                current = part
-            else:  # still too long: split it on the next, finer boundary
-                sub = split_text(part, limit)
-                pieces.extend(sub[:-1])
-                current = sub[-1]
-        if current:
-            pieces.append(current)
-        return pieces
-    # No boundary at all (one huge word): cut, there is nothing better.
-    return [text[i : i + limit] for i in range(0, len(text), limit)]
 
 
 _TAG = re.compile(r"<[^>]+>")

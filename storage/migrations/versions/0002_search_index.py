@@ -3,8 +3,9 @@
 SQLite: an FTS5 contentless table ``articles_fts(title, body)`` whose rowid is
 :func:`storage.store.search_rowid` (sort minute and article id, so results come newest-first
 without a sort).
-PostgreSQL: ``article_search(article_id, sort_key, doc tsvector)`` with the title weighted A
-and the body B, behind a GIN index; ``sort_key`` is the same (sort minute, id) number. Both index :func:`storage.store.search_text` (accent-folded words), so a query typed
+PostgreSQL: ``article_search(article_id, sort_key, title_doc, doc)``: tsvectors of the title
+and of title plus body, each behind a GIN index; ``sort_key`` is the same (sort minute, id)
+number. Both index :func:`storage.store.search_text` (accent-folded words), so a query typed
 without accents matches, and existing articles are back-filled here.
 
 Revision ID: 0002
@@ -38,13 +39,18 @@ def upgrade() -> None:
             "article_search",
             sa.Column("article_id", sa.BigInteger, sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
             sa.Column("sort_key", sa.BigInteger, nullable=False),
+            sa.Column("title_doc", sa.dialects.postgresql.TSVECTOR, nullable=False),
             sa.Column("doc", sa.dialects.postgresql.TSVECTOR, nullable=False),
         )
-        op.create_index("ix_article_search_doc", "article_search", ["doc"], postgresql_using="gin")
+        # fastupdate off: a query never has to scan a long pending list after a busy poll.
+        op.create_index("ix_article_search_title_doc", "article_search", ["title_doc"], postgresql_using="gin",
+                        postgresql_with={"fastupdate": "off"})
+        op.create_index("ix_article_search_doc", "article_search", ["doc"], postgresql_using="gin",
+                        postgresql_with={"fastupdate": "off"})
         op.create_index("ix_article_search_sort_key", "article_search", ["sort_key"])
         insert = sa.text(
-            "INSERT INTO article_search(article_id, sort_key, doc) VALUES (:id, :sort_key, "
-            "setweight(to_tsvector('simple', :title), 'A') || setweight(to_tsvector('simple', :body), 'B'))"
+            "INSERT INTO article_search(article_id, sort_key, title_doc, doc) VALUES (:id, :sort_key, "
+            "to_tsvector('simple', :title), to_tsvector('simple', :title || ' ' || :body))"
         )
     articles = sa.table(
         "articles", sa.column("id"), sa.column("title"), sa.column("body"), sa.column("sort_at", UTCDateTime())
