@@ -89,8 +89,11 @@ async def test_leader_handover_without_duplicates(db_url: str) -> None:
                 (s.chat_id, k) for s in fake.sent for k in range(3) if f"Bài số {k}" in (s.text or "")
             )
             assert len(pairs) == 120 and set(pairs.values()) == {1}
-            stats = await follower.store.stats(datetime.now(UTC))
-            assert stats.deliveries_by_status == {"sent": 120}
+            async def all_marked() -> bool:  # the last sends are marked right after they land
+                stats = await follower.store.stats(datetime.now(UTC))
+                return stats.deliveries_by_status == {"sent": 120}
+
+            await wait_for(all_marked, timeout=10)
         finally:
             for app in (a, b):
                 if app._opened:

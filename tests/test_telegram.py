@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fake_telegram import FakeTelegram, Sent
-from helpers import wait_for
+from helpers import eventually, wait_for
 from telegram import Update
 
 from bot.app import App
@@ -177,10 +177,14 @@ async def test_articles_render_as_valid_html_and_long_ones_are_split(bot: Bot) -
         [NewArticle("x", "k2", "https://portal.example/b", "Bài rất dài", now, "", long_summary, ("dan-van",))], now
     )
     await wait_for(lambda: sum("Hội nghị &lt;quan trọng&gt;" in (s.text or "") for s in bot.fake.sent_to(7)) >= 3)
+    await wait_for(lambda: any('href="https://portal.example/b"' in (s.text or "") for s in bot.fake.sent_to(7)))
     parts = [s for s in bot.fake.sent_to(7) if "quan trọng" in (s.text or "")]
     assert all(s.parse_mode == "HTML" for s in parts)
-    stats = await store.stats(now)
-    assert stats.deliveries_by_status == {"sent": 2}
+
+    async def both_marked_sent() -> bool:
+        return (await store.stats(now)).deliveries_by_status == {"sent": 2}
+
+    await eventually(both_marked_sent)
 
 
 async def test_webhook_checks_the_secret(database_url: str) -> None:
