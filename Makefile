@@ -43,6 +43,7 @@ test: $(TSTAMP)
 
 lint: $(TSTAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy feeds storage bot
 
 bench: $(STAMP)
 	$(BIN)/python bench/poll.py

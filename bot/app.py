@@ -375,7 +375,7 @@ class App:
         if report.queued:
             self.worker.wake()
         state = await self.store.source_state(source_id)
-        delay = source.interval
+        delay: float = source.interval
         if state is not None and state.next_check_at is not None:
             delay = max(1.0, (state.next_check_at - self.clock()).total_seconds())
         self._schedule(source_id, self._jittered(delay))

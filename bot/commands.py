@@ -34,11 +34,16 @@ TOPIC_CALLBACK = "topic:"
 class PollLine(Protocol):
     """What ``/poll`` shows per source (satisfied by :class:`bot.poller.PollReport`)."""
 
-    source_id: str
-    ok: bool
-    new: int
-    seconds: float
-    reason: str
+    @property
+    def source_id(self) -> str: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def new(self) -> int: ...
+    @property
+    def seconds(self) -> float: ...
+    @property
+    def reason(self) -> str: ...
 
 
 PollNow = Callable[[], Awaitable[Sequence[PollLine]]]

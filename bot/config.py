@@ -183,7 +183,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         # An explicit mapping (tests): pass values as init kwargs, ignore the process env.
         known = set(Settings.model_fields)
         values = {k.lower(): v for k, v in environ.items() if k.lower() in known}
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
     except ValidationError as exc:
         err = exc.errors()[0]
         key = str(err["loc"][0]).upper() if err["loc"] else "settings"

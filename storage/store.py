@@ -25,16 +25,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from feeds.text import fold_key
 from storage.tables import (
-    ArticleKeywordRow,
-    ArticleRow,
-    ArticleTopicRow,
-    ChannelUsageRow,
-    ChatRow,
-    DeliveryRow,
-    LeaseRow,
-    MessageRow,
-    SourceRow,
-    SubscriptionRow,
+    ARTICLE_KEYWORD_T,
+    ARTICLE_T,
+    ARTICLE_TOPIC_T,
+    CHANNEL_USAGE_T,
+    CHAT_T,
+    DELIVERY_T,
+    LEASE_T,
+    MESSAGE_T,
+    SOURCE_T,
+    SUBSCRIPTION_T,
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -254,7 +254,7 @@ def _row_to_chat(r: Any) -> Chat:
     )
 
 
-_A = ArticleRow.__table__.c
+_A = ARTICLE_T.c
 _ARTICLE_COLS = (_A.id, _A.source_id, _A.key, _A.url, _A.title, _A.published_at, _A.summary, _A.topics, _A.first_seen_at)
 
 
@@ -365,7 +365,7 @@ class Store:
 
         A source whose URL changed keeps its history but loses its validators (etag).
         """
-        t = SourceRow.__table__
+        t = SOURCE_T
         async with self.engine.begin() as conn:
             existing = {r.id: r for r in (await conn.execute(select(t.c.id, t.c.url))).all()}
             for s in sources:
@@ -383,13 +383,13 @@ class Store:
                     await conn.execute(update(t).where(t.c.id == s.id).values(**values))
 
     async def source_state(self, source_id: str) -> SourceState | None:
-        t = SourceRow.__table__
+        t = SOURCE_T
         async with self.engine.connect() as conn:
             r = (await conn.execute(select(t).where(t.c.id == source_id))).first()
         return _row_to_state(r) if r else None
 
     async def source_states(self) -> list[SourceState]:
-        t = SourceRow.__table__
+        t = SOURCE_T
         async with self.engine.connect() as conn:
             rows = (await conn.execute(select(t).order_by(t.c.id))).all()
         return [_row_to_state(r) for r in rows]
@@ -406,7 +406,7 @@ class Store:
         seeded: bool = False,
     ) -> None:
         """Reset the failure streak; ``item_count`` None means 304 (keep the last count)."""
-        t = SourceRow.__table__
+        t = SOURCE_T
         values: dict[str, Any] = {
             "last_success_at": now,
             "next_check_at": next_check_at,
@@ -425,7 +425,7 @@ class Store:
         self, source_id: str, now: datetime, *, error: str, next_check_at: datetime
     ) -> SourceState:
         """Count one more failure in a row and remember the error; return the new state."""
-        t = SourceRow.__table__
+        t = SOURCE_T
         async with self.engine.begin() as conn:
             r = (
                 await conn.execute(
@@ -443,7 +443,7 @@ class Store:
         return _row_to_state(r)
 
     async def set_source_alerted(self, source_id: str, alerted: bool) -> None:
-        t = SourceRow.__table__
+        t = SOURCE_T
         async with self.engine.begin() as conn:
             await conn.execute(update(t).where(t.c.id == source_id).values(alerted=alerted))
 
@@ -463,8 +463,8 @@ class Store:
 
     async def keyword_keys(self) -> list[str]:
         """Distinct keyword match keys followed by at least one active chat."""
-        s = SubscriptionRow.__table__
-        c = ChatRow.__table__
+        s = SUBSCRIPTION_T
+        c = CHAT_T
         q = (
             select(s.c.key)
             .join(c, c.c.id == s.c.chat_id)
@@ -486,7 +486,7 @@ class Store:
         """
         if not articles:
             return SaveResult((), 0)
-        t = ArticleRow.__table__
+        t = ARTICLE_T
         sort_at = {a.key: min(a.published_at, now) if a.published_at else now for a in articles}
         rows = [
             {
@@ -508,9 +508,9 @@ class Store:
             ]
             keyword_rows = [{"article_id": i, "keyword": kw} for i, k in inserted for kw in by_key[k].keywords]
             if topic_rows:
-                await conn.execute(ArticleTopicRow.__table__.insert(), topic_rows)
+                await conn.execute(ARTICLE_TOPIC_T.insert(), topic_rows)
             if keyword_rows:
-                await conn.execute(ArticleKeywordRow.__table__.insert(), keyword_rows)
+                await conn.execute(ARTICLE_KEYWORD_T.insert(), keyword_rows)
             await conn.execute(
                 self._search_insert,
                 [
@@ -530,11 +530,11 @@ class Store:
         """Queue one delivery per (active chat, article) where the chat follows a topic or a
         keyword of the article: a single INSERT ... SELECT, whatever the number of chats.
         """
-        s = SubscriptionRow.__table__
-        c = ChatRow.__table__
-        d = DeliveryRow.__table__
-        at = ArticleTopicRow.__table__
-        ak = ArticleKeywordRow.__table__
+        s = SUBSCRIPTION_T
+        c = CHAT_T
+        d = DELIVERY_T
+        at = ARTICLE_TOPIC_T
+        ak = ARTICLE_KEYWORD_T
         by_topic = (
             select(s.c.chat_id, at.c.article_id)
             .join(at, and_(s.c.kind == "topic", s.c.key == at.c.topic))
@@ -576,10 +576,10 @@ class Store:
         """Newest articles first (by ``sort_at``: publish date, else first sight), optionally
         of one topic; each form walks one index backwards."""
         if topic:
-            at = ArticleTopicRow.__table__
+            at = ARTICLE_TOPIC_T
             q = (
                 select(*_ARTICLE_COLS)
-                .select_from(at.join(ArticleRow.__table__, _A.id == at.c.article_id))
+                .select_from(at.join(ARTICLE_T, _A.id == at.c.article_id))
                 .where(at.c.topic == topic)
                 .order_by(at.c.sort_at.desc(), at.c.article_id.desc())
             )
@@ -647,7 +647,7 @@ class Store:
 
     async def article_count(self) -> int:
         async with self.engine.connect() as conn:
-            return int((await conn.execute(select(func.count()).select_from(ArticleRow))).scalar() or 0)
+            return int((await conn.execute(select(func.count()).select_from(ARTICLE_T))).scalar() or 0)
 
     # -- chats and subscriptions ----------------------------------------------------------
 
@@ -663,7 +663,7 @@ class Store:
         reactivate: bool = False,
     ) -> Chat:
         """Register a chat the first time it talks to us; ``reactivate`` (on /start) resumes it."""
-        c = ChatRow.__table__
+        c = CHAT_T
         async with self.engine.begin() as conn:
             await conn.execute(
                 self._insert(c)
@@ -684,7 +684,7 @@ class Store:
         return _row_to_chat(r)
 
     async def get_chat(self, channel: str, chat_id: str) -> Chat | None:
-        c = ChatRow.__table__
+        c = CHAT_T
         async with self.engine.connect() as conn:
             r = (await conn.execute(select(c).where(c.c.channel == channel, c.c.chat_id == chat_id))).first()
         return _row_to_chat(r) if r else None
@@ -695,20 +695,20 @@ class Store:
                    "last_digest_at"}
         if not set(values) <= allowed:
             raise ValueError(f"cannot update {set(values) - allowed}")
-        c = ChatRow.__table__
+        c = CHAT_T
         async with self.engine.begin() as conn:
             await conn.execute(update(c).where(c.c.id == chat.id).values(updated_at=now, **values))
             r = (await conn.execute(select(c).where(c.c.id == chat.id))).one()
         return _row_to_chat(r)
 
     async def set_last_digest(self, chat_pk: int, now: datetime) -> None:
-        c = ChatRow.__table__
+        c = CHAT_T
         async with self.engine.begin() as conn:
             await conn.execute(update(c).where(c.c.id == chat_pk).values(last_digest_at=now))
 
     async def subscribe(self, chat: Chat, kind: str, value: str, key: str, now: datetime) -> bool:
         """Add a subscription; False when the chat already had it."""
-        s = SubscriptionRow.__table__
+        s = SUBSCRIPTION_T
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 self._insert(s)
@@ -719,7 +719,7 @@ class Store:
 
     async def unsubscribe(self, chat: Chat, kind: str | None, key: str | None) -> int:
         """Remove one subscription (or, with ``kind=None``, all of them); return how many."""
-        s = SubscriptionRow.__table__
+        s = SUBSCRIPTION_T
         q = delete(s).where(s.c.chat_id == chat.id)
         if kind is not None:
             q = q.where(s.c.kind == kind, s.c.key == key)
@@ -728,7 +728,7 @@ class Store:
         return int(result.rowcount or 0)
 
     async def subscriptions(self, chat: Chat) -> list[Subscription]:
-        s = SubscriptionRow.__table__
+        s = SUBSCRIPTION_T
         async with self.engine.connect() as conn:
             rows = await conn.execute(
                 select(s.c.kind, s.c.value, s.c.key).where(s.c.chat_id == chat.id).order_by(s.c.kind.desc(), s.c.id)
@@ -750,10 +750,10 @@ class Store:
         """Queue a broadcast or alert to the given (channel, chat_id) pairs, a topic's
         subscribers, or (neither given) every active chat. Returns (message id, deliveries).
         """
-        m = MessageRow.__table__
-        c = ChatRow.__table__
-        s = SubscriptionRow.__table__
-        d = DeliveryRow.__table__
+        m = MESSAGE_T
+        c = CHAT_T
+        s = SUBSCRIPTION_T
+        d = DELIVERY_T
         async with self.engine.begin() as conn:
             message_id = (
                 await conn.execute(
@@ -802,7 +802,7 @@ class Store:
         A worker finishes a send well within the lease (the platform timeouts are shorter),
         so a live worker's claims are never taken from it, even by another instance.
         """
-        d = DeliveryRow.__table__
+        d = DELIVERY_T
         cutoff = now - timedelta(seconds=lease_seconds)
         async with self.engine.begin() as conn:
             result = await conn.execute(
@@ -815,8 +815,8 @@ class Store:
     async def requeue_channel(self, channel: str, now: datetime) -> int:
         """The new sender of a channel takes back every claim on it: whoever held them is gone
         (it lost or let expire the channel's lease), so those sends are retried."""
-        d = DeliveryRow.__table__
-        c = ChatRow.__table__
+        d = DELIVERY_T
+        c = CHAT_T
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 update(d)
@@ -832,7 +832,7 @@ class Store:
 
         One conditional statement, so two instances racing for a free lease cannot both win.
         """
-        t = LeaseRow.__table__
+        t = LEASE_T
         expires = now + timedelta(seconds=ttl)
         async with self.engine.begin() as conn:
             taken = await conn.execute(
@@ -848,20 +848,20 @@ class Store:
             return bool(inserted.rowcount)
 
     async def release_lease(self, name: str, holder: str) -> None:
-        t = LeaseRow.__table__
+        t = LEASE_T
         async with self.engine.begin() as conn:
             await conn.execute(delete(t).where(t.c.name == name, t.c.holder == holder))
 
     async def lease_holders(self, now: datetime) -> dict[str, str]:
         """Current (unexpired) holders by lease name."""
-        t = LeaseRow.__table__
+        t = LEASE_T
         async with self.engine.connect() as conn:
             rows = await conn.execute(select(t.c.name, t.c.holder).where(t.c.expires_at > now))
             return {r.name: r.holder for r in rows}
 
     async def release_claims(self, owner: str, now: datetime) -> int:
         """A worker stopping cleanly hands back what it had claimed but not sent."""
-        d = DeliveryRow.__table__
+        d = DELIVERY_T
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 update(d)
@@ -887,8 +887,8 @@ class Store:
         it and are due too come along (one grouped message). The claim is a conditional
         UPDATE, so two workers racing for a row never both get it.
         """
-        d = DeliveryRow.__table__
-        c = ChatRow.__table__
+        d = DELIVERY_T
+        c = CHAT_T
         older = d.alias("older")
         earlier_unfinished = (
             select(older.c.id)
@@ -948,9 +948,9 @@ class Store:
             return await self._load_jobs(conn, jobs_ids)
 
     async def _load_jobs(self, conn: AsyncConnection, jobs_ids: Sequence[tuple[int, ...]]) -> list[DeliveryJob]:
-        d = DeliveryRow.__table__
-        c = ChatRow.__table__
-        m = MessageRow.__table__
+        d = DELIVERY_T
+        c = CHAT_T
+        m = MESSAGE_T
         all_ids = [i for ids in jobs_ids for i in ids]
         rows: dict[int, Any] = {}
         for i in range(0, len(all_ids), 500):
@@ -965,7 +965,7 @@ class Store:
                     *[col.label(f"a_{col.name}") for col in _ARTICLE_COLS],
                 )
                 .join(c, c.c.id == d.c.chat_id)
-                .outerjoin(ArticleRow.__table__, _A.id == d.c.article_id)
+                .outerjoin(ARTICLE_T, _A.id == d.c.article_id)
                 .outerjoin(m, m.c.id == d.c.message_id)
                 .where(d.c.id.in_(all_ids[i : i + 500]))
             )
@@ -993,8 +993,8 @@ class Store:
 
     async def mark_sent(self, ids: Sequence[int], now: datetime, platform_message_id: str | None = None) -> None:
         """The platform accepted the message: these deliveries are done."""
-        d = DeliveryRow.__table__
-        c = ChatRow.__table__
+        d = DELIVERY_T
+        c = CHAT_T
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(d)
@@ -1012,7 +1012,7 @@ class Store:
                          undo_attempt: bool = False) -> None:
         """Back to 'pending' until ``next_attempt_at``; ``undo_attempt`` when nothing was tried
         (held for a digest, quiet hours or a rate limit), so it does not count towards giving up."""
-        d = DeliveryRow.__table__
+        d = DELIVERY_T
         values: dict[str, Any] = {
             "status": "pending", "next_attempt_at": next_attempt_at, "last_error": error[:1000] or None,
             "updated_at": now, "claimed_by": None, "claimed_at": None,
@@ -1023,7 +1023,7 @@ class Store:
             await conn.execute(update(d).where(d.c.id.in_(list(ids))).values(**values))
 
     async def mark_failed(self, ids: Sequence[int], now: datetime, *, reason: str) -> None:
-        d = DeliveryRow.__table__
+        d = DELIVERY_T
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(d)
@@ -1039,8 +1039,8 @@ class Store:
         After ``deactivate_after`` in a row the chat is deactivated and its pending
         deliveries are cancelled; returns True when that happened.
         """
-        d = DeliveryRow.__table__
-        c = ChatRow.__table__
+        d = DELIVERY_T
+        c = CHAT_T
         async with self.engine.begin() as conn:
             chat_pk = (await conn.execute(select(d.c.chat_id).where(d.c.id == ids[0]))).scalar_one()
             await conn.execute(
@@ -1075,9 +1075,9 @@ class Store:
         If the new id is already known (the bot saw a message there first), the old chat's
         subscriptions and pending deliveries are merged into it and the old row is retired.
         """
-        c = ChatRow.__table__
-        s = SubscriptionRow.__table__
-        d = DeliveryRow.__table__
+        c = CHAT_T
+        s = SUBSCRIPTION_T
+        d = DELIVERY_T
         async with self.engine.begin() as conn:
             old = (await conn.execute(select(c).where(c.c.channel == channel, c.c.chat_id == old_chat_id))).first()
             new = (await conn.execute(select(c).where(c.c.channel == channel, c.c.chat_id == new_chat_id))).first()
@@ -1122,7 +1122,7 @@ class Store:
 
     async def broadcast_progress(self, message_id: int) -> BroadcastProgress:
         """Counts of a broadcast's deliveries by outcome (unreachable = failed as unreachable)."""
-        d = DeliveryRow.__table__
+        d = DELIVERY_T
         unreachable = d.c.last_error.like("unreachable:%") | d.c.last_error.like("chat unreachable:%")
         q = select(d.c.status, unreachable.label("unreachable"), func.count()).where(d.c.message_id == message_id)
         q = q.group_by(d.c.status, "unreachable")
@@ -1150,7 +1150,7 @@ class Store:
     async def daily_activity(self, now: datetime, tz: Any, days: int = 14) -> list[tuple[Any, int, int]]:
         """(local date, new articles that were pushed, deliveries sent) for each of the last
         ``days`` days, counted in SQL (the zone's offset now; DST shifts are ignored)."""
-        d = DeliveryRow.__table__
+        d = DELIVERY_T
         local_now = now.astimezone(tz)
         offset = local_now.utcoffset() or timedelta(0)
         first_day = local_now.date() - timedelta(days=days - 1)
@@ -1162,7 +1162,7 @@ class Store:
                 str(r[0]): int(r[1])
                 for r in await conn.execute(
                     select(a_day, func.count())
-                    .where(_A.first_seen_at >= since, ArticleRow.__table__.c.seeded.is_(False))
+                    .where(_A.first_seen_at >= since, ARTICLE_T.c.seeded.is_(False))
                     .group_by(a_day)
                 )
             }
@@ -1181,8 +1181,8 @@ class Store:
 
     async def outbox_counts(self, now: datetime) -> tuple[list[tuple[str, str, int]], list[tuple[str, int]]]:
         """(channel, status, count) for every outbox row, and (channel, due now) for metrics."""
-        d = DeliveryRow.__table__
-        c = ChatRow.__table__
+        d = DELIVERY_T
+        c = CHAT_T
         async with self.engine.connect() as conn:
             rows = [
                 (r[0], r[1], int(r[2]))
@@ -1202,7 +1202,7 @@ class Store:
 
     async def last_success(self) -> datetime | None:
         """The most recent successful poll of any source."""
-        t = SourceRow.__table__
+        t = SOURCE_T
         async with self.engine.connect() as conn:
             return (await conn.execute(select(func.max(t.c.last_success_at)))).scalar()
 
@@ -1210,7 +1210,7 @@ class Store:
 
     async def add_usage(self, channel: str, month: str, count: int = 1) -> int:
         """Count ``count`` more messages sent on ``channel`` in ``month``; the new total."""
-        u = ChannelUsageRow.__table__
+        u = CHANNEL_USAGE_T
         async with self.engine.begin() as conn:
             await conn.execute(
                 self._insert(u).values(channel=channel, month=month, sent=0, warned=0)
@@ -1227,14 +1227,14 @@ class Store:
 
     async def usage(self, channel: str, month: str) -> tuple[int, int]:
         """(messages sent, highest warning threshold already announced) in ``month``."""
-        u = ChannelUsageRow.__table__
+        u = CHANNEL_USAGE_T
         async with self.engine.connect() as conn:
             r = (await conn.execute(select(u.c.sent, u.c.warned).where(u.c.channel == channel, u.c.month == month))).first()
         return (int(r.sent), int(r.warned)) if r else (0, 0)
 
     async def mark_usage_warned(self, channel: str, month: str, percent: int) -> bool:
         """Record that ``percent`` was announced; False if it (or a higher one) already was."""
-        u = ChannelUsageRow.__table__
+        u = CHANNEL_USAGE_T
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 update(u).where(u.c.channel == channel, u.c.month == month, u.c.warned < percent)
@@ -1246,8 +1246,8 @@ class Store:
 
     async def export_chats(self) -> list[dict[str, Any]]:
         """Every chat with its settings and subscriptions, as plain JSON-able data."""
-        c = ChatRow.__table__
-        s = SubscriptionRow.__table__
+        c = CHAT_T
+        s = SUBSCRIPTION_T
         async with self.engine.connect() as conn:
             subs: dict[int, list[dict[str, str]]] = {}
             for r in await conn.execute(select(s.c.chat_id, s.c.kind, s.c.value, s.c.key).order_by(s.c.id)):
@@ -1265,8 +1265,8 @@ class Store:
 
     async def import_chats(self, chats: Sequence[dict[str, Any]], now: datetime) -> tuple[int, int]:
         """Create or update chats and add their subscriptions (idempotent); (chats, subscriptions)."""
-        c = ChatRow.__table__
-        s = SubscriptionRow.__table__
+        c = CHAT_T
+        s = SUBSCRIPTION_T
         n_subs = 0
         async with self.engine.begin() as conn:
             for item in chats:
@@ -1302,10 +1302,10 @@ class Store:
     # -- statistics -----------------------------------------------------------------------
 
     async def stats(self, now: datetime, days: int = 14) -> Stats:
-        c = ChatRow.__table__
-        s = SubscriptionRow.__table__
-        d = DeliveryRow.__table__
-        src = SourceRow.__table__
+        c = CHAT_T
+        s = SUBSCRIPTION_T
+        d = DELIVERY_T
+        src = SOURCE_T
         since = now - timedelta(days=days)
         async with self.engine.connect() as conn:
             active = dict(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -224,3 +225,16 @@ class ChannelUsageRow(Base):
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "YYYY-MM", local time
     sent: Mapped[int] = mapped_column(Integer, default=0)
     warned: Mapped[int] = mapped_column(Integer, default=0)  # highest threshold (percent) alerted
+
+
+# The tables as Core ``Table`` objects (what the store's queries use), typed as such.
+SOURCE_T = cast(Table, SourceRow.__table__)
+ARTICLE_T = cast(Table, ArticleRow.__table__)
+ARTICLE_TOPIC_T = cast(Table, ArticleTopicRow.__table__)
+ARTICLE_KEYWORD_T = cast(Table, ArticleKeywordRow.__table__)
+CHAT_T = cast(Table, ChatRow.__table__)
+SUBSCRIPTION_T = cast(Table, SubscriptionRow.__table__)
+MESSAGE_T = cast(Table, MessageRow.__table__)
+DELIVERY_T = cast(Table, DeliveryRow.__table__)
+LEASE_T = cast(Table, LeaseRow.__table__)
+CHANNEL_USAGE_T = cast(Table, ChannelUsageRow.__table__)

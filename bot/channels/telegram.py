@@ -56,6 +56,7 @@ from bot.channels.base import (
     OnMessage,
     OutMessage,
     Rejected,
+    Reply,
     RetryLater,
     split_text,
 )
@@ -335,7 +336,7 @@ class TelegramChannel:
 
         await self._on_message(incoming, edit_in_place)
 
-    def _replier(self, chat_id: str):  # type: ignore[no-untyped-def]
+    def _replier(self, chat_id: str) -> Reply:
         async def reply(out: OutMessage) -> str | None:
             try:
                 return await self.send(chat_id, out)

@@ -544,8 +544,9 @@ class ZaloChannel:
         message = update.get("message")
         if update.get("event_name") != TEXT_EVENT or not isinstance(message, dict):
             return None
-        chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
-        sender = message.get("from") if isinstance(message.get("from"), dict) else {}
+        raw_chat, raw_sender = message.get("chat"), message.get("from")
+        chat: dict[str, Any] = raw_chat if isinstance(raw_chat, dict) else {}
+        sender: dict[str, Any] = raw_sender if isinstance(raw_sender, dict) else {}
         text = message.get("text")
         chat_id = chat.get("id")
         if not isinstance(text, str) or not text.strip() or chat_id in (None, ""):
