@@ -66,7 +66,7 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+ALLOWED_UPDATES = ["message", "callback_query"]
 
 #: BadRequest descriptions that mean the chat is gone rather than the message being wrong
 # PTB lower-cases descriptions after the first letter, so these are compared lower-case.
