@@ -49,9 +49,8 @@ MAX_ATTEMPTS = 8
 UNREACHABLE_LIMIT = 3
 #: a wait longer than this parks the delivery (and alerts the admins) instead of holding a worker
 PARK_AFTER = 3600.0
-#: several due articles to one chat go as one message of at most this many
-GROUP_MAX = 10
-#: a digest gathers at most this many articles per message (longer ones are split by channels)
+#: due articles to one chat (several new at once, or a digest) go as one message of at most
+#: this many; channels split a long one on text boundaries
 DIGEST_MAX = 50
 
 

@@ -890,9 +890,14 @@ class Store:
         d = DELIVERY_T
         c = CHAT_T
         older = d.alias("older")
+        # Order is kept within a class: articles after articles, messages (broadcasts,
+        # alerts) after messages. An article held for a digest or quiet hours must not hold
+        # up an announcement, and the rate limiter still spaces two sends to one chat.
+        same_class = (older.c.article_id.is_(None)) == (d.c.article_id.is_(None))
         earlier_unfinished = (
             select(older.c.id)
-            .where(older.c.chat_id == d.c.chat_id, older.c.status.in_(("pending", "sending")), older.c.id < d.c.id)
+            .where(older.c.chat_id == d.c.chat_id, older.c.status.in_(("pending", "sending")), older.c.id < d.c.id,
+                   same_class)
             .exists()
         )
         heads_q = (
@@ -908,23 +913,24 @@ class Store:
             heads = (await conn.execute(heads_q)).all()
             if not heads:
                 return []
-            groups: dict[int, list[int]] = {h.chat_id: [h.id] for h in heads}
+            groups: dict[int, list[int]] = {h.id: [h.id] for h in heads}
             if group_max > 1:
-                grouped = [h.chat_id for h in heads if h.article_id is not None]
+                article_head = {h.chat_id: h.id for h in heads if h.article_id is not None}
+                grouped = list(article_head)
                 for i in range(0, len(grouped), 500):
                     chunk = grouped[i : i + 500]
                     following = await conn.execute(
                         select(d.c.id, d.c.chat_id, d.c.article_id, d.c.next_attempt_at)
-                        .where(d.c.chat_id.in_(chunk), d.c.status == "pending")
+                        .where(d.c.chat_id.in_(chunk), d.c.status == "pending", d.c.article_id.is_not(None))
                         .order_by(d.c.chat_id, d.c.id)
                     )
                     stopped: set[int] = set()
                     for r in following:
-                        ids = groups[r.chat_id]
+                        ids = groups[article_head[r.chat_id]]
                         if r.id <= ids[0] or r.chat_id in stopped:
                             continue
                         # Only a run of due articles joins the head: the order stays intact.
-                        if r.article_id is None or r.next_attempt_at > now or len(ids) >= group_max:
+                        if r.next_attempt_at > now or len(ids) >= group_max:
                             stopped.add(r.chat_id)
                             continue
                         ids.append(r.id)

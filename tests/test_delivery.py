@@ -317,10 +317,12 @@ async def test_quiet_hours_hold_pushes_for_chats_that_did_not_opt_out(sqlite_url
     await publish(store, "night", clock)
     await store.enqueue_message("alert", "Nguồn lỗi", clock(), chats=[("fake", "sleepy")])
     await worker.drain()
-    assert sorted((c, m.text.splitlines()[0]) for c, m in channel.sent) == [("owl", "📰 Tin night")]
+    # The owl gets the article; the sleeper only the alert (alerts and broadcasts are not held).
+    assert sorted((c, m.text.splitlines()[0]) for c, m in channel.sent) == [("owl", "📰 Tin night"),
+                                                                            ("sleepy", "Nguồn lỗi")]
     clock.now = local(2026, 11, 27, 6, 1)
     await worker.drain()
-    assert [c for c, _ in channel.sent][1:] == ["sleepy", "sleepy"]  # the article, then the alert, in order
+    assert [(c, m.text.splitlines()[0]) for c, m in channel.sent][2:] == [("sleepy", "📰 Tin night")]
     await store.close()
 
 
@@ -345,3 +347,18 @@ async def test_two_workers_on_one_database_never_send_the_same_delivery(sqlite_u
     assert (await store_a.stats(clock())).deliveries_by_status == {"sent": 180}
     await store_a.close()
     await store_b.close()
+
+
+async def test_a_broadcast_is_not_held_behind_a_digest(setup, clock) -> None:  # type: ignore[no-untyped-def]
+    store, channel, worker = setup
+    clock.now = local(2026, 11, 26, 9)
+    await add_chat(store, "d", clock, digest_time="18:00", last_digest_at=local(2026, 11, 26, 8))
+    await publish(store, "a", clock)
+    await worker.drain()
+    assert channel.sent == []  # the article waits for 18:00
+    await store.enqueue_message("broadcast", "Họp khẩn lúc 10:00", clock())
+    await worker.drain()
+    assert [m.text for _, m in channel.sent] == ["Họp khẩn lúc 10:00"]
+    clock.now = local(2026, 11, 26, 18, 0)
+    await worker.drain()
+    assert "Tin a" in channel.sent[-1][1].text
