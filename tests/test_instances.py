@@ -104,3 +104,37 @@ def _grouped(fake: FakeTelegram) -> int:
     """Messages that carried several articles at once count once in fake.sent."""
     return sum(sum(f"Bài số {k}" in (s.text or "") for k in range(3)) - 1 for s in fake.sent
                if sum(f"Bài số {k}" in (s.text or "") for k in range(3)) > 1)
+
+
+async def test_only_the_poll_leader_polls(db_url: str) -> None:
+    import httpx
+
+    from bot.demo_portal import DemoPortal, demo_config_text, load_site
+
+    portal = DemoPortal(load_site())
+    text = demo_config_text("http://portal.test").replace("interval = 5", "interval = 1")
+    apps = []
+    for _ in range(2):
+        env = {"BANTIN_DATABASE_URL": db_url, "BANTIN_LEASE_SECONDS": "3"}
+        config = Config(load_settings(env), (), (), Path("t.toml")).with_sources_text(text, filename="t.toml")
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=portal.app))
+        apps.append((App(config, channels=[], client=client), client))
+    try:
+        for app, _ in apps:
+            await app.start()
+
+        def polls(app: App) -> float:
+            return sum(s.value for m in app.metrics.polls.collect() for s in m.samples if s.name.endswith("_total"))
+
+        async def enough() -> bool:
+            return sum(polls(a) for a, _ in apps) >= 12
+
+        await wait_for(enough, timeout=20)
+        counts = sorted(polls(a) for a, _ in apps)
+        assert counts[0] == 0 and counts[1] >= 12  # one instance polled, the other only watched
+        holders = await apps[0][0].store.lease_holders(datetime.now(UTC))
+        assert holders["poll"] in {a.instance_id for a, _ in apps}
+    finally:
+        for app, client in apps:
+            await app.stop()
+            await client.aclose()
