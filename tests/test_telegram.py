@@ -281,3 +281,25 @@ async def test_token_never_reaches_the_log(database_url: str, capfd: pytest.Capt
     err = capfd.readouterr().err
     assert "getMe" in err and "***" in err
     assert TOKEN not in err and TOKEN.split(":")[1] not in err
+
+
+async def test_a_rejected_token_stops_the_bot_without_printing_it(database_url: str, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    fake = FakeTelegram(TOKEN)
+    wrong = "987654:WRONG-token-abcdefghijklmnopqrstuvwxyz"
+    async with fake.running() as url:
+        (tmp_path / "t.toml").write_text(TOPICS, encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BANTIN_", "TELEGRAM_", "ZALO_"))}
+        env.update(settings_env(database_url, url, TELEGRAM_BOT_TOKEN=wrong, BANTIN_CONFIG=str(tmp_path / "t.toml")))
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(Path(__file__).resolve().parents[1] / "run_bot.py"), "run", env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 1
+    text = out.decode() + err.decode()
+    assert "could not run" in text
+    assert wrong not in text and wrong.split(":")[1] not in text
