@@ -21,7 +21,6 @@ import json
 import logging
 import math
 import re
-import socket
 import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -34,7 +33,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from bot.httpserver import serve
 
@@ -505,30 +503,6 @@ class _RateLimits:
 
 
 # ------------------------------------------------------------------------------------------
-# Serving
-
-
-class _NoDelayStarlette(Starlette):
-    """Starlette that switches Nagle's algorithm off on the connection it answers.
-
-    uvicorn writes a response's head and body in two send()s. ``bot.demo_portal.serve`` binds
-    ``socket.socket(family, SOCK_STREAM)`` whose proto is 0, so asyncio's own TCP_NODELAY
-    (it checks ``proto == IPPROTO_TCP``) is skipped; Nagle then holds the body until the
-    client's delayed ACK, 40 ms later, and every request takes ~44 ms. Harmless once that is
-    fixed at the source; a no-op on servers that do not expose the transport this way.
-    """
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            transport = getattr(getattr(send, "__self__", None), "transport", None)
-            sock = transport.get_extra_info("socket") if transport is not None else None
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        await super().__call__(scope, receive, send)
-
-
-# ------------------------------------------------------------------------------------------
 # The fake
 
 
@@ -628,7 +602,7 @@ class FakeTelegram:
             "close": lambda p: True,
             "logOut": lambda p: True,
         }
-        self.app = _NoDelayStarlette(
+        self.app = Starlette(
             routes=[
                 Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"]),
                 Route("/{path:path}", self._not_found, methods=["GET", "POST"]),
