@@ -76,7 +76,6 @@ class App:
         self.commands: Commands
         self.worker: DeliveryWorker
         self.scheduler: AsyncIOScheduler | None = None
-        self._started = False
         self._opened = False
         self._background: set[asyncio.Task[None]] = set()
         self.http: RunningServer | None = None
@@ -416,7 +415,6 @@ class App:
             await channel.start(self.on_message)
         self.worker.start()
         await self._start_scheduler()
-        self._started = True
         log.info(
             "bantin running: %d sources, channels %s, database %s",
             len(self.enabled_sources()), ", ".join(self.channels), self.store.engine.url.render_as_string(),
@@ -438,7 +436,6 @@ class App:
             await self.http.stop()
             self.http = None
         await self.close()
-        self._started = False
 
     async def run_until_signal(self, *, duration: float | None = None) -> None:
         """Start, run until SIGINT/SIGTERM (or ``duration`` seconds), stop cleanly."""

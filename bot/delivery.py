@@ -259,7 +259,6 @@ class ChannelSender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._parked_alerted_at: float = -1e9
-        self.stats = {"sent": 0, "retry": 0, "failed": 0, "unreachable": 0, "rate_limited": 0}
 
     def wake(self) -> None:
         self._wake.set()
@@ -370,20 +369,17 @@ class ChannelSender:
                                             undo_attempt=True)
         except ChatUnreachable as exc:
             self._record("unreachable")
-            self.stats["unreachable"] += 1
             if await self.store.mark_unreachable(job.ids, self.clock(), reason=str(exc),
                                                  deactivate_after=UNREACHABLE_LIMIT):
                 log.info("chat %s:%s deactivated: %s", self.channel.name, job.chat.chat_id, exc)
         except Rejected as exc:
             self._record("rejected")
-            self.stats["failed"] += 1
             await self.store.mark_failed(job.ids, self.clock(), reason=f"rejected: {exc}")
         except Exception as exc:  # an adapter bug must not stop the engine; the row keeps it
             log.exception("channel %s raised an unexpected error", self.channel.name)
             await self._retry_later(job, RetryLater(f"unexpected {type(exc).__name__}: {exc}"))
         else:
             self._record("sent", time.perf_counter() - started)
-            self.stats["sent"] += 1
             await self.store.mark_sent(job.ids, self.clock(), sent_id)
             if (job.chat.digest_time or forced) and job.articles:
                 await self.store.set_last_digest(job.chat.id, self.clock())
@@ -399,7 +395,6 @@ class ChannelSender:
         if exc.after is not None:
             # A flood-control answer says when, and is no fault of the message: it does not
             # count towards giving up.
-            self.stats["rate_limited"] += 1
             if exc.scope == "channel":
                 self.limiter.block_all(exc.after)
             else:
@@ -410,9 +405,7 @@ class ChannelSender:
             await self.store.mark_retry(job.ids, now, next_attempt_at=now + timedelta(seconds=exc.after),
                                         error=str(exc), undo_attempt=True)
             return
-        self.stats["retry"] += 1
         if job.attempts >= MAX_ATTEMPTS:
-            self.stats["failed"] += 1
             await self.store.mark_failed(job.ids, now, reason=f"gave up after {job.attempts} attempts: {exc}")
             return
         delay = retry_delay(job.attempts)
@@ -488,10 +481,6 @@ class DeliveryWorker:
     async def drain(self, *, timeout: float = 60.0) -> None:
         """Send everything due now on every channel."""
         await asyncio.gather(*(s.drain(timeout) for s in self.senders.values()))
-
-    async def run_once(self) -> int:
-        """Claim one round on every channel (tests); returns how many jobs were started."""
-        return sum([await s.claim() for s in self.senders.values()])
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(s.run(), name=f"sender:{n}") for n, s in self.senders.items()]

@@ -640,11 +640,6 @@ class Store:
             found += [r[0] for r in await conn.execute(rest_sql, {"q": query, "n": limit - len(found)})]
         return found
 
-    async def article(self, article_id: int) -> StoredArticle | None:
-        async with self.engine.connect() as conn:
-            r = (await conn.execute(select(*_ARTICLE_COLS).where(_A.id == article_id))).first()
-        return _row_to_article(r) if r else None
-
     async def article_count(self) -> int:
         async with self.engine.connect() as conn:
             return int((await conn.execute(select(func.count()).select_from(ARTICLE_T))).scalar() or 0)
@@ -878,7 +873,6 @@ class Store:
         owner: str = "",
         limit: int = 100,
         group_max: int = 1,
-        exclude_chats: Sequence[int] = (),
     ) -> list[DeliveryJob]:
         """Claim due deliveries of up to ``limit`` chats on ``channel`` ('sending', by ``owner``).
 
@@ -907,8 +901,6 @@ class Store:
             .order_by(d.c.id)
             .limit(limit)
         )
-        if exclude_chats:
-            heads_q = heads_q.where(d.c.chat_id.not_in(list(exclude_chats)))
         async with self.engine.begin() as conn:
             heads = (await conn.execute(heads_q)).all()
             if not heads:
@@ -1026,7 +1018,8 @@ class Store:
         if undo_attempt:
             values["attempts"] = d.c.attempts - 1
         async with self.engine.begin() as conn:
-            await conn.execute(update(d).where(d.c.id.in_(list(ids))).values(**values))
+            # Only rows still in flight: one cancelled meanwhile (a migration merge) stays so.
+            await conn.execute(update(d).where(d.c.id.in_(list(ids)), d.c.status == "sending").values(**values))
 
     async def mark_failed(self, ids: Sequence[int], now: datetime, *, reason: str) -> None:
         d = DELIVERY_T
