@@ -328,16 +328,21 @@ class App:
         if channel is None or chat is None:
             return
         last = ""
+        can_edit = getattr(channel, "can_edit", True)
         while True:
             await asyncio.sleep(every)
             p = await self.store.broadcast_progress(broadcast_id)
             key = "broadcast_done" if p.pending == 0 else "broadcast_progress"
             text = t(chat.language, key, done=p.total - p.pending, total=p.total, sent=p.sent,
                      failed=p.failed + p.cancelled, unreachable=p.unreachable)
-            if text != last:
+            if can_edit and text != last:
                 await channel.edit(chat_id, message_id, OutMessage(text))
                 last = text
             if p.pending == 0:
+                if not can_edit:  # no edits on this platform: one message with the final count
+                    with contextlib.suppress(Exception):
+                        await channel.send(chat_id, OutMessage(text))
+                        await self._count_usage(channel_name)
                 return
 
     # -- polling --------------------------------------------------------------------------

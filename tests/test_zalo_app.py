@@ -124,3 +124,11 @@ async def test_quota_warns_at_80_and_switches_to_digest_above_95(both: Both) -> 
     assert len(pending) == 1 and pending[0].articles[0].title == "Tin giữa tháng"  # due at the next 07:00
     sent, warned = await store.usage("zalo", month)
     assert sent >= 19 and warned == 95
+
+
+async def test_broadcast_from_zalo_reports_the_final_count_in_a_new_message(both: Both) -> None:
+    await zalo_say(both, "u-5", "/start")
+    queued = await zalo_say(both, "admin-1", "/broadcast Họp chi bộ lúc 14:00")
+    assert "Đã xếp hàng gửi thông báo tới 2" in queued  # u-5 and the admin
+    await wait_for(lambda: any("Họp chi bộ lúc 14:00" in (s.text or "") for s in both.zalo.sent_to("u-5")))
+    await wait_for(lambda: any("Đã gửi xong" in (s.text or "") for s in both.zalo.sent_to("admin-1")), timeout=15)

@@ -114,6 +114,8 @@ class Channel(Protocol):
 
     name: str
     max_text: int
+    #: False where the platform cannot edit a sent message (Zalo): edit() is then a no-op
+    can_edit: bool
 
     async def start(self, on_message: OnMessage) -> None:
         """Begin receiving messages; each one is handed to ``on_message`` with a reply callable."""

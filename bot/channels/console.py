@@ -25,6 +25,7 @@ class ConsoleChannel:
 
     name = "console"
     max_text = 100_000
+    can_edit = True
 
     def __init__(
         self,

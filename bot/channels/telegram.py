@@ -140,6 +140,7 @@ class TelegramChannel:
 
     name = "telegram"
     max_text = MAX_TEXT
+    can_edit = True
 
     def __init__(
         self,

@@ -378,6 +378,8 @@ class ZaloChannel:
 
     name = "zalo"
     max_text = MAX_TEXT
+    #: no message edits on Zalo: progress reports arrive as one final message instead
+    can_edit = False
 
     def __init__(
         self,
