@@ -36,7 +36,7 @@ from bot.poller import Poller, PollReport, PollSettings
 from bot.render import local_date
 from feeds.fetch import DEFAULT_USER_AGENT, make_client
 from feeds.models import Source
-from storage.store import DeliveryJob, Store, open_store
+from storage.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,6 @@ class App:
             owner=self.instance_id,
             lease_ttl=settings.bantin_lease_seconds,
             metrics=self.metrics,
-            on_sent=self._on_sent,
             forced_digest={"zalo": lambda: self._quota_digest("zalo")},
         )
         for channel in self.quotas:
@@ -178,6 +177,7 @@ class App:
                     base_url=settings.zalo_api_base_url,
                     webhook_url=settings.zalo_webhook_url or None,
                     webhook_secret=settings.zalo_webhook_secret or None,
+                    on_api_send=lambda n: self._count_usage("zalo", n),
                 )
             )
         if not channels:
@@ -299,9 +299,6 @@ class App:
                                               "percent": int(percent),
                                               "time": self.config.settings.bantin_quota_digest_time})
 
-    async def _on_sent(self, job: DeliveryJob) -> None:
-        await self._count_usage(job.chat.channel)
-
     async def on_message(self, msg: Incoming, reply: Reply) -> None:
         if msg.migrate_to_chat_id:
             await self.store.migrate_chat(msg.channel, msg.chat_id, msg.migrate_to_chat_id, self.clock())
@@ -309,8 +306,6 @@ class App:
             return
         for out in await self.commands.handle(msg):
             sent_id = await reply(out)
-            if sent_id is not None:
-                await self._count_usage(msg.channel)
             if out.track_broadcast is not None and sent_id is not None:
                 task = asyncio.create_task(
                     self._track_broadcast(msg.channel, msg.chat_id, sent_id, out.track_broadcast),
@@ -342,7 +337,6 @@ class App:
                 if not can_edit:  # no edits on this platform: one message with the final count
                     with contextlib.suppress(Exception):
                         await channel.send(chat_id, OutMessage(text))
-                        await self._count_usage(channel_name)
                 return
 
     # -- polling --------------------------------------------------------------------------

@@ -237,7 +237,6 @@ class ChannelSender:
         alert: Alert | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        on_sent: Callable[[DeliveryJob], Awaitable[None]] | None = None,
         lease_ttl: float = DEFAULT_TTL,
         metrics: Metrics | None = None,
         forced_digest: Callable[[], str | None] | None = None,
@@ -255,7 +254,6 @@ class ChannelSender:
         self.concurrency = concurrency
         self.alert = alert
         self.sleep = sleep
-        self.on_sent = on_sent
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._parked_alerted_at: float = -1e9
@@ -383,8 +381,6 @@ class ChannelSender:
             await self.store.mark_sent(job.ids, self.clock(), sent_id)
             if (job.chat.digest_time or forced) and job.articles:
                 await self.store.set_last_digest(job.chat.id, self.clock())
-            if self.on_sent is not None:
-                await self.on_sent(job)
 
     def _record(self, outcome: str, seconds: float | None = None) -> None:
         if self.metrics is not None:
@@ -439,7 +435,6 @@ class DeliveryWorker:
         concurrency: int = 16,
         alert: Alert | None = None,
         owner: str | None = None,
-        on_sent: Callable[[DeliveryJob], Awaitable[None]] | None = None,
         lease_ttl: float = DEFAULT_TTL,
         metrics: Metrics | None = None,
         forced_digest: Mapping[str, Callable[[], str | None]] | None = None,
@@ -455,7 +450,7 @@ class DeliveryWorker:
         self.senders = {
             name: ChannelSender(
                 store, channel, limits=limits.get(name, Limits()), render=self.render, policy=policy,
-                clock=clock, owner=self.owner, concurrency=concurrency, alert=alert, on_sent=on_sent,
+                clock=clock, owner=self.owner, concurrency=concurrency, alert=alert,
                 lease_ttl=lease_ttl, metrics=metrics, forced_digest=(forced_digest or {}).get(name),
             )
             for name, channel in channels.items()

@@ -391,10 +391,13 @@ class ZaloChannel:
         poll_timeout: int = 30,
         poll_floor: float = 1.0,
         http: httpx.AsyncClient | None = None,
+        on_api_send: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         if webhook_url and not webhook_secret:
             raise ValueError("a Zalo webhook needs a secret: without one it would accept anyone's updates")
         self.client = ZaloClient(token, base_url=base_url, http=http)
+        #: told of every message Zalo accepted (the monthly quota counts each one)
+        self.on_api_send = on_api_send
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         self.poll_timeout = poll_timeout
@@ -682,6 +685,8 @@ class ZaloChannel:
                 result = await self.client.send_message(chat_id, piece)
             except ZaloError as exc:
                 raise self._outcome(chat_id, exc) from exc
+            if self.on_api_send is not None:
+                await self.on_api_send(1)
             message_id = result.get("message_id")
             sent_id = str(message_id) if message_id not in (None, "") else None
         self._not_found.pop(chat_id, None)
