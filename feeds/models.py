@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -82,17 +82,3 @@ class ExtractedArticle:
     title: str
     published_at: datetime | None
     body: str
-
-
-@dataclass(frozen=True)
-class Article:
-    """An article ready to store: the result of the pipeline for one new entry."""
-
-    source_id: str
-    key: str
-    url: str
-    title: str
-    published_at: datetime | None
-    body: str
-    summary: str
-    topics: tuple[str, ...] = field(default=())
