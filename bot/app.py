@@ -27,13 +27,14 @@ from starlette.routing import Route
 from bot.channels.base import Channel, Incoming, OutMessage, Reply
 from bot.commands import Commands
 from bot.config import Config
-from bot.delivery import DeliveryWorker, Limits, parse_quiet_hours
+from bot.delivery import DeliveryWorker, Limits
 from bot.httpserver import RunningServer, serve
 from bot.i18n import t
 from bot.leader import Lease
 from bot.metrics import CONTENT_TYPE_LATEST, Metrics
 from bot.poller import Poller, PollReport, PollSettings
 from bot.render import local_date
+from bot.timeofday import parse_quiet_hours
 from feeds.fetch import DEFAULT_USER_AGENT, make_client
 from feeds.models import Source
 from storage.store import Store, open_store

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from bot.channels.base import Choice, Incoming, OutMessage
 from bot.charts import activity_chart
-from bot.delivery import parse_hhmm
+from bot.timeofday import parse_hhmm
 from bot.i18n import LANGUAGES, pick_language, t
 from bot.render import article_list, local_date
 from feeds.models import Topic

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from selectolax.lexbor import LexborHTMLParser
 
-from bot.delivery import parse_hhmm, parse_quiet_hours
+from bot.timeofday import parse_hhmm, parse_quiet_hours
 from feeds.models import ArticleRules, ListRules, Source, Topic
 
 DEFAULT_DATA_DIR = Path("data")

@@ -37,10 +37,13 @@ from bot.channels.base import (
     Rejected,
     RetryLater,
 )
+from bot.alerts import Alert
+from bot.backoff import backoff
 from bot.i18n import t
 from bot.leader import DEFAULT_TTL, Lease
 from bot.metrics import Metrics
 from bot.render import article_message, articles_message
+from bot.timeofday import parse_hhmm
 from storage.store import DeliveryJob, Store
 
 log = logging.getLogger(__name__)
@@ -52,12 +55,6 @@ PARK_AFTER = 3600.0
 #: due articles to one chat (several new at once, or a digest) go as one message of at most
 #: this many; channels split a long one on text boundaries
 DIGEST_MAX = 50
-
-
-def retry_delay(attempts: int, *, rng: random.Random | None = None) -> float:
-    """Exponential backoff with jitter: ~5 s, 10 s, 20 s ... capped at one hour."""
-    base = min(5.0 * (2 ** max(attempts - 1, 0)), 3600.0)
-    return base * (0.8 + 0.4 * (rng or random).random())
 
 
 # --------------------------------------------------------------------------- rate limits
@@ -133,32 +130,12 @@ class RateLimiter:
         self._blocked_until = max(self._blocked_until, self.clock() + seconds)
 
 
+def retry_delay(attempts: int, *, rng: random.Random | None = None) -> float:
+    """A delivery's wait after ``attempts`` tries: ~5 s, 10 s, 20 s ... one hour, ±20 %."""
+    return backoff(attempts, base=5.0, cap=3600.0, jitter=0.2, rng=rng)
+
+
 # --------------------------------------------------------------------------- holding policy
-
-
-def parse_quiet_hours(text: str) -> tuple[dtime, dtime] | None:
-    """``"22:00-06:00"`` -> (22:00, 06:00); "" -> None. Raises ValueError when malformed."""
-    text = text.strip()
-    if not text:
-        return None
-    start, sep, end = text.partition("-")
-    if not sep:
-        raise ValueError(f"{text!r} is not HH:MM-HH:MM")
-    a, b = parse_hhmm(start), parse_hhmm(end)
-    if a == b:
-        raise ValueError(f"{text!r}: start and end are the same")
-    return a, b
-
-
-def parse_hhmm(text: str) -> dtime:
-    """``"7:30"`` / ``"07:30"`` -> time(7, 30); ValueError otherwise."""
-    hh, sep, mm = text.strip().partition(":")
-    if not sep or not hh.isdigit() or not mm.isdigit() or len(mm) != 2:
-        raise ValueError(f"{text!r} is not HH:MM")
-    h, m = int(hh), int(mm)
-    if not (0 <= h <= 23 and 0 <= m <= 59):
-        raise ValueError(f"{text!r} is not a time of day")
-    return dtime(h, m)
 
 
 def _at(day: datetime, when: dtime, tz: tzinfo) -> datetime:
@@ -217,7 +194,6 @@ class HoldPolicy:
 
 # --------------------------------------------------------------------------- sending
 
-Alert = Callable[[str, dict[str, object]], Awaitable[None]]
 
 
 class ChannelSender:

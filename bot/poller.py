@@ -17,6 +17,8 @@ from datetime import datetime, timedelta, tzinfo
 
 import httpx
 
+from bot.alerts import Alert
+from bot.backoff import backoff
 from feeds.errors import FeedError
 from feeds.extract import extract_article
 from feeds.fetch import FetchError, FetchResult, decode_html, fetch
@@ -33,9 +35,6 @@ log = logging.getLogger(__name__)
 
 #: article pages fetched when a source is seen for the first time (the rest: listing data only)
 SEED_PAGES = 10
-
-Alert = Callable[[str, dict[str, object]], Awaitable[None]]
-
 
 @dataclass(frozen=True)
 class PollReport:
@@ -82,7 +81,7 @@ class PollSettings:
 
 def backoff_delay(interval: int, failures: int, cap: int) -> int:
     """Seconds until the next try after ``failures`` failures in a row (capped doubling)."""
-    return int(min(interval * (2 ** max(failures - 1, 0)), max(cap, interval)))
+    return int(backoff(failures, base=interval, cap=max(cap, interval)))
 
 
 class SourceReader:

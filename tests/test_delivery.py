@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.channels.base import ChatMigrated, ChatUnreachable, OutMessage, Rejected, RetryLater
+from bot.timeofday import parse_quiet_hours
 from bot.delivery import (
     MAX_ATTEMPTS,
     DeliveryWorker,
     HoldPolicy,
     Limits,
     RateLimiter,
-    parse_quiet_hours,
 )
 from storage.store import NewArticle, Store, open_store
 

@@ -35,6 +35,7 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.backoff import backoff
 from bot.channels.base import (
     ChatUnreachable,
     DeliveryError,
@@ -507,7 +508,7 @@ class ZaloChannel:
             except Exception as exc:
                 failures += 1
                 # The exponent is capped: hours of outage must not overflow the float.
-                delay = min(MAX_POLL_BACKOFF, max(self.poll_floor, 0.1) * 2 ** min(failures - 1, 10))
+                delay = backoff(failures, base=max(self.poll_floor, 0.1), cap=MAX_POLL_BACKOFF)
                 if isinstance(exc, ZaloError):
                     level = logging.ERROR if isinstance(exc, ZaloAuthError) else logging.WARNING
                     log.log(level, "zalo: getUpdates failed (%s); next poll in %.1f s", exc, delay)
