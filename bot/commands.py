@@ -15,9 +15,9 @@ from typing import Protocol
 
 from bot.channels.base import Choice, Incoming, OutMessage
 from bot.charts import activity_chart
-from bot.timeofday import parse_hhmm
 from bot.i18n import LANGUAGES, pick_language, t
 from bot.render import article_list, local_date
+from bot.timeofday import parse_hhmm
 from feeds.models import Topic
 from feeds.text import fold_key, match_key, normalize
 from storage.store import Chat, Store

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from datetime import time as dtime
 
+from bot.alerts import Alert
+from bot.backoff import backoff
 from bot.channels.base import (
     Channel,
     ChatMigrated,
@@ -37,8 +39,6 @@ from bot.channels.base import (
     Rejected,
     RetryLater,
 )
-from bot.alerts import Alert
-from bot.backoff import backoff
 from bot.i18n import t
 from bot.leader import DEFAULT_TTL, Lease
 from bot.metrics import Metrics

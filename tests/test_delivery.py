@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.channels.base import ChatMigrated, ChatUnreachable, OutMessage, Rejected, RetryLater
-from bot.timeofday import parse_quiet_hours
 from bot.delivery import (
     MAX_ATTEMPTS,
     DeliveryWorker,
@@ -20,6 +19,7 @@ from bot.delivery import (
     Limits,
     RateLimiter,
 )
+from bot.timeofday import parse_quiet_hours
 from storage.store import NewArticle, Store, open_store
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
