@@ -5,13 +5,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     BANTIN_DATA_DIR=/data BANTIN_HTTP_HOST=0.0.0.0 BANTIN_HTTP_PORT=8080
 WORKDIR /app
 
-# Dependencies first, so code changes do not reinstall them.
+# Pinned dependencies first (exact versions with hashes), so code changes do not reinstall them.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY feeds ./feeds
 COPY storage ./storage
 COPY bot ./bot
 COPY run_bot.py bantin.toml ./
-RUN pip install --no-cache-dir . && useradd --system --home /data bantin && mkdir -p /data && chown bantin /data
+RUN pip install --no-cache-dir --no-deps --no-build-isolation . && useradd --system --home /data bantin && mkdir -p /data && chown bantin /data
 
 USER bantin
 VOLUME ["/data"]

@@ -5,19 +5,35 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: run console demo test lint bench clean
+.PHONY: run console demo test lint bench clean lock
+
+# Installs are pinned: requirements*.lock hold exact versions with hashes, generated from
+# pyproject.toml by `make lock` (uv). The project itself is installed without dependencies
+# and without build isolation, so nothing unpinned is downloaded.
+LOCK   := requirements.lock
+TLOCK  := requirements-test.lock
+UV_VERSION := 0.13.9
+COMPILE = $(VENV)/uv/bin/uv pip compile pyproject.toml - --generate-hashes --universal \
+	--python-version 3.11 --quiet --no-header
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+$(STAMP): $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
-$(TSTAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+$(TSTAMP): $(TLOCK) | $(BIN)/python
+	$(BIN)/python -m pip install -q --require-hashes -r $(TLOCK)
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@ $(STAMP)
+
+# Refresh both lock files after a change of pyproject.toml (needs the package index).
+lock:
+	test -x $(VENV)/uv/bin/uv || ($(PYTHON) -m venv $(VENV)/uv && $(VENV)/uv/bin/pip install -q uv==$(UV_VERSION))
+	printf 'pip\nsetuptools\nwheel\n' | $(COMPILE) -o $(LOCK)
+	printf 'pip\nsetuptools\nwheel\n' | $(COMPILE) --extra test -o $(TLOCK)
 
 # With a TELEGRAM_BOT_TOKEN or ZALO_BOT_TOKEN (environment or .env): the bot. Without one: the
 # offline demo in the console chat, which needs no token and no internet.
