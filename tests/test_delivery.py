@@ -20,7 +20,8 @@ from bot.delivery import (
     RateLimiter,
 )
 from bot.timeofday import parse_quiet_hours
-from storage.store import NewArticle, Store, open_store
+from storage.records import NewArticle
+from storage.store import Store, open_store
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -14,7 +14,7 @@ from fake_telegram import FakeTelegram
 
 from bot.app import App
 from bot.config import Config, load_settings
-from storage.store import NewArticle
+from storage.records import NewArticle
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 TOPICS = '[[topics]]\nslug = "tin"\nname = "Tin"\n'

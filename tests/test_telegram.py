@@ -21,7 +21,7 @@ from bot.channels.base import ChatMigrated, ChatUnreachable, OutMessage, Rejecte
 from bot.channels.telegram import TelegramChannel
 from bot.config import Config, load_settings
 from bot.logs import setup_logging
-from storage.store import NewArticle
+from storage.records import NewArticle
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 ADMIN = 100

@@ -16,7 +16,7 @@ from helpers import eventually, wait_for
 
 from bot.app import App
 from bot.config import Config, load_settings
-from storage.store import NewArticle
+from storage.records import NewArticle
 
 TG_TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 ZALO_TOKEN = "zalo-test-token-0123456789"
