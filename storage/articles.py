@@ -46,23 +46,38 @@ class ArticlesMixin(StoreBase):
         sort_at = {a.key: min(a.published_at, now) if a.published_at else now for a in articles}
         rows = [
             {
-                "source_id": a.source_id, "key": a.key, "url": a.url, "title": a.title,
-                "published_at": a.published_at, "body": a.body, "summary": a.summary,
-                "topics": " ".join(a.topics), "seeded": seeded, "first_seen_at": now,
+                "source_id": a.source_id,
+                "key": a.key,
+                "url": a.url,
+                "title": a.title,
+                "published_at": a.published_at,
+                "body": a.body,
+                "summary": a.summary,
+                "topics": " ".join(a.topics),
+                "seeded": seeded,
+                "first_seen_at": now,
                 "sort_at": sort_at[a.key],
             }
             for a in articles
         ]
         by_key = {a.key: a for a in articles}
-        insert = self._insert(t).on_conflict_do_nothing(index_elements=["key"]).returning(t.c.id, t.c.key)
+        insert = (
+            self._insert(t)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(t.c.id, t.c.key)
+        )
         async with self.engine.begin() as conn:
             inserted = (await conn.execute(insert, rows)).all()
             if not inserted:
                 return SaveResult((), 0)
             topic_rows = [
-                {"article_id": i, "topic": tp, "sort_at": sort_at[k]} for i, k in inserted for tp in by_key[k].topics
+                {"article_id": i, "topic": tp, "sort_at": sort_at[k]}
+                for i, k in inserted
+                for tp in by_key[k].topics
             ]
-            keyword_rows = [{"article_id": i, "keyword": kw} for i, k in inserted for kw in by_key[k].keywords]
+            keyword_rows = [
+                {"article_id": i, "keyword": kw} for i, k in inserted for kw in by_key[k].keywords
+            ]
             if topic_rows:
                 await conn.execute(ARTICLE_TOPIC_T.insert(), topic_rows)
             if keyword_rows:
@@ -76,7 +91,9 @@ class ArticlesMixin(StoreBase):
                 queued = await self._fan_out(conn, new_ids, now)
         return SaveResult(new_ids, queued)
 
-    async def _fan_out(self, conn: AsyncConnection, article_ids: Sequence[int], now: datetime) -> int:
+    async def _fan_out(
+        self, conn: AsyncConnection, article_ids: Sequence[int], now: datetime
+    ) -> int:
         """Queue one delivery per (active chat, article) where the chat follows a topic or a
         keyword of the article: a single INSERT ... SELECT, whatever the number of chats.
         """
@@ -123,4 +140,6 @@ class ArticlesMixin(StoreBase):
 
     async def article_count(self) -> int:
         async with self.engine.connect() as conn:
-            return int((await conn.execute(select(func.count()).select_from(ARTICLE_T))).scalar() or 0)
+            return int(
+                (await conn.execute(select(func.count()).select_from(ARTICLE_T))).scalar() or 0
+            )

@@ -15,8 +15,17 @@ from storage.tables import ARTICLE_T, DELIVERY_T
 
 A = ARTICLE_T.c
 #: the columns a :class:`StoredArticle` is built from (the body stays in the database)
-ARTICLE_COLS = (A.id, A.source_id, A.key, A.url, A.title, A.published_at, A.summary, A.topics,
-                A.first_seen_at)
+ARTICLE_COLS = (
+    A.id,
+    A.source_id,
+    A.key,
+    A.url,
+    A.title,
+    A.published_at,
+    A.summary,
+    A.topics,
+    A.first_seen_at,
+)
 
 #: the values that hand a claimed delivery back (no worker holds it any more)
 RELEASE_CLAIM: dict[str, Any] = {"claimed_by": None, "claimed_at": None}
@@ -33,8 +42,9 @@ class StoreBase:
         """``INSERT`` of this dialect, which has ``on_conflict_do_nothing``."""
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
 
-    async def _queue_pending(self, conn: AsyncConnection, targets: Select[Any], ref: str,
-                             now: datetime) -> int:
+    async def _queue_pending(
+        self, conn: AsyncConnection, targets: Select[Any], ref: str, now: datetime
+    ) -> int:
         """``INSERT INTO deliveries ... SELECT``: one pending delivery per row of ``targets``,
         which selects (chat id, ``ref``) where ``ref`` is ``article_id`` or ``message_id``.
         Rows already queued are skipped; returns how many were queued."""
@@ -45,10 +55,20 @@ class StoreBase:
             literal(now, d.c.next_attempt_at.type).label("next_attempt_at"),
             literal(now, d.c.created_at.type).label("created_at"),
             literal(now, d.c.updated_at.type).label("updated_at"),
-        # A WHERE keeps SQLite from reading ON CONFLICT as part of the SELECT's join.
+            # A WHERE keeps SQLite from reading ON CONFLICT as part of the SELECT's join.
         ).where(literal(True))
-        columns = ["chat_id", ref, "status", "attempts", "next_attempt_at", "created_at", "updated_at"]
-        result = await conn.execute(self._insert(d).from_select(columns, sel).on_conflict_do_nothing())
+        columns = [
+            "chat_id",
+            ref,
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "created_at",
+            "updated_at",
+        ]
+        result = await conn.execute(
+            self._insert(d).from_select(columns, sel).on_conflict_do_nothing()
+        )
         return max(result.rowcount or 0, 0)
 
 

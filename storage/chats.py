@@ -33,9 +33,16 @@ class ChatsMixin(StoreBase):
             await conn.execute(
                 self._insert(c)
                 .values(
-                    channel=channel, chat_id=chat_id, title=title, kind=kind,
-                    language=language or "vi", active=True, paused=False,
-                    unreachable_count=0, created_at=now, updated_at=now,
+                    channel=channel,
+                    chat_id=chat_id,
+                    title=title,
+                    kind=kind,
+                    language=language or "vi",
+                    active=True,
+                    paused=False,
+                    unreachable_count=0,
+                    created_at=now,
+                    updated_at=now,
                 )
                 .on_conflict_do_nothing(index_elements=["channel", "chat_id"])
             )
@@ -43,21 +50,39 @@ class ChatsMixin(StoreBase):
                 await conn.execute(
                     update(c)
                     .where(c.c.channel == channel, c.c.chat_id == chat_id)
-                    .values(active=True, paused=False, unreachable_count=0, deactivated_reason=None, updated_at=now)
+                    .values(
+                        active=True,
+                        paused=False,
+                        unreachable_count=0,
+                        deactivated_reason=None,
+                        updated_at=now,
+                    )
                 )
-            r = (await conn.execute(select(c).where(c.c.channel == channel, c.c.chat_id == chat_id))).one()
+            r = (
+                await conn.execute(select(c).where(c.c.channel == channel, c.c.chat_id == chat_id))
+            ).one()
         return row_to_chat(r)
 
     async def get_chat(self, channel: str, chat_id: str) -> Chat | None:
         c = CHAT_T
         async with self.engine.connect() as conn:
-            r = (await conn.execute(select(c).where(c.c.channel == channel, c.c.chat_id == chat_id))).first()
+            r = (
+                await conn.execute(select(c).where(c.c.channel == channel, c.c.chat_id == chat_id))
+            ).first()
         return row_to_chat(r) if r else None
 
     async def update_chat(self, chat: Chat, now: datetime, **values: Any) -> Chat:
         """Change ``language``, ``paused``, ``digest_time``, ``active`` of one chat."""
-        allowed = {"language", "paused", "digest_time", "active", "title", "deactivated_reason", "quiet_hours",
-                   "last_digest_at"}
+        allowed = {
+            "language",
+            "paused",
+            "digest_time",
+            "active",
+            "title",
+            "deactivated_reason",
+            "quiet_hours",
+            "last_digest_at",
+        }
         if not set(values) <= allowed:
             raise ValueError(f"cannot update {set(values) - allowed}")
         c = CHAT_T
@@ -96,7 +121,9 @@ class ChatsMixin(StoreBase):
         s = SUBSCRIPTION_T
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                select(s.c.kind, s.c.value, s.c.key).where(s.c.chat_id == chat.id).order_by(s.c.kind.desc(), s.c.id)
+                select(s.c.kind, s.c.value, s.c.key)
+                .where(s.c.chat_id == chat.id)
+                .order_by(s.c.kind.desc(), s.c.id)
             )
             return [Subscription(r.kind, r.value, r.key) for r in rows]
 
@@ -121,36 +148,57 @@ class ChatsMixin(StoreBase):
         s = SUBSCRIPTION_T
         async with self.engine.connect() as conn:
             subs: dict[int, list[dict[str, str]]] = {}
-            for r in await conn.execute(select(s.c.chat_id, s.c.kind, s.c.value, s.c.key).order_by(s.c.id)):
-                subs.setdefault(r.chat_id, []).append({"kind": r.kind, "value": r.value, "key": r.key})
+            for r in await conn.execute(
+                select(s.c.chat_id, s.c.kind, s.c.value, s.c.key).order_by(s.c.id)
+            ):
+                subs.setdefault(r.chat_id, []).append(
+                    {"kind": r.kind, "value": r.value, "key": r.key}
+                )
             chats = (await conn.execute(select(c).order_by(c.c.id))).all()
         return [
             {
-                "channel": r.channel, "chat_id": r.chat_id, "title": r.title, "kind": r.kind,
-                "language": r.language, "active": bool(r.active), "paused": bool(r.paused),
-                "digest_time": r.digest_time, "quiet_hours": bool(r.quiet_hours),
+                "channel": r.channel,
+                "chat_id": r.chat_id,
+                "title": r.title,
+                "kind": r.kind,
+                "language": r.language,
+                "active": bool(r.active),
+                "paused": bool(r.paused),
+                "digest_time": r.digest_time,
+                "quiet_hours": bool(r.quiet_hours),
                 "subscriptions": subs.get(r.id, []),
             }
             for r in chats
         ]
 
     async def import_chats(self, chats: Sequence[dict[str, Any]], now: datetime) -> tuple[int, int]:
-        """Create or update chats and add their subscriptions (idempotent); (chats, subscriptions)."""
+        """Create or update chats and add their subscriptions (idempotent).
+
+        Returns (chats, subscriptions added)."""
         c = CHAT_T
         s = SUBSCRIPTION_T
         n_subs = 0
         async with self.engine.begin() as conn:
             for item in chats:
                 values = {
-                    "title": item.get("title", ""), "kind": item.get("kind", "private"),
-                    "language": item.get("language", "vi"), "active": bool(item.get("active", True)),
-                    "paused": bool(item.get("paused", False)), "digest_time": item.get("digest_time"),
+                    "title": item.get("title", ""),
+                    "kind": item.get("kind", "private"),
+                    "language": item.get("language", "vi"),
+                    "active": bool(item.get("active", True)),
+                    "paused": bool(item.get("paused", False)),
+                    "digest_time": item.get("digest_time"),
                     "quiet_hours": bool(item.get("quiet_hours", True)),
                 }
                 await conn.execute(
                     self._insert(c)
-                    .values(channel=item["channel"], chat_id=str(item["chat_id"]), unreachable_count=0,
-                            created_at=now, updated_at=now, **values)
+                    .values(
+                        channel=item["channel"],
+                        chat_id=str(item["chat_id"]),
+                        unreachable_count=0,
+                        created_at=now,
+                        updated_at=now,
+                        **values,
+                    )
                     .on_conflict_do_nothing(index_elements=["channel", "chat_id"])
                 )
                 chat_pk = (
@@ -164,7 +212,13 @@ class ChatsMixin(StoreBase):
                 for sub in item.get("subscriptions", []):
                     result = await conn.execute(
                         self._insert(s)
-                        .values(chat_id=chat_pk, kind=sub["kind"], value=sub["value"], key=sub["key"], created_at=now)
+                        .values(
+                            chat_id=chat_pk,
+                            kind=sub["kind"],
+                            value=sub["value"],
+                            key=sub["key"],
+                            created_at=now,
+                        )
                         .on_conflict_do_nothing(index_elements=["chat_id", "kind", "key"])
                     )
                     n_subs += int(result.rowcount or 0)

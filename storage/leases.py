@@ -30,7 +30,9 @@ class LeasesMixin(StoreBase):
             if taken.rowcount:
                 return True
             inserted = await conn.execute(
-                self._insert(t).values(name=name, holder=holder, expires_at=expires).on_conflict_do_nothing()
+                self._insert(t)
+                .values(name=name, holder=holder, expires_at=expires)
+                .on_conflict_do_nothing()
             )
             return bool(inserted.rowcount)
 
@@ -53,14 +55,17 @@ class LeasesMixin(StoreBase):
         u = CHANNEL_USAGE_T
         async with self.engine.begin() as conn:
             await conn.execute(
-                self._insert(u).values(channel=channel, month=month, sent=0, warned=0)
+                self._insert(u)
+                .values(channel=channel, month=month, sent=0, warned=0)
                 .on_conflict_do_nothing(index_elements=["channel", "month"])
             )
             return int(
                 (
                     await conn.execute(
-                        update(u).where(u.c.channel == channel, u.c.month == month)
-                        .values(sent=u.c.sent + count).returning(u.c.sent)
+                        update(u)
+                        .where(u.c.channel == channel, u.c.month == month)
+                        .values(sent=u.c.sent + count)
+                        .returning(u.c.sent)
                     )
                 ).scalar_one()
             )
@@ -69,7 +74,11 @@ class LeasesMixin(StoreBase):
         """(messages sent, highest warning threshold already announced) in ``month``."""
         u = CHANNEL_USAGE_T
         async with self.engine.connect() as conn:
-            r = (await conn.execute(select(u.c.sent, u.c.warned).where(u.c.channel == channel, u.c.month == month))).first()
+            r = (
+                await conn.execute(
+                    select(u.c.sent, u.c.warned).where(u.c.channel == channel, u.c.month == month)
+                )
+            ).first()
         return (int(r.sent), int(r.warned)) if r else (0, 0)
 
     async def mark_usage_warned(self, channel: str, month: str, percent: int) -> bool:
@@ -77,7 +86,8 @@ class LeasesMixin(StoreBase):
         u = CHANNEL_USAGE_T
         async with self.engine.begin() as conn:
             result = await conn.execute(
-                update(u).where(u.c.channel == channel, u.c.month == month, u.c.warned < percent)
+                update(u)
+                .where(u.c.channel == channel, u.c.month == month, u.c.warned < percent)
                 .values(warned=percent)
             )
         return bool(result.rowcount)

@@ -42,7 +42,9 @@ class OutboxMixin(StoreBase):
             message_id = (
                 await conn.execute(
                     m.insert()
-                    .values(kind=kind, text=text, topic=topic, created_by=created_by, created_at=now)
+                    .values(
+                        kind=kind, text=text, topic=topic, created_by=created_by, created_at=now
+                    )
                     .returning(m.c.id)
                 )
             ).scalar_one()
@@ -72,35 +74,28 @@ class OutboxMixin(StoreBase):
         """
         d = DELIVERY_T
         cutoff = now - timedelta(seconds=lease_seconds)
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(d)
-                .where(d.c.status == DeliveryStatus.SENDING, or_(d.c.claimed_at.is_(None), d.c.claimed_at <= cutoff))
-                .values(status=DeliveryStatus.PENDING, next_attempt_at=now, updated_at=now, **RELEASE_CLAIM)
-            )
-        return int(result.rowcount or 0)
+        stale = or_(d.c.claimed_at.is_(None), d.c.claimed_at <= cutoff)
+        return await self._hand_back(now, stale, next_attempt_at=now)
 
     async def requeue_channel(self, channel: str, now: datetime) -> int:
         """The new sender of a channel takes back every claim on it: whoever held them is gone
         (it lost or let expire the channel's lease), so those sends are retried."""
-        d = DELIVERY_T
         c = CHAT_T
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(d)
-                .where(d.c.status == DeliveryStatus.SENDING, d.c.chat_id.in_(select(c.c.id).where(c.c.channel == channel)))
-                .values(status=DeliveryStatus.PENDING, next_attempt_at=now, updated_at=now, **RELEASE_CLAIM)
-            )
-        return int(result.rowcount or 0)
+        on_channel = DELIVERY_T.c.chat_id.in_(select(c.c.id).where(c.c.channel == channel))
+        return await self._hand_back(now, on_channel, next_attempt_at=now)
 
     async def release_claims(self, owner: str, now: datetime) -> int:
         """A worker stopping cleanly hands back what it had claimed but not sent."""
+        return await self._hand_back(now, DELIVERY_T.c.claimed_by == owner)
+
+    async def _hand_back(self, now: datetime, *where: Any, **values: Any) -> int:
+        """Deliveries being sent that match ``where`` go back to pending, claimed by no one."""
         d = DELIVERY_T
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 update(d)
-                .where(d.c.status == DeliveryStatus.SENDING, d.c.claimed_by == owner)
-                .values(status=DeliveryStatus.PENDING, updated_at=now, **RELEASE_CLAIM)
+                .where(d.c.status == DeliveryStatus.SENDING, *where)
+                .values(status=DeliveryStatus.PENDING, updated_at=now, **RELEASE_CLAIM, **values)
             )
         return int(result.rowcount or 0)
 
@@ -129,14 +124,23 @@ class OutboxMixin(StoreBase):
         same_class = (older.c.article_id.is_(None)) == (d.c.article_id.is_(None))
         earlier_unfinished = (
             select(older.c.id)
-            .where(older.c.chat_id == d.c.chat_id, older.c.status.in_(UNFINISHED), older.c.id < d.c.id,
-                   same_class)
+            .where(
+                older.c.chat_id == d.c.chat_id,
+                older.c.status.in_(UNFINISHED),
+                older.c.id < d.c.id,
+                same_class,
+            )
             .exists()
         )
         heads_q = (
             select(d.c.id, d.c.chat_id, d.c.article_id)
             .join(c, c.c.id == d.c.chat_id)
-            .where(d.c.status == DeliveryStatus.PENDING, d.c.next_attempt_at <= now, c.c.channel == channel, ~earlier_unfinished)
+            .where(
+                d.c.status == DeliveryStatus.PENDING,
+                d.c.next_attempt_at <= now,
+                c.c.channel == channel,
+                ~earlier_unfinished,
+            )
             .order_by(d.c.id)
             .limit(limit)
         )
@@ -152,7 +156,11 @@ class OutboxMixin(StoreBase):
                     chunk = grouped[i : i + 500]
                     following = await conn.execute(
                         select(d.c.id, d.c.chat_id, d.c.article_id, d.c.next_attempt_at)
-                        .where(d.c.chat_id.in_(chunk), d.c.status == DeliveryStatus.PENDING, d.c.article_id.is_not(None))
+                        .where(
+                            d.c.chat_id.in_(chunk),
+                            d.c.status == DeliveryStatus.PENDING,
+                            d.c.article_id.is_not(None),
+                        )
                         .order_by(d.c.chat_id, d.c.id)
                     )
                     stopped: set[int] = set()
@@ -172,9 +180,16 @@ class OutboxMixin(StoreBase):
                     r[0]
                     for r in await conn.execute(
                         update(d)
-                        .where(d.c.id.in_(wanted[i : i + 500]), d.c.status == DeliveryStatus.PENDING)
-                        .values(status=DeliveryStatus.SENDING, attempts=d.c.attempts + 1, updated_at=now,
-                                claimed_by=owner, claimed_at=now)
+                        .where(
+                            d.c.id.in_(wanted[i : i + 500]), d.c.status == DeliveryStatus.PENDING
+                        )
+                        .values(
+                            status=DeliveryStatus.SENDING,
+                            attempts=d.c.attempts + 1,
+                            updated_at=now,
+                            claimed_by=owner,
+                            claimed_at=now,
+                        )
                         .returning(d.c.id)
                     )
                 )
@@ -184,7 +199,9 @@ class OutboxMixin(StoreBase):
             jobs_ids = [ids for ids in jobs_ids if ids]
             return await self._load_jobs(conn, jobs_ids)
 
-    async def _load_jobs(self, conn: AsyncConnection, jobs_ids: Sequence[tuple[int, ...]]) -> list[DeliveryJob]:
+    async def _load_jobs(
+        self, conn: AsyncConnection, jobs_ids: Sequence[tuple[int, ...]]
+    ) -> list[DeliveryJob]:
         d = DELIVERY_T
         c = CHAT_T
         m = MESSAGE_T
@@ -215,14 +232,20 @@ class OutboxMixin(StoreBase):
             )
             jobs.append(
                 DeliveryJob(
-                    ids=ids, attempts=max(rows[i].attempts for i in ids), chat=row_to_chat(first),
-                    articles=articles, message_kind=first.message_kind, message_text=first.message_text,
+                    ids=ids,
+                    attempts=max(rows[i].attempts for i in ids),
+                    chat=row_to_chat(first),
+                    articles=articles,
+                    message_kind=first.message_kind,
+                    message_text=first.message_text,
                     message_id=first.message_id,
                 )
             )
         return jobs
 
-    async def mark_sent(self, ids: Sequence[int], now: datetime, platform_message_id: str | None = None) -> None:
+    async def mark_sent(
+        self, ids: Sequence[int], now: datetime, platform_message_id: str | None = None
+    ) -> None:
         """The platform accepted the message: these deliveries are done."""
         d = DELIVERY_T
         c = CHAT_T
@@ -230,29 +253,52 @@ class OutboxMixin(StoreBase):
             await conn.execute(
                 update(d)
                 .where(d.c.id.in_(list(ids)))
-                .values(status=DeliveryStatus.SENT, sent_at=now, updated_at=now, platform_message_id=platform_message_id,
-                        last_error=None, **RELEASE_CLAIM)
+                .values(
+                    status=DeliveryStatus.SENT,
+                    sent_at=now,
+                    updated_at=now,
+                    platform_message_id=platform_message_id,
+                    last_error=None,
+                    **RELEASE_CLAIM,
+                )
             )
             await conn.execute(
                 update(c)
-                .where(c.c.id == select(d.c.chat_id).where(d.c.id == ids[0]).scalar_subquery(), c.c.unreachable_count != 0)
+                .where(
+                    c.c.id == select(d.c.chat_id).where(d.c.id == ids[0]).scalar_subquery(),
+                    c.c.unreachable_count != 0,
+                )
                 .values(unreachable_count=0)
             )
 
-    async def mark_retry(self, ids: Sequence[int], now: datetime, *, next_attempt_at: datetime, error: str,
-                         undo_attempt: bool = False) -> None:
+    async def mark_retry(
+        self,
+        ids: Sequence[int],
+        now: datetime,
+        *,
+        next_attempt_at: datetime,
+        error: str,
+        undo_attempt: bool = False,
+    ) -> None:
         """Back to 'pending' until ``next_attempt_at``; ``undo_attempt`` when nothing was tried
         (held for a digest, quiet hours or a rate limit), so it does not count towards giving up."""
         d = DELIVERY_T
         values: dict[str, Any] = {
-            "status": DeliveryStatus.PENDING, "next_attempt_at": next_attempt_at, "last_error": error[:1000] or None,
-            "updated_at": now, **RELEASE_CLAIM,
+            "status": DeliveryStatus.PENDING,
+            "next_attempt_at": next_attempt_at,
+            "last_error": error[:1000] or None,
+            "updated_at": now,
+            **RELEASE_CLAIM,
         }
         if undo_attempt:
             values["attempts"] = d.c.attempts - 1
         async with self.engine.begin() as conn:
             # Only rows still in flight: one cancelled meanwhile (a migration merge) stays so.
-            await conn.execute(update(d).where(d.c.id.in_(list(ids)), d.c.status == DeliveryStatus.SENDING).values(**values))
+            await conn.execute(
+                update(d)
+                .where(d.c.id.in_(list(ids)), d.c.status == DeliveryStatus.SENDING)
+                .values(**values)
+            )
 
     async def mark_failed(self, ids: Sequence[int], now: datetime, *, reason: str) -> None:
         d = DELIVERY_T
@@ -260,7 +306,12 @@ class OutboxMixin(StoreBase):
             await conn.execute(
                 update(d)
                 .where(d.c.id.in_(list(ids)))
-                .values(status=DeliveryStatus.FAILED, last_error=reason[:1000], updated_at=now, **RELEASE_CLAIM)
+                .values(
+                    status=DeliveryStatus.FAILED,
+                    last_error=reason[:1000],
+                    updated_at=now,
+                    **RELEASE_CLAIM,
+                )
             )
 
     async def mark_unreachable(
@@ -278,8 +329,12 @@ class OutboxMixin(StoreBase):
             await conn.execute(
                 update(d)
                 .where(d.c.id.in_(list(ids)))
-                .values(status=DeliveryStatus.UNREACHABLE, last_error=reason[:1000], updated_at=now,
-                        **RELEASE_CLAIM)
+                .values(
+                    status=DeliveryStatus.UNREACHABLE,
+                    last_error=reason[:1000],
+                    updated_at=now,
+                    **RELEASE_CLAIM,
+                )
             )
             count = (
                 await conn.execute(
@@ -292,16 +347,24 @@ class OutboxMixin(StoreBase):
             if count < deactivate_after:
                 return False
             await conn.execute(
-                update(c).where(c.c.id == chat_pk).values(active=False, deactivated_reason=reason[:500], updated_at=now)
+                update(c)
+                .where(c.c.id == chat_pk)
+                .values(active=False, deactivated_reason=reason[:500], updated_at=now)
             )
             await conn.execute(
                 update(d)
                 .where(d.c.chat_id == chat_pk, d.c.status == DeliveryStatus.PENDING)
-                .values(status=DeliveryStatus.CANCELLED, last_error=CHAT_UNREACHABLE + reason[:900], updated_at=now)
+                .values(
+                    status=DeliveryStatus.CANCELLED,
+                    last_error=CHAT_UNREACHABLE + reason[:900],
+                    updated_at=now,
+                )
             )
             return True
 
-    async def migrate_chat(self, channel: str, old_chat_id: str, new_chat_id: str, now: datetime) -> Chat | None:
+    async def migrate_chat(
+        self, channel: str, old_chat_id: str, new_chat_id: str, now: datetime
+    ) -> Chat | None:
         """A group moved to another id: its row, subscriptions and pending deliveries follow.
 
         If the new id is already known (the bot saw a message there first), the old chat's
@@ -311,19 +374,41 @@ class OutboxMixin(StoreBase):
         s = SUBSCRIPTION_T
         d = DELIVERY_T
         async with self.engine.begin() as conn:
-            old = (await conn.execute(select(c).where(c.c.channel == channel, c.c.chat_id == old_chat_id))).first()
-            new = (await conn.execute(select(c).where(c.c.channel == channel, c.c.chat_id == new_chat_id))).first()
+            old = (
+                await conn.execute(
+                    select(c).where(c.c.channel == channel, c.c.chat_id == old_chat_id)
+                )
+            ).first()
+            new = (
+                await conn.execute(
+                    select(c).where(c.c.channel == channel, c.c.chat_id == new_chat_id)
+                )
+            ).first()
             if old is None:
                 return row_to_chat(new) if new else None
             if new is None:
-                await conn.execute(update(c).where(c.c.id == old.id).values(chat_id=new_chat_id, updated_at=now))
+                await conn.execute(
+                    update(c).where(c.c.id == old.id).values(chat_id=new_chat_id, updated_at=now)
+                )
             else:
-                subs = (await conn.execute(select(s.c.kind, s.c.value, s.c.key).where(s.c.chat_id == old.id))).all()
+                subs = (
+                    await conn.execute(
+                        select(s.c.kind, s.c.value, s.c.key).where(s.c.chat_id == old.id)
+                    )
+                ).all()
                 if subs:
                     await conn.execute(
                         self._insert(s).on_conflict_do_nothing(),
-                        [{"chat_id": new.id, "kind": r.kind, "value": r.value, "key": r.key, "created_at": now}
-                         for r in subs],
+                        [
+                            {
+                                "chat_id": new.id,
+                                "kind": r.kind,
+                                "value": r.value,
+                                "key": r.key,
+                                "created_at": now,
+                            }
+                            for r in subs
+                        ],
                     )
                 pending = (
                     await conn.execute(
@@ -335,21 +420,39 @@ class OutboxMixin(StoreBase):
                 for r in pending:
                     clash = select(d.c.id).where(
                         d.c.chat_id == new.id,
-                        d.c.article_id == r.article_id if r.article_id is not None else d.c.message_id == r.message_id,
+                        d.c.article_id == r.article_id
+                        if r.article_id is not None
+                        else d.c.message_id == r.message_id,
                     )
                     if (await conn.execute(clash)).first() is None:
-                        await conn.execute(update(d).where(d.c.id == r.id).values(chat_id=new.id, updated_at=now))
+                        await conn.execute(
+                            update(d).where(d.c.id == r.id).values(chat_id=new.id, updated_at=now)
+                        )
                     else:
                         await conn.execute(
-                            update(d).where(d.c.id == r.id).values(status=DeliveryStatus.CANCELLED, last_error="chat migrated",
-                                                                   updated_at=now)
+                            update(d)
+                            .where(d.c.id == r.id)
+                            .values(
+                                status=DeliveryStatus.CANCELLED,
+                                last_error="chat migrated",
+                                updated_at=now,
+                            )
                         )
                 await conn.execute(delete(s).where(s.c.chat_id == old.id))
                 await conn.execute(
-                    update(c).where(c.c.id == old.id).values(active=False, deactivated_reason=f"migrated to {new_chat_id}",
-                                                             updated_at=now)
+                    update(c)
+                    .where(c.c.id == old.id)
+                    .values(
+                        active=False,
+                        deactivated_reason=f"migrated to {new_chat_id}",
+                        updated_at=now,
+                    )
                 )
-            r = (await conn.execute(select(c).where(c.c.channel == channel, c.c.chat_id == new_chat_id))).one()
+            r = (
+                await conn.execute(
+                    select(c).where(c.c.channel == channel, c.c.chat_id == new_chat_id)
+                )
+            ).one()
         return row_to_chat(r)
 
     async def broadcast_progress(self, message_id: int) -> BroadcastProgress:

@@ -50,8 +50,9 @@ def search_words(query: str) -> list[str]:
 class SearchIndex(Protocol):
     """The full-text index of one dialect: fed when articles are saved, asked by ``search``."""
 
-    async def add(self, conn: AsyncConnection,
-                  articles: Sequence[tuple[int, datetime, str, str]]) -> None:
+    async def add(
+        self, conn: AsyncConnection, articles: Sequence[tuple[int, datetime, str, str]]
+    ) -> None:
         """Index (article id, sort_at, title, body) of newly stored articles."""
 
     async def ids(self, conn: AsyncConnection, words: Sequence[str], limit: int) -> list[int]:
@@ -66,12 +67,20 @@ class SqliteSearch:
         "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q ORDER BY rowid DESC LIMIT :n"
     )
 
-    async def add(self, conn: AsyncConnection,
-                  articles: Sequence[tuple[int, datetime, str, str]]) -> None:
-        await conn.execute(self._insert, [
-            {"id": search_rowid(sort_at, i), "title": search_text(title), "body": search_text(body)}
-            for i, sort_at, title, body in articles
-        ])
+    async def add(
+        self, conn: AsyncConnection, articles: Sequence[tuple[int, datetime, str, str]]
+    ) -> None:
+        await conn.execute(
+            self._insert,
+            [
+                {
+                    "id": search_rowid(sort_at, i),
+                    "title": search_text(title),
+                    "body": search_text(body),
+                }
+                for i, sort_at, title, body in articles
+            ],
+        )
 
     async def ids(self, conn: AsyncConnection, words: Sequence[str], limit: int) -> list[int]:
         # FTS5 rowids sort like (sort_at, id) (see search_rowid), so "ORDER BY rowid DESC
@@ -102,13 +111,21 @@ class PostgresSearch:
         "AND NOT title_doc @@ to_tsquery('simple', :q) ORDER BY sort_key DESC LIMIT :n"
     )
 
-    async def add(self, conn: AsyncConnection,
-                  articles: Sequence[tuple[int, datetime, str, str]]) -> None:
-        await conn.execute(self._insert, [
-            {"id": i, "sort_key": search_rowid(sort_at, i), "title": search_text(title),
-             "body": search_text(body)}
-            for i, sort_at, title, body in articles
-        ])
+    async def add(
+        self, conn: AsyncConnection, articles: Sequence[tuple[int, datetime, str, str]]
+    ) -> None:
+        await conn.execute(
+            self._insert,
+            [
+                {
+                    "id": i,
+                    "sort_key": search_rowid(sort_at, i),
+                    "title": search_text(title),
+                    "body": search_text(body),
+                }
+                for i, sort_at, title, body in articles
+            ],
+        )
 
     async def ids(self, conn: AsyncConnection, words: Sequence[str], limit: int) -> list[int]:
         # Same two tiers as on SQLite: the title's own GIN index answers the first (no

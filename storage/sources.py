@@ -28,8 +28,14 @@ class SourcesMixin(StoreBase):
                 if s.id not in existing:
                     await conn.execute(
                         t.insert().values(
-                            id=s.id, name=s.name, kind=s.kind, url=s.url, consecutive_failures=0,
-                            last_item_count=0, alerted=False, created_at=now,
+                            id=s.id,
+                            name=s.name,
+                            kind=s.kind,
+                            url=s.url,
+                            consecutive_failures=0,
+                            last_item_count=0,
+                            alerted=False,
+                            created_at=now,
                         )
                     )
                 else:

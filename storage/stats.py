@@ -30,7 +30,9 @@ class StatsMixin(StoreBase):
         # The offset is an int we computed, so it can be spelled into the SQL safely.
         return func.to_char(column + literal_column(f"interval '{minutes} minutes'"), "YYYY-MM-DD")
 
-    async def daily_activity(self, now: datetime, tz: Any, days: int = 14) -> list[tuple[Any, int, int]]:
+    async def daily_activity(
+        self, now: datetime, tz: Any, days: int = 14
+    ) -> list[tuple[Any, int, int]]:
         """(local date, new articles that were pushed, deliveries sent) for each of the last
         ``days`` days, counted in SQL (the zone's offset now; DST shifts are ignored)."""
         d = DELIVERY_T
@@ -52,7 +54,9 @@ class StatsMixin(StoreBase):
             sent = {
                 str(r[0]): int(r[1])
                 for r in await conn.execute(
-                    select(d_day, func.count()).where(d.c.status == DeliveryStatus.SENT, d.c.sent_at >= since).group_by(d_day)
+                    select(d_day, func.count())
+                    .where(d.c.status == DeliveryStatus.SENT, d.c.sent_at >= since)
+                    .group_by(d_day)
                 )
             }
         out = []
@@ -62,14 +66,17 @@ class StatsMixin(StoreBase):
             out.append((day, articles.get(key, 0), sent.get(key, 0)))
         return out
 
-    async def outbox_counts(self, now: datetime) -> tuple[list[tuple[str, str, int]], list[tuple[str, int]]]:
+    async def outbox_counts(
+        self, now: datetime
+    ) -> tuple[list[tuple[str, str, int]], list[tuple[str, int]]]:
         """(channel, status, count) for every outbox row, and (channel, due now) for metrics."""
         d = DELIVERY_T
         c = CHAT_T
         async with self.engine.connect() as conn:
             counts: dict[tuple[str, str], int] = {}
             for channel, status, n in await conn.execute(
-                select(c.c.channel, d.c.status, func.count()).join(c, c.c.id == d.c.chat_id)
+                select(c.c.channel, d.c.status, func.count())
+                .join(c, c.c.id == d.c.chat_id)
                 .group_by(c.c.channel, d.c.status)
             ):
                 key = (channel, _reported(status))
@@ -78,8 +85,10 @@ class StatsMixin(StoreBase):
             due = [
                 (r[0], int(r[1]))
                 for r in await conn.execute(
-                    select(c.c.channel, func.count()).join(c, c.c.id == d.c.chat_id)
-                    .where(d.c.status == DeliveryStatus.PENDING, d.c.next_attempt_at <= now).group_by(c.c.channel)
+                    select(c.c.channel, func.count())
+                    .join(c, c.c.id == d.c.chat_id)
+                    .where(d.c.status == DeliveryStatus.PENDING, d.c.next_attempt_at <= now)
+                    .group_by(c.c.channel)
                 )
             ]
         return rows, due
@@ -97,11 +106,19 @@ class StatsMixin(StoreBase):
             by_topic = {
                 r[0]: int(r[1])
                 for r in await conn.execute(
-                    select(s.c.key, func.count()).where(s.c.kind == "topic").group_by(s.c.key).order_by(s.c.key)
+                    select(s.c.key, func.count())
+                    .where(s.c.kind == "topic")
+                    .group_by(s.c.key)
+                    .order_by(s.c.key)
                 )
             }
             keywords = int(
-                (await conn.execute(select(func.count()).select_from(s).where(s.c.kind == "keyword"))).scalar() or 0
+                (
+                    await conn.execute(
+                        select(func.count()).select_from(s).where(s.c.kind == "keyword")
+                    )
+                ).scalar()
+                or 0
             )
             by_source = {
                 r[0]: int(r[1])
@@ -110,12 +127,16 @@ class StatsMixin(StoreBase):
                 )
             }
             by_status: dict[str, int] = {}
-            for status, n in await conn.execute(select(d.c.status, func.count()).group_by(d.c.status)):
+            for status, n in await conn.execute(
+                select(d.c.status, func.count()).group_by(d.c.status)
+            ):
                 key = _reported(status)
                 by_status[key] = by_status.get(key, 0) + int(n)
             in_error = tuple(
                 r[0]
-                for r in await conn.execute(select(src.c.id).where(src.c.consecutive_failures > 0).order_by(src.c.id))
+                for r in await conn.execute(
+                    select(src.c.id).where(src.c.consecutive_failures > 0).order_by(src.c.id)
+                )
             )
         return Stats(
             chats_active=active.get(True, 0),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import text
+
 from feeds.models import Source
-from storage.records import NewArticle
+from storage.records import DeliveryStatus, NewArticle
 from storage.store import Store, open_store
 
 
@@ -111,7 +113,13 @@ async def test_unreachable_three_times_deactivates_and_cancels(store: Store, clo
         assert await store.mark_unreachable(job.ids, now, reason="blocked") is expected
     assert (await store.get_chat("telegram", "9")).active is False  # type: ignore[union-attr]
     stats = await store.stats(now)
-    assert stats.deliveries_by_status == {"failed": 3, "cancelled": 2}
+    # Stored as statuses of their own; the figures count unreachable with failed, as before.
+    async with store.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT status, last_error FROM deliveries ORDER BY id"))).all()
+    assert [tuple(r) for r in rows] == [(DeliveryStatus.UNREACHABLE, "blocked")] * 3 + [
+        (DeliveryStatus.CANCELLED, "chat unreachable: blocked")
+    ] * 2
+    assert stats.deliveries_by_status == {DeliveryStatus.FAILED: 3, DeliveryStatus.CANCELLED: 2}
     # /start brings it back.
     assert (await store.upsert_chat("telegram", "9", now, reactivate=True)).active
 

@@ -21,12 +21,18 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+
 def upgrade() -> None:
     # SQLite does not enforce VARCHAR lengths: only PostgreSQL needs the wider column (and
     # SQLite would rebuild the whole table for it).
     if op.get_bind().dialect.name != "sqlite":
-        op.alter_column("deliveries", "status", type_=sa.String(16), existing_type=sa.String(10),
-                        existing_nullable=False)
+        op.alter_column(
+            "deliveries",
+            "status",
+            type_=sa.String(16),
+            existing_type=sa.String(10),
+            existing_nullable=False,
+        )
     # 'unreachable: ' is 13 characters: the reason starts at the 14th.
     op.execute(
         "UPDATE deliveries SET status = 'unreachable', last_error = substr(last_error, 14) "
@@ -40,5 +46,10 @@ def downgrade() -> None:
         "last_error = 'unreachable: ' || coalesce(last_error, '') WHERE status = 'unreachable'"
     )
     if op.get_bind().dialect.name != "sqlite":
-        op.alter_column("deliveries", "status", type_=sa.String(10), existing_type=sa.String(16),
-                        existing_nullable=False)
+        op.alter_column(
+            "deliveries",
+            "status",
+            type_=sa.String(10),
+            existing_type=sa.String(16),
+            existing_nullable=False,
+        )
