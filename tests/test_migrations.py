@@ -82,7 +82,7 @@ async def _rows(store: Store) -> list[tuple[str, str | None]]:
         return [(r[0], r[1]) for r in await conn.execute(q)]
 
 
-async def test_0003_makes_unreachable_a_status_and_back(db_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_0003_makes_unreachable_a_status_and_back(db_url: str, clock: Any) -> None:
     store = Store.open(db_url)
     try:
         assert await store.upgrade("0002") == "0002"

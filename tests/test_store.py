@@ -115,7 +115,8 @@ async def test_unreachable_three_times_deactivates_and_cancels(store: Store, clo
     stats = await store.stats(now)
     # Stored as statuses of their own; the figures count unreachable with failed, as before.
     async with store.engine.connect() as conn:
-        rows = (await conn.execute(text("SELECT status, last_error FROM deliveries ORDER BY id"))).all()
+        q = text("SELECT status, last_error FROM deliveries ORDER BY id")
+        rows = (await conn.execute(q)).all()
     assert [tuple(r) for r in rows] == [(DeliveryStatus.UNREACHABLE, "blocked")] * 3 + [
         (DeliveryStatus.CANCELLED, "chat unreachable: blocked")
     ] * 2

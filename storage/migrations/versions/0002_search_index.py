@@ -76,7 +76,8 @@ def upgrade() -> None:
             "to_tsvector('simple', :title), to_tsvector('simple', :title || ' ' || :body))"
         )
     articles = sa.table(
-        "articles", sa.column("id"), sa.column("title"), sa.column("body"), sa.column("sort_at", sa.DateTime(timezone=True))
+        "articles", sa.column("id"), sa.column("title"), sa.column("body"),
+        sa.column("sort_at", sa.DateTime(timezone=True)),
     )
     rows = bind.execute(sa.select(articles)).all()
     sqlite = bind.dialect.name == "sqlite"
