@@ -128,3 +128,30 @@ async def test_0003_makes_unreachable_a_status_and_back(db_url: str, clock: Any)
         assert await _rows(store) == old
     finally:
         await store.close()
+
+
+async def test_0002_indexes_articles_stored_before_it(db_url: str, clock: Any) -> None:
+    from feeds.models import Source
+    from storage.records import NewArticle
+    from storage.tables import ARTICLE_T
+
+    store = Store.open(db_url)
+    try:
+        assert await store.upgrade("0001") == "0001"
+        now = clock()
+        await store.sync_sources([Source("s1", "Nguồn", "rss", "https://portal.example/rss")], now)
+        async with store.engine.begin() as conn:
+            await conn.execute(ARTICLE_T.insert().values(
+                source_id="s1", key="old", url="https://portal.example/old", title="Dân vận khéo",
+                published_at=None, body="Nội dung cũ.", summary="", topics="", seeded=False,
+                first_seen_at=now, sort_at=now,
+            ))
+        await store.upgrade()
+        later = clock.advance(60)
+        await store.save_articles([NewArticle(
+            "s1", "new", "https://portal.example/new", "Dân vận mới", None, "Nội dung.", "",
+        )], later)
+        assert [a.key for a in await store.search("dan van")] == ["new", "old"]
+        assert [a.key for a in await store.search("noi dung cu")] == ["old"]
+    finally:
+        await store.close()
