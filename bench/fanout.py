@@ -38,7 +38,8 @@ TITLE = "Hội nghị toàn quốc quán triệt Nghị quyết"
 async def prepare(db_url: str, chats: int) -> None:
     from sqlalchemy import insert
 
-    from storage.store import NewArticle, open_store
+    from storage.records import NewArticle
+    from storage.store import open_store
     from storage.tables import ChatRow, SourceRow, SubscriptionRow
 
     store = await open_store(db_url)

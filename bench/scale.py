@@ -51,7 +51,8 @@ async def run(url: str, n_chats: int, n_articles: int) -> None:
     from sqlalchemy import insert
 
     from feeds.models import Source
-    from storage.store import NewArticle, open_store
+    from storage.records import NewArticle
+    from storage.store import open_store
     from storage.tables import ChatRow, SubscriptionRow
 
     store = await open_store(url)

@@ -39,7 +39,7 @@ FILLER = ["năm", "nay", "các", "đơn", "vị", "đã", "thực", "hiện", "t
 
 
 def make_article(rng: random.Random, i: int, now: datetime):  # type: ignore[no-untyped-def]
-    from storage.store import NewArticle
+    from storage.records import NewArticle
 
     def pick() -> str:
         return PHRASES[min(int(rng.paretovariate(1.2)) - 1, len(PHRASES) - 1)] if rng.random() < 0.6 else rng.choice(PHRASES)

@@ -20,7 +20,8 @@ from bot.render import article_list, local_date
 from bot.timeofday import parse_hhmm
 from feeds.models import Topic
 from feeds.text import fold_key, match_key, normalize
-from storage.store import Chat, Store
+from storage.records import Chat
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 

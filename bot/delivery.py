@@ -44,7 +44,8 @@ from bot.leader import DEFAULT_TTL, Lease
 from bot.metrics import Metrics
 from bot.render import article_message, articles_message
 from bot.timeofday import parse_hhmm
-from storage.store import DeliveryJob, Store
+from storage.records import DeliveryJob
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 

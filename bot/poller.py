@@ -29,7 +29,8 @@ from feeds.summarize import summarize
 from feeds.text import normalize, normalize_block
 from feeds.topics import classify, keyword_matches
 from feeds.urls import entry_keys
-from storage.store import NewArticle, SourceState, Store
+from storage.records import NewArticle, SourceState
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 

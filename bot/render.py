@@ -12,7 +12,7 @@ from datetime import datetime, tzinfo
 
 from bot.channels.base import OutMessage
 from bot.i18n import t
-from storage.store import StoredArticle
+from storage.records import StoredArticle
 
 
 def local_date(value: datetime | None, tz: tzinfo, *, with_time: bool = False) -> str:

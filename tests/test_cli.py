@@ -126,7 +126,7 @@ async def test_check_source_prints_what_it_extracted(tmp_path: Path, portal_serv
 async def test_db_upgrade(tmp_path: Path) -> None:
     code, out, err = await run_cli("db", "upgrade", env=env_for(tmp_path, ROOT / "bantin.toml"), cwd=tmp_path)
     assert code == 0, err
-    assert "revision 0002" in out
+    assert "revision 0003" in out
 
 
 async def test_run_stops_cleanly_on_sigterm(tmp_path: Path, portal_server) -> None:  # type: ignore[no-untyped-def]

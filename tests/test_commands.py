@@ -12,7 +12,8 @@ import pytest
 from bot.channels.base import Incoming
 from bot.commands import Commands
 from feeds.models import Topic
-from storage.store import NewArticle, open_store
+from storage.records import NewArticle
+from storage.store import open_store
 
 TOPICS = (
     Topic("dan-van", "Dân vận", ("dân vận",)),

@@ -20,7 +20,8 @@ from bot.delivery import (
     RateLimiter,
 )
 from bot.timeofday import parse_quiet_hours
-from storage.store import NewArticle, Store, open_store
+from storage.records import DeliveryStatus, NewArticle
+from storage.store import Store, open_store
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -138,7 +139,7 @@ async def test_articles_are_sent_in_order_with_summary_and_link(setup, clock) ->
     assert first.html is not None and "&lt;Hội nghị&gt; &amp; tập huấn" in first.html
     assert 'href="https://p/a?a=1&amp;b=2"' in first.html and "#dan_van" in first.text
     assert second.text.startswith("📰 Tin b")
-    assert (await store.stats(clock())).deliveries_by_status == {"sent": 2}
+    assert (await store.stats(clock())).deliveries_by_status == {DeliveryStatus.SENT: 2}
 
 
 async def test_several_new_articles_to_one_chat_go_as_one_message(setup, clock) -> None:  # type: ignore[no-untyped-def]
@@ -150,7 +151,7 @@ async def test_several_new_articles_to_one_chat_go_as_one_message(setup, clock) 
     assert len(channel.sent) == 1
     text = channel.sent[0][1].text
     assert text.startswith("🗞 3 tin mới") and text.index("Tin a") < text.index("Tin b") < text.index("Tin c")
-    assert (await store.stats(clock())).deliveries_by_status == {"sent": 3}
+    assert (await store.stats(clock())).deliveries_by_status == {DeliveryStatus.SENT: 3}
 
 
 async def test_retry_later_waits_and_does_not_block_other_chats(setup, clock) -> None:  # type: ignore[no-untyped-def]
@@ -184,7 +185,7 @@ async def test_rejected_fails_at_once_and_unreachable_deactivates(setup, clock) 
     assert gone is not None and gone.active is False
     stats = await store.stats(clock())
     # bad: 1 rejected + 3 sent; gone: 3 failed (unreachable), then deactivated: the 4th never queued
-    assert stats.deliveries_by_status == {"failed": 4, "sent": 3}
+    assert stats.deliveries_by_status == {DeliveryStatus.FAILED: 4, DeliveryStatus.SENT: 3}
 
 
 async def test_unreachable_chat_pending_deliveries_are_cancelled(setup, clock) -> None:  # type: ignore[no-untyped-def]
@@ -199,7 +200,7 @@ async def test_unreachable_chat_pending_deliveries_are_cancelled(setup, clock) -
         for job in jobs:
             await sender._handle(job)
     stats = await store.stats(clock())
-    assert stats.deliveries_by_status == {"failed": 3, "cancelled": 3}
+    assert stats.deliveries_by_status == {DeliveryStatus.FAILED: 3, DeliveryStatus.CANCELLED: 3}
 
 
 async def test_retry_gives_up_after_max_attempts(setup, clock) -> None:  # type: ignore[no-untyped-def]
@@ -211,7 +212,7 @@ async def test_retry_gives_up_after_max_attempts(setup, clock) -> None:  # type:
         await worker.drain()
         clock.advance(3600 * 2)
     stats = await store.stats(clock())
-    assert stats.deliveries_by_status == {"failed": 1}
+    assert stats.deliveries_by_status == {DeliveryStatus.FAILED: 1}
 
 
 async def test_chat_migration_moves_the_chat_and_sends_there(setup, clock) -> None:  # type: ignore[no-untyped-def]
@@ -344,7 +345,7 @@ async def test_two_workers_on_one_database_never_send_the_same_delivery(sqlite_u
     await asyncio.gather(a.drain(), b.drain())
     sent_ids = [(c, m.text) for c, m in channel.sent]
     assert len(sent_ids) == len(set(sent_ids)) == 60  # one grouped message per chat, never twice
-    assert (await store_a.stats(clock())).deliveries_by_status == {"sent": 180}
+    assert (await store_a.stats(clock())).deliveries_by_status == {DeliveryStatus.SENT: 180}
     await store_a.close()
     await store_b.close()
 

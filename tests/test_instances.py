@@ -14,7 +14,7 @@ from fake_telegram import FakeTelegram
 
 from bot.app import App
 from bot.config import Config, load_settings
-from storage.store import NewArticle
+from storage.records import DeliveryStatus, NewArticle
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 TOPICS = '[[topics]]\nslug = "tin"\nname = "Tin"\n'
@@ -91,7 +91,7 @@ async def test_leader_handover_without_duplicates(db_url: str) -> None:
             assert len(pairs) == 120 and set(pairs.values()) == {1}
             async def all_marked() -> bool:  # the last sends are marked right after they land
                 stats = await follower.store.stats(datetime.now(UTC))
-                return stats.deliveries_by_status == {"sent": 120}
+                return stats.deliveries_by_status == {DeliveryStatus.SENT: 120}
 
             await wait_for(all_marked, timeout=10)
         finally:

@@ -48,6 +48,13 @@ def test_import_direction(module: str, path: Path) -> None:
         assert not uses("storage") and not uses("bot"), f"{module} must not import storage/bot"
     if module.startswith("storage"):
         assert not uses("bot"), f"{module} must not import bot"
+    if module == "storage.records":  # plain values: any layer may hold them
+        assert imports <= {"__future__", "__future__.annotations", "dataclasses",
+                           "dataclasses.dataclass", "datetime", "datetime.datetime", "enum",
+                           "enum.StrEnum"}, f"{module} imports {sorted(imports)}"
+    if module.startswith("storage.") and module not in ("storage.store", "storage.tables"):
+        # The resource modules know each other only through records, base and tables.
+        assert not uses("storage.store"), f"{module} must not import storage.store"
     if not module.startswith("storage"):
         assert not uses("sqlalchemy") and not uses("alembic"), f"{module}: SQLAlchemy lives in storage/"
     if module.startswith("bot.channels.") and module != "bot.channels.base":

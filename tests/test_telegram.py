@@ -21,7 +21,7 @@ from bot.channels.base import ChatMigrated, ChatUnreachable, OutMessage, Rejecte
 from bot.channels.telegram import TelegramChannel
 from bot.config import Config, load_settings
 from bot.logs import setup_logging
-from storage.store import NewArticle
+from storage.records import DeliveryStatus, NewArticle
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 ADMIN = 100
@@ -182,7 +182,7 @@ async def test_articles_render_as_valid_html_and_long_ones_are_split(bot: Bot) -
     assert all(s.parse_mode == "HTML" for s in parts)
 
     async def both_marked_sent() -> bool:
-        return (await store.stats(now)).deliveries_by_status == {"sent": 2}
+        return (await store.stats(now)).deliveries_by_status == {DeliveryStatus.SENT: 2}
 
     await eventually(both_marked_sent)
 

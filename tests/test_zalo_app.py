@@ -16,7 +16,7 @@ from helpers import eventually, wait_for
 
 from bot.app import App
 from bot.config import Config, load_settings
-from storage.store import NewArticle
+from storage.records import DeliveryStatus, NewArticle
 
 TG_TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 ZALO_TOKEN = "zalo-test-token-0123456789"
@@ -96,7 +96,7 @@ async def test_one_article_reaches_telegram_and_zalo_subscribers(both: Both) -> 
     assert all(len(p) <= 2000 for p in zalo_parts)
     assert "portal.example/ky-hop-duk7.aspx" in "".join(zalo_parts)  # the link survives the split
     async def marked() -> bool:  # each row is marked right after its platform accepted it
-        return (await store.stats(now)).deliveries_by_status == {"sent": 2}
+        return (await store.stats(now)).deliveries_by_status == {DeliveryStatus.SENT: 2}
 
     await eventually(marked)
 

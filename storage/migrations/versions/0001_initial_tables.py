@@ -12,8 +12,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import storage.tables
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -34,7 +32,7 @@ def upgrade() -> None:
         "leases",
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("holder", sa.String(length=100), nullable=False),
-        sa.Column("expires_at", storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_leases")),
     )
     op.create_table(
@@ -48,12 +46,12 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("paused", sa.Boolean(), nullable=False),
         sa.Column("digest_time", sa.String(length=5), nullable=True),
-        sa.Column("last_digest_at", storage.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_digest_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("quiet_hours", sa.Boolean(), nullable=False),
         sa.Column("unreachable_count", sa.Integer(), nullable=False),
         sa.Column("deactivated_reason", sa.Text(), nullable=True),
-        sa.Column("created_at", storage.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_chats")),
         sa.UniqueConstraint("channel", "chat_id", name="uq_chats_channel_chat_id"),
     )
@@ -64,7 +62,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("topic", sa.String(length=100), nullable=True),
         sa.Column("created_by", sa.String(length=200), nullable=True),
-        sa.Column("created_at", storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
     )
     op.create_table(
@@ -75,15 +73,15 @@ def upgrade() -> None:
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("etag", sa.Text(), nullable=True),
         sa.Column("last_modified", sa.Text(), nullable=True),
-        sa.Column("next_check_at", storage.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_check_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("consecutive_failures", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("last_error_at", storage.tables.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("last_success_at", storage.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_error_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_success_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_item_count", sa.Integer(), nullable=False),
-        sa.Column("seeded_at", storage.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("seeded_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("alerted", sa.Boolean(), nullable=False),
-        sa.Column("created_at", storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sources")),
     )
     op.create_table(
@@ -93,13 +91,13 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=500), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("title", sa.Text(), nullable=False),
-        sa.Column("published_at", storage.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("topics", sa.Text(), nullable=False),
         sa.Column("seeded", sa.Boolean(), nullable=False),
-        sa.Column("first_seen_at", storage.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sort_at", storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sort_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["source_id"], ["sources.id"], name=op.f("fk_articles_source_id_sources")
         ),
@@ -117,7 +115,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=10), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
         sa.Column("key", sa.String(length=300), nullable=False),
-        sa.Column("created_at", storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["chat_id"],
             ["chats.id"],
@@ -150,7 +148,7 @@ def upgrade() -> None:
             "article_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
         sa.Column("topic", sa.String(length=100), nullable=False),
-        sa.Column("sort_at", storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sort_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["article_id"],
             ["articles.id"],
@@ -176,14 +174,14 @@ def upgrade() -> None:
         ),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", storage.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("created_at", storage.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", storage.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", storage.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("platform_message_id", sa.String(length=100), nullable=True),
         sa.Column("claimed_by", sa.String(length=64), nullable=True),
-        sa.Column("claimed_at", storage.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["article_id"],
             ["articles.id"],

@@ -1,0 +1,225 @@
+"""Chats and their subscriptions, and their backup (export/import as plain JSON-able data)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from storage.base import StoreBase, row_to_chat
+from storage.records import Chat, Subscription
+from storage.tables import CHAT_T, SUBSCRIPTION_T
+
+
+class ChatsMixin(StoreBase):
+    """Rows of ``chats`` and ``subscriptions``."""
+
+    async def upsert_chat(
+        self,
+        channel: str,
+        chat_id: str,
+        now: datetime,
+        *,
+        title: str = "",
+        kind: str = "private",
+        language: str | None = None,
+        reactivate: bool = False,
+    ) -> Chat:
+        """Register a chat the first time it talks to us; ``reactivate`` (on /start) resumes it."""
+        c = CHAT_T
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                self._insert(c)
+                .values(
+                    channel=channel,
+                    chat_id=chat_id,
+                    title=title,
+                    kind=kind,
+                    language=language or "vi",
+                    active=True,
+                    paused=False,
+                    unreachable_count=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["channel", "chat_id"])
+            )
+            if reactivate:
+                await conn.execute(
+                    update(c)
+                    .where(c.c.channel == channel, c.c.chat_id == chat_id)
+                    .values(
+                        active=True,
+                        paused=False,
+                        unreachable_count=0,
+                        deactivated_reason=None,
+                        updated_at=now,
+                    )
+                )
+            r = (
+                await conn.execute(select(c).where(c.c.channel == channel, c.c.chat_id == chat_id))
+            ).one()
+        return row_to_chat(r)
+
+    async def get_chat(self, channel: str, chat_id: str) -> Chat | None:
+        c = CHAT_T
+        async with self.engine.connect() as conn:
+            r = (
+                await conn.execute(select(c).where(c.c.channel == channel, c.c.chat_id == chat_id))
+            ).first()
+        return row_to_chat(r) if r else None
+
+    async def update_chat(self, chat: Chat, now: datetime, **values: Any) -> Chat:
+        """Change ``language``, ``paused``, ``digest_time``, ``active`` of one chat."""
+        allowed = {
+            "language",
+            "paused",
+            "digest_time",
+            "active",
+            "title",
+            "deactivated_reason",
+            "quiet_hours",
+            "last_digest_at",
+        }
+        if not set(values) <= allowed:
+            raise ValueError(f"cannot update {set(values) - allowed}")
+        c = CHAT_T
+        async with self.engine.begin() as conn:
+            await conn.execute(update(c).where(c.c.id == chat.id).values(updated_at=now, **values))
+            r = (await conn.execute(select(c).where(c.c.id == chat.id))).one()
+        return row_to_chat(r)
+
+    async def set_last_digest(self, chat_pk: int, now: datetime) -> None:
+        c = CHAT_T
+        async with self.engine.begin() as conn:
+            await conn.execute(update(c).where(c.c.id == chat_pk).values(last_digest_at=now))
+
+    async def subscribe(self, chat: Chat, kind: str, value: str, key: str, now: datetime) -> bool:
+        """Add a subscription; False when the chat already had it."""
+        s = SUBSCRIPTION_T
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                self._insert(s)
+                .values(chat_id=chat.id, kind=kind, value=value, key=key, created_at=now)
+                .on_conflict_do_nothing(index_elements=["chat_id", "kind", "key"])
+            )
+        return bool(result.rowcount)
+
+    async def unsubscribe(self, chat: Chat, kind: str | None, key: str | None) -> int:
+        """Remove one subscription (or, with ``kind=None``, all of them); return how many."""
+        s = SUBSCRIPTION_T
+        q = delete(s).where(s.c.chat_id == chat.id)
+        if kind is not None:
+            q = q.where(s.c.kind == kind, s.c.key == key)
+        async with self.engine.begin() as conn:
+            result = await conn.execute(q)
+        return int(result.rowcount or 0)
+
+    async def subscriptions(self, chat: Chat) -> list[Subscription]:
+        s = SUBSCRIPTION_T
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(s.c.kind, s.c.value, s.c.key)
+                .where(s.c.chat_id == chat.id)
+                .order_by(s.c.kind.desc(), s.c.id)
+            )
+            return [Subscription(r.kind, r.value, r.key) for r in rows]
+
+    async def keyword_keys(self) -> list[str]:
+        """Distinct keyword match keys followed by at least one active chat."""
+        s = SUBSCRIPTION_T
+        c = CHAT_T
+        q = (
+            select(s.c.key)
+            .join(c, c.c.id == s.c.chat_id)
+            .where(s.c.kind == "keyword", c.c.active.is_(True))
+            .distinct()
+        )
+        async with self.engine.connect() as conn:
+            return [r[0] for r in await conn.execute(q)]
+
+    # -- backup: the chats and what they follow, as JSON-able data -----------------------
+
+    async def export_chats(self) -> list[dict[str, Any]]:
+        """Every chat with its settings and subscriptions, as plain JSON-able data."""
+        c = CHAT_T
+        s = SUBSCRIPTION_T
+        async with self.engine.connect() as conn:
+            subs: dict[int, list[dict[str, str]]] = {}
+            for r in await conn.execute(
+                select(s.c.chat_id, s.c.kind, s.c.value, s.c.key).order_by(s.c.id)
+            ):
+                subs.setdefault(r.chat_id, []).append(
+                    {"kind": r.kind, "value": r.value, "key": r.key}
+                )
+            chats = (await conn.execute(select(c).order_by(c.c.id))).all()
+        return [
+            {
+                "channel": r.channel,
+                "chat_id": r.chat_id,
+                "title": r.title,
+                "kind": r.kind,
+                "language": r.language,
+                "active": bool(r.active),
+                "paused": bool(r.paused),
+                "digest_time": r.digest_time,
+                "quiet_hours": bool(r.quiet_hours),
+                "subscriptions": subs.get(r.id, []),
+            }
+            for r in chats
+        ]
+
+    async def import_chats(self, chats: Sequence[dict[str, Any]], now: datetime) -> tuple[int, int]:
+        """Create or update chats and add their subscriptions (idempotent).
+
+        Returns (chats, subscriptions added)."""
+        c = CHAT_T
+        s = SUBSCRIPTION_T
+        n_subs = 0
+        async with self.engine.begin() as conn:
+            for item in chats:
+                values = {
+                    "title": item.get("title", ""),
+                    "kind": item.get("kind", "private"),
+                    "language": item.get("language", "vi"),
+                    "active": bool(item.get("active", True)),
+                    "paused": bool(item.get("paused", False)),
+                    "digest_time": item.get("digest_time"),
+                    "quiet_hours": bool(item.get("quiet_hours", True)),
+                }
+                await conn.execute(
+                    self._insert(c)
+                    .values(
+                        channel=item["channel"],
+                        chat_id=str(item["chat_id"]),
+                        unreachable_count=0,
+                        created_at=now,
+                        updated_at=now,
+                        **values,
+                    )
+                    .on_conflict_do_nothing(index_elements=["channel", "chat_id"])
+                )
+                chat_pk = (
+                    await conn.execute(
+                        update(c)
+                        .where(c.c.channel == item["channel"], c.c.chat_id == str(item["chat_id"]))
+                        .values(updated_at=now, **values)
+                        .returning(c.c.id)
+                    )
+                ).scalar_one()
+                for sub in item.get("subscriptions", []):
+                    result = await conn.execute(
+                        self._insert(s)
+                        .values(
+                            chat_id=chat_pk,
+                            kind=sub["kind"],
+                            value=sub["value"],
+                            key=sub["key"],
+                            created_at=now,
+                        )
+                        .on_conflict_do_nothing(index_elements=["chat_id", "kind", "key"])
+                    )
+                    n_subs += int(result.rowcount or 0)
+        return len(chats), n_subs

@@ -1,0 +1,159 @@
+"""What the store returns: frozen dataclasses, the delivery statuses and the errors.
+
+Plain values with no SQLAlchemy in sight, so any layer above storage may hold them.
+
+Errors::
+
+    StoreError            root of this package's errors
+    └── MigrationError    the schema could not be brought to the current revision
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class DeliveryStatus(StrEnum):
+    """Where one outbox row stands. Stored as its value in ``deliveries.status``."""
+
+    PENDING = "pending"  # queued, waiting for its ``next_attempt_at``
+    SENDING = "sending"  # claimed by a worker (``claimed_by``) and being sent
+    SENT = "sent"
+    FAILED = "failed"  # the platform rejected it for good
+    UNREACHABLE = "unreachable"  # the chat blocked the bot, left, or no longer exists
+    CANCELLED = "cancelled"  # never sent: its chat was deactivated or merged away
+
+
+#: not finished yet: still waiting or in flight
+UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+
+
+class StoreError(Exception):
+    """Root of the storage errors."""
+
+
+class MigrationError(StoreError):
+    """The database schema could not be upgraded."""
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """Poll state of one source."""
+
+    id: str
+    name: str
+    kind: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    next_check_at: datetime | None
+    consecutive_failures: int
+    last_error: str | None
+    last_error_at: datetime | None
+    last_success_at: datetime | None
+    last_item_count: int
+    seeded_at: datetime | None
+    alerted: bool
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    """An article to store, with the keyword subscriptions it matched (as match keys)."""
+
+    source_id: str
+    key: str
+    url: str
+    title: str
+    published_at: datetime | None
+    body: str
+    summary: str
+    topics: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    id: int
+    source_id: str
+    key: str
+    url: str
+    title: str
+    published_at: datetime | None
+    summary: str
+    topics: tuple[str, ...]
+    first_seen_at: datetime
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What ``Store.save_articles`` did: ids of new articles and deliveries queued."""
+
+    new_ids: tuple[int, ...]
+    deliveries: int
+
+
+@dataclass(frozen=True)
+class Chat:
+    id: int
+    channel: str
+    chat_id: str
+    title: str
+    kind: str
+    language: str
+    active: bool
+    paused: bool
+    digest_time: str | None
+    last_digest_at: datetime | None = None
+    quiet_hours: bool = True
+
+
+@dataclass(frozen=True)
+class Subscription:
+    kind: str  # "topic" | "keyword"
+    value: str
+    key: str
+
+
+@dataclass(frozen=True)
+class DeliveryJob:
+    """Claimed deliveries to one chat, sent as one message: a broadcast or alert, one
+    article, or several articles due together (grouped, or a digest)."""
+
+    ids: tuple[int, ...]
+    attempts: int
+    chat: Chat
+    articles: tuple[StoredArticle, ...]
+    message_kind: str | None
+    message_text: str | None
+    message_id: int | None = None
+
+    @property
+    def id(self) -> int:
+        return self.ids[0]
+
+    @property
+    def article(self) -> StoredArticle | None:
+        return self.articles[0] if len(self.articles) == 1 else None
+
+
+@dataclass(frozen=True)
+class BroadcastProgress:
+    total: int
+    sent: int
+    failed: int
+    unreachable: int
+    cancelled: int
+    pending: int
+
+
+@dataclass(frozen=True)
+class Stats:
+    chats_active: int
+    chats_inactive: int
+    subscriptions_by_topic: dict[str, int]
+    keyword_subscriptions: int
+    articles_by_source: dict[str, int]
+    deliveries_by_status: dict[str, int]
+    sources_in_error: tuple[str, ...] = ()

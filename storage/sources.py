@@ -1,0 +1,116 @@
+"""Sources: the configured feeds and their poll state (validators, failure streak, alerts)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from storage.base import StoreBase, row_to_state
+from storage.records import SourceState
+from storage.tables import SOURCE_T
+
+
+class SourcesMixin(StoreBase):
+    """Rows of ``sources``: created from the configuration, updated after every poll."""
+
+    async def sync_sources(self, sources: Iterable[Any], now: datetime) -> None:
+        """Create rows for configured sources; refresh name/kind/url of existing ones.
+
+        A source whose URL changed keeps its history but loses its validators (etag).
+        """
+        t = SOURCE_T
+        async with self.engine.begin() as conn:
+            existing = {r.id: r for r in (await conn.execute(select(t.c.id, t.c.url))).all()}
+            for s in sources:
+                if s.id not in existing:
+                    await conn.execute(
+                        t.insert().values(
+                            id=s.id,
+                            name=s.name,
+                            kind=s.kind,
+                            url=s.url,
+                            consecutive_failures=0,
+                            last_item_count=0,
+                            alerted=False,
+                            created_at=now,
+                        )
+                    )
+                else:
+                    values: dict[str, Any] = {"name": s.name, "kind": s.kind, "url": s.url}
+                    if existing[s.id].url != s.url:
+                        values.update(etag=None, last_modified=None)
+                    await conn.execute(update(t).where(t.c.id == s.id).values(**values))
+
+    async def source_state(self, source_id: str) -> SourceState | None:
+        t = SOURCE_T
+        async with self.engine.connect() as conn:
+            r = (await conn.execute(select(t).where(t.c.id == source_id))).first()
+        return row_to_state(r) if r else None
+
+    async def source_states(self) -> list[SourceState]:
+        t = SOURCE_T
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(t).order_by(t.c.id))).all()
+        return [row_to_state(r) for r in rows]
+
+    async def record_poll_success(
+        self,
+        source_id: str,
+        now: datetime,
+        *,
+        next_check_at: datetime,
+        etag: str | None,
+        last_modified: str | None,
+        item_count: int | None,
+        seeded: bool = False,
+    ) -> None:
+        """Reset the failure streak; ``item_count`` None means 304 (keep the last count)."""
+        t = SOURCE_T
+        values: dict[str, Any] = {
+            "last_success_at": now,
+            "next_check_at": next_check_at,
+            "consecutive_failures": 0,
+            "etag": etag,
+            "last_modified": last_modified,
+        }
+        if item_count is not None:
+            values["last_item_count"] = item_count
+        if seeded:
+            values["seeded_at"] = now
+        async with self.engine.begin() as conn:
+            await conn.execute(update(t).where(t.c.id == source_id).values(**values))
+
+    async def record_poll_failure(
+        self, source_id: str, now: datetime, *, error: str, next_check_at: datetime
+    ) -> SourceState:
+        """Count one more failure in a row and remember the error; return the new state."""
+        t = SOURCE_T
+        async with self.engine.begin() as conn:
+            r = (
+                await conn.execute(
+                    update(t)
+                    .where(t.c.id == source_id)
+                    .values(
+                        consecutive_failures=t.c.consecutive_failures + 1,
+                        last_error=error[:2000],
+                        last_error_at=now,
+                        next_check_at=next_check_at,
+                    )
+                    .returning(*t.c)
+                )
+            ).one()
+        return row_to_state(r)
+
+    async def set_source_alerted(self, source_id: str, alerted: bool) -> None:
+        t = SOURCE_T
+        async with self.engine.begin() as conn:
+            await conn.execute(update(t).where(t.c.id == source_id).values(alerted=alerted))
+
+    async def last_success(self) -> datetime | None:
+        """The most recent successful poll of any source."""
+        t = SOURCE_T
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(func.max(t.c.last_success_at)))).scalar()

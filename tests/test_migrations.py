@@ -1,0 +1,157 @@
+"""Migrations: frozen (no project imports), and 0003 moves rows written the old way both ways."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from storage.records import DeliveryStatus
+from storage.search import search_rowid, search_text
+from storage.store import MIGRATIONS_DIR, Store
+
+VERSIONS = sorted((MIGRATIONS_DIR / "versions").glob("*.py"))
+PROJECT = ("storage", "feeds", "bot")
+
+
+def _project_imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""] if node.level == 0 else ["(relative import)"]
+        else:
+            continue
+        found += [n for n in names if n.split(".")[0] in PROJECT or n == "(relative import)"]
+    return found
+
+
+@pytest.mark.parametrize("path", VERSIONS, ids=[p.stem for p in VERSIONS])
+def test_migration_imports_no_project_code(path: Path) -> None:
+    # A revision must do forever what it did when written: live code may change under it.
+    assert _project_imports(path) == [], f"{path.name} imports project code"
+
+
+def test_new_revisions_start_without_project_imports() -> None:
+    template = (MIGRATIONS_DIR / "script.py.mako").read_text(encoding="utf-8")
+    assert not any(f"import {p}" in template or f"from {p}" in template for p in PROJECT)
+
+
+def _load(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"revision_{path.stem}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_0002_frozen_helpers_match_the_live_index() -> None:
+    """The copies in 0002 index existing articles exactly as save_articles indexes new ones."""
+    frozen = _load(next(p for p in VERSIONS if p.stem.startswith("0002")))
+    for value in ("Dân vận khéo", "HOÀ BÌNH hòa bình", "04-NQ/ĐUK", "a\u200bb\u00adc  d_e", ""):
+        assert frozen.search_text(value) == search_text(value), value
+    when = datetime(2026, 11, 26, 1, 2, 3, tzinfo=UTC)
+    assert frozen.search_rowid(when, 12345) == search_rowid(when, 12345)
+    assert frozen.search_rowid(when.replace(tzinfo=None), 7) == search_rowid(when, 7)
+
+
+async def _downgrade(store: Store, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    def run(sync_conn: Any) -> None:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg.attributes["connection"] = sync_conn
+        command.downgrade(cfg, revision)
+
+    async with store.engine.begin() as conn:
+        await conn.run_sync(run)
+
+
+async def _rows(store: Store) -> list[tuple[str, str | None]]:
+    async with store.engine.connect() as conn:
+        q = text("SELECT status, last_error FROM deliveries ORDER BY id")
+        return [(r[0], r[1]) for r in await conn.execute(q)]
+
+
+async def test_0003_makes_unreachable_a_status_and_back(db_url: str, clock: Any) -> None:
+    store = Store.open(db_url)
+    try:
+        assert await store.upgrade("0002") == "0002"
+        now = clock()
+        for chat_id in "12345":
+            await store.upsert_chat("telegram", chat_id, now)
+        message_id, queued = await store.enqueue_message("broadcast", "Tin", now)
+        assert queued == 5
+        # Written the way the code before 0003 wrote them.
+        old = [
+            ("failed", "unreachable: Forbidden: bot was blocked by the user"),
+            ("failed", "rejected: message is too long"),
+            ("cancelled", "chat unreachable: Forbidden: bot was blocked by the user"),
+            ("sent", None),
+            ("failed", "unreachable: "),
+        ]
+        async with store.engine.begin() as conn:
+            for i, (status, error) in enumerate(old, start=1):
+                await conn.execute(
+                    text("UPDATE deliveries SET status = :s, last_error = :e WHERE id = :id"),
+                    {"s": status, "e": error, "id": i},
+                )
+
+        assert await store.upgrade() == "0003"
+        assert await _rows(store) == [
+            (DeliveryStatus.UNREACHABLE, "Forbidden: bot was blocked by the user"),
+            (DeliveryStatus.FAILED, "rejected: message is too long"),
+            (DeliveryStatus.CANCELLED, "chat unreachable: Forbidden: bot was blocked by the user"),
+            (DeliveryStatus.SENT, None),
+            (DeliveryStatus.UNREACHABLE, ""),
+        ]
+        # The figures read the same as before the migration.
+        progress = await store.broadcast_progress(message_id)
+        assert (progress.total, progress.sent, progress.failed) == (5, 1, 1)
+        assert (progress.unreachable, progress.cancelled, progress.pending) == (3, 0, 0)
+        stats = await store.stats(now)
+        assert stats.deliveries_by_status == {
+            DeliveryStatus.CANCELLED: 1, DeliveryStatus.FAILED: 3, DeliveryStatus.SENT: 1
+        }
+
+        await _downgrade(store, "0002")
+        assert await store.current_revision() == "0002"
+        assert await _rows(store) == old
+    finally:
+        await store.close()
+
+
+async def test_0002_indexes_articles_stored_before_it(db_url: str, clock: Any) -> None:
+    from feeds.models import Source
+    from storage.records import NewArticle
+    from storage.tables import ARTICLE_T
+
+    store = Store.open(db_url)
+    try:
+        assert await store.upgrade("0001") == "0001"
+        now = clock()
+        await store.sync_sources([Source("s1", "Nguồn", "rss", "https://portal.example/rss")], now)
+        async with store.engine.begin() as conn:
+            await conn.execute(ARTICLE_T.insert().values(
+                source_id="s1", key="old", url="https://portal.example/old", title="Dân vận khéo",
+                published_at=None, body="Nội dung cũ.", summary="", topics="", seeded=False,
+                first_seen_at=now, sort_at=now,
+            ))
+        await store.upgrade()
+        later = clock.advance(60)
+        await store.save_articles([NewArticle(
+            "s1", "new", "https://portal.example/new", "Dân vận mới", None, "Nội dung.", "",
+        )], later)
+        assert [a.key for a in await store.search("dan van")] == ["new", "old"]
+        assert [a.key for a in await store.search("noi dung cu")] == ["old"]
+    finally:
+        await store.close()
