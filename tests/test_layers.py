@@ -12,7 +12,7 @@ ADAPTERS = {"bot.channels.telegram", "bot.channels.zalo", "bot.channels.console"
 #: what an adapter may import from the bot: the seam and pure helpers with no bot imports
 ADAPTER_MAY_USE = ("bot.channels.base", "bot.backoff", "bot.timeofday")
 #: modules allowed to know concrete channel adapters (composition roots)
-COMPOSITION = {"bot.app", "bot.demo"}
+COMPOSITION = {"bot.app", "bot.demo.runner"}
 
 
 def _modules() -> list[tuple[str, Path]]:
