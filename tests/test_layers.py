@@ -13,6 +13,8 @@ ADAPTERS = {"bot.channels.telegram", "bot.channels.zalo", "bot.channels.console"
 ADAPTER_MAY_USE = ("bot.channels.base", "bot.backoff", "bot.timeofday")
 #: modules allowed to know concrete channel adapters (composition roots)
 COMPOSITION = {"bot.app", "bot.demo.runner"}
+#: decisions without I/O: no storage, no network client
+PURE = {"bot.polling_plan"}
 
 
 def _modules() -> list[tuple[str, Path]]:
@@ -48,6 +50,9 @@ def test_import_direction(module: str, path: Path) -> None:
         assert not uses("storage") and not uses("bot"), f"{module} must not import storage/bot"
     if module.startswith("storage"):
         assert not uses("bot"), f"{module} must not import bot"
+    if module in PURE:
+        impure = uses("storage") + uses("httpx") + uses("feeds.fetch") + uses("feeds.reader")
+        assert not impure, f"{module} must do no I/O, yet imports {impure}"
     if not module.startswith("storage"):
         assert not uses("sqlalchemy") and not uses("alembic"), f"{module}: SQLAlchemy lives in storage/"
     if module.startswith("bot.channels.") and module != "bot.channels.base":
