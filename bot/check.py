@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import datetime, tzinfo
 from urllib.parse import urlsplit
 
 from bot.config import Config, ConfigError
-from bot.poller import PollSettings, SourceFailure, SourceReader, format_when
 from feeds.fetch import DEFAULT_USER_AGENT, FetchError, fetch, make_client
 from feeds.models import ListRules, Source
+from feeds.reader import SourceFailure, SourceReader
 from feeds.urls import DEFAULT_ID_PATTERN
 
 EXIT_FAILED = 1
@@ -33,6 +34,10 @@ async def _adhoc_source(url: str, config: Config) -> Source:
     # Portal article links by default; any other site: links whose path carries a long number.
     pattern = DEFAULT_ID_PATTERN if b"-duk" in result.content else r"/[^?#]*\d{4,}[^/]*$"
     return Source(id="adhoc", name=host, kind="html", url=url, list=ListRules(link_pattern=pattern))
+
+
+def format_when(value: datetime | None, tz: tzinfo) -> str:
+    return value.astimezone(tz).strftime("%d/%m/%Y %H:%M") if value else "-"
 
 
 def _first_words(text: str, n: int = BODY_WORDS) -> str:
@@ -59,7 +64,7 @@ async def check_source(config: Config, source_ref: str, *, limit: int = 5) -> in
         user_agent=config.settings.bantin_user_agent or DEFAULT_USER_AGENT,
         timeout=config.settings.bantin_http_timeout,
     ) as client:
-        reader = SourceReader(client, PollSettings(max_bytes=config.settings.bantin_max_response_bytes))
+        reader = SourceReader(client, max_bytes=config.settings.bantin_max_response_bytes)
         try:
             checked, total = await reader.check(source, limit=limit)
         except SourceFailure as exc:

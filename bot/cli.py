@@ -174,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "run"
     try:
         if command == "demo":
-            from bot.demo import run_demo
+            from bot.demo.runner import run_demo
 
             return asyncio.run(run_demo(args))
         config = _load(args)

@@ -13,29 +13,25 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 
 import httpx
 
 from bot.alerts import Alert
 from bot.backoff import backoff
+from bot.polling_plan import PollPlan, plan_poll
 from feeds.errors import FeedError
-from feeds.extract import extract_article
-from feeds.fetch import FetchError, FetchResult, decode_html, fetch
-from feeds.html import parse_listing
+from feeds.fetch import FetchResult
 from feeds.models import Entry, ExtractedArticle, Source, Topic
-from feeds.rss import parse_feed
+from feeds.reader import SourceFailure, SourceReader, keyed_entries
 from feeds.summarize import summarize
 from feeds.text import normalize, normalize_block
 from feeds.topics import classify, keyword_matches
-from feeds.urls import entry_keys
 from storage.records import NewArticle, SourceState
 from storage.store import Store
 
 log = logging.getLogger(__name__)
 
-#: article pages fetched when a source is seen for the first time (the rest: listing data only)
-SEED_PAGES = 10
 
 @dataclass(frozen=True)
 class PollReport:
@@ -56,18 +52,14 @@ class PollReport:
         return f"{out} {self.reason}" if self.reason else out
 
 
-@dataclass(frozen=True)
-class CheckedEntry:
-    """What ``check-source`` prints for one entry."""
-
-    entry: Entry
-    key: str | None
-    article: ExtractedArticle | None
-    error: str | None
-
-
-class SourceFailure(Exception):
-    """A problem with one source's listing (fetch, parse, or selectors that found nothing)."""
+def success_reason(plan: PollPlan, stored: int, page_errors: Sequence[str]) -> str:
+    """The reason a successful poll's report carries: seeding, and article pages that failed."""
+    reason = f"first sight: {stored} items stored silently" if plan.first_sight else ""
+    if page_errors:
+        reason = (reason + "; " if reason else "") + (
+            f"{len(page_errors)} article page(s) failed, stored from the listing: {page_errors[0]}"
+        )
+    return reason
 
 
 @dataclass(frozen=True)
@@ -83,81 +75,6 @@ class PollSettings:
 def backoff_delay(interval: int, failures: int, cap: int) -> int:
     """Seconds until the next try after ``failures`` failures in a row (capped doubling)."""
     return int(backoff(failures, base=interval, cap=max(cap, interval)))
-
-
-class SourceReader:
-    """Fetches and parses a source's listing and article pages; touches no storage."""
-
-    def __init__(self, client: httpx.AsyncClient, settings: PollSettings | None = None) -> None:
-        self.client = client
-        self.settings = settings or PollSettings()
-        self._pages = asyncio.Semaphore(self.settings.fetch_concurrency)
-
-    async def listing(
-        self, source: Source, *, etag: str | None = None, last_modified: str | None = None
-    ) -> tuple[FetchResult, list[Entry] | None]:
-        """Fetch and parse the listing; ``None`` entries means 304 Not Modified."""
-        try:
-            result = await fetch(
-                self.client, source.url, etag=etag, last_modified=last_modified,
-                max_bytes=self.settings.max_bytes, timeout=self.settings.fetch_timeout,
-            )
-        except FetchError as exc:
-            raise SourceFailure(str(exc)) from exc
-        if result.not_modified:
-            return result, None
-        try:
-            if source.kind == "rss":
-                entries = parse_feed(result.content, url=result.url, content_type=result.content_type)
-            else:
-                assert source.list is not None  # config guarantees it for html sources
-                html = decode_html(result.content, result.content_type)
-                entries = parse_listing(html, base_url=result.url, rules=source.list)
-        except FeedError as exc:
-            raise SourceFailure(f"cannot parse {source.kind}: {exc}") from exc
-        return result, entries
-
-    @staticmethod
-    def keyed(source: Source, entries: list[Entry]) -> list[tuple[str, Entry]]:
-        """Entries with their dedup keys; duplicates within one listing collapse to the first."""
-        seen: set[str] = set()
-        out: list[tuple[str, Entry]] = []
-        keys = entry_keys(entries, id_pattern=source.id_pattern, source_id=source.id)
-        for key, entry in zip(keys, entries, strict=True):
-            if key is None or key in seen:
-                continue
-            seen.add(key)
-            out.append((key, entry))
-        return out
-
-    async def article(self, source: Source, entry: Entry) -> ExtractedArticle:
-        """Fetch and extract one article page; raises a :class:`FeedError`."""
-        async with self._pages:
-            result = await fetch(
-                self.client, entry.url, max_bytes=self.settings.max_bytes, timeout=self.settings.fetch_timeout
-            )
-        html = decode_html(result.content, result.content_type)
-        return extract_article(html, url=result.url, rules=source.article, fallback_title=entry.title)
-
-    async def check(self, source: Source, *, limit: int = 5) -> tuple[list[CheckedEntry], int]:
-        """Fetch and parse without storing anything; the first ``limit`` entries get their page.
-
-        Returns (checked entries, total entries on the listing); raises :class:`SourceFailure`.
-        """
-        _, entries = await self.listing(source)
-        assert entries is not None
-        keyed = self.keyed(source, entries)
-        out: list[CheckedEntry] = []
-        for key, entry in keyed[:limit]:
-            page = None
-            error = None
-            if source.fetch_articles:
-                try:
-                    page = await self.article(source, entry)
-                except FeedError as exc:
-                    error = str(exc)
-            out.append(CheckedEntry(entry, key, page, error))
-        return out, len(keyed)
 
 
 class Poller:
@@ -179,7 +96,12 @@ class Poller:
         self.topics = tuple(topics)
         self.clock = clock
         self.settings = settings or PollSettings()
-        self.reader = SourceReader(client, self.settings)
+        self.reader = SourceReader(
+            client,
+            max_bytes=self.settings.max_bytes,
+            timeout=self.settings.fetch_timeout,
+            concurrency=self.settings.fetch_concurrency,
+        )
         self.alert = alert
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -224,6 +146,7 @@ class Poller:
         return report
 
     async def _poll(self, source: Source) -> PollReport:
+        """Fetch the listing -> plan -> fetch pages -> compose -> save -> record."""
         started = time.perf_counter()
         state = await self.store.source_state(source.id)
         if state is None:
@@ -231,65 +154,62 @@ class Poller:
             state = await self.store.source_state(source.id)
         try:
             result, entries = await self.reader.listing(
-                source, etag=state.etag if state else None, last_modified=state.last_modified if state else None
+                source,
+                etag=state.etag if state else None,
+                last_modified=state.last_modified if state else None,
             )
             if entries is None:
-                now = self.clock()
-                await self.store.record_poll_success(
-                    source.id, now, next_check_at=now + timedelta(seconds=source.interval),
-                    etag=result.etag, last_modified=result.last_modified, item_count=None,
-                )
+                await self._record_success(source, result, item_count=None)
                 await self._recovered(source, state)
-                return PollReport(source.id, True, 0, time.perf_counter() - started, not_modified=True)
-            keyed = self.reader.keyed(source, entries)
-            # Zero items is never "no news": a listing always shows its latest articles, so
-            # selectors broke, the layout changed, or the feed is damaged.
-            if not keyed:
-                was = state.last_item_count if state else 0
-                raise SourceFailure(
-                    f"listing yielded no items (it had {was}): selectors or link_pattern no longer match"
-                    if was else f"{source.kind} listing yielded no items: check the URL, selectors or link_pattern"
-                )
+                seconds = time.perf_counter() - started
+                return PollReport(source.id, True, 0, seconds, not_modified=True)
+            keyed = keyed_entries(source, entries)
             known = await self.store.known_keys([k for k, _ in keyed])
-            fresh = [(k, e) for k, e in keyed if k not in known]
-            first_sight = state is None or state.seeded_at is None
+            plan = plan_poll(source, state, keyed, known)
+            if plan.failure is not None:
+                raise SourceFailure(plan.failure)
             page_errors: list[str] = []
-            # On first sight only the newest entries get their page (what /latest will show);
-            # the rest is history, stored from the listing alone.
-            with_pages = (SEED_PAGES if first_sight else len(fresh)) if source.fetch_articles else 0
-            pages = list(
-                await asyncio.gather(*(self._try_page(source, e, page_errors) for _, e in fresh[:with_pages]))
-            ) + [None] * (len(fresh) - min(with_pages, len(fresh)))
-            keyword_keys = await self.store.keyword_keys() if fresh and not first_sight else []
+            fetched = await asyncio.gather(
+                *(self._try_page(source, e, page_errors) for _, e in plan.fetch_pages)
+            )
+            pages = [*fetched, *([None] * len(plan.listing_only))]
+            keyword_keys = await self.store.keyword_keys() if plan.match_keywords else []
             articles = [
-                self._compose(source, k, e, page, keyword_keys, summarise=page is not None or not first_sight)
-                for (k, e), page in zip(fresh, pages, strict=True)
+                self._compose(
+                    source, k, e, page, keyword_keys,
+                    summarise=page is not None or plan.summarise_without_page,
+                )
+                for (k, e), page in zip(plan.fresh, pages, strict=True)
             ]
             # First sight is seeded silently: what the listing shows now is history, not news.
-            saved = await self.store.save_articles(articles, self.clock(), seeded=first_sight)
-            now = self.clock()
-            await self.store.record_poll_success(
-                source.id, now, next_check_at=now + timedelta(seconds=source.interval),
-                etag=result.etag, last_modified=result.last_modified, item_count=len(keyed),
-                seeded=first_sight,
+            saved = await self.store.save_articles(articles, self.clock(), seeded=plan.first_sight)
+            await self._record_success(
+                source, result, item_count=plan.item_count, seeded=plan.first_sight
             )
             await self._recovered(source, state)
-            reason = ""
-            if first_sight:
-                reason = f"first sight: {len(saved.new_ids)} items stored silently"
-            if page_errors:
-                reason = (reason + "; " if reason else "") + (
-                    f"{len(page_errors)} article page(s) failed, stored from the listing: {page_errors[0]}"
-                )
             return PollReport(
-                source.id, True, 0 if first_sight else len(saved.new_ids), time.perf_counter() - started,
-                reason=reason, queued=saved.deliveries, seeded=first_sight,
+                source.id, True, 0 if plan.first_sight else len(saved.new_ids),
+                time.perf_counter() - started,
+                reason=success_reason(plan, len(saved.new_ids), page_errors),
+                queued=saved.deliveries, seeded=plan.first_sight,
             )
         except SourceFailure as exc:
             return await self._failed(source, str(exc), started)
         except Exception as exc:  # a bug or a database problem: report it, keep the scheduler alive
             log.exception("polling %s failed unexpectedly", source.id)
-            return await self._failed(source, f"internal error: {type(exc).__name__}: {exc}", started)
+            reason = f"internal error: {type(exc).__name__}: {exc}"
+            return await self._failed(source, reason, started)
+
+    async def _record_success(
+        self, source: Source, result: FetchResult, *, item_count: int | None, seeded: bool = False
+    ) -> None:
+        """Next check one interval from now; ``item_count`` None (a 304) keeps the last count."""
+        now = self.clock()
+        await self.store.record_poll_success(
+            source.id, now, next_check_at=now + timedelta(seconds=source.interval),
+            etag=result.etag, last_modified=result.last_modified, item_count=item_count,
+            seeded=seeded,
+        )
 
     async def _try_page(self, source: Source, entry: Entry, errors: list[str]) -> ExtractedArticle | None:
         try:
@@ -339,7 +259,3 @@ class Poller:
                 return await self.poll(source)
 
         return list(await asyncio.gather(*(one(s) for s in sources)))
-
-
-def format_when(value: datetime | None, tz: tzinfo) -> str:
-    return value.astimezone(tz).strftime("%d/%m/%Y %H:%M") if value else "-"

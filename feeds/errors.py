@@ -3,7 +3,8 @@
 FeedError                 root: anything feeds/ raises on purpose
  ├── FetchError           feeds.fetch: the bytes could not be had (subclasses live there)
  ├── ParseError           the bytes are not what the source promised: not a feed, no article
- └── RulesError           a configured selector or pattern is invalid (fix the config)
+ ├── RulesError           a configured selector or pattern is invalid (fix the config)
+ └── SourceFailure        feeds.reader: a source's listing could not be fetched or parsed
 """
 
 from __future__ import annotations

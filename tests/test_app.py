@@ -8,12 +8,13 @@ import unicodedata
 from pathlib import Path
 
 import httpx
+from fake_portal import ScriptedPortal
 from helpers import wait_for
 
 from bot.app import App
 from bot.channels.console import ConsoleChannel
 from bot.config import Config, load_settings
-from bot.demo_portal import DemoPortal, demo_config_text, load_site
+from bot.demo.portal import demo_config_text, load_site
 
 BASE = "http://portal.test"
 
@@ -24,7 +25,7 @@ def config_for(database_url: str, text: str) -> Config:
 
 
 async def test_console_chat_sees_pushes_and_answers_commands(database_url: str) -> None:
-    portal = DemoPortal(load_site())
+    portal = ScriptedPortal(load_site())
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=portal.app))
     out = io.StringIO()
     console = ConsoleChannel(stdin=io.StringIO("/subscribe dan van\n/follow chuyển đổi số\n"), stdout=out)
@@ -53,7 +54,7 @@ async def test_console_chat_sees_pushes_and_answers_commands(database_url: str) 
 
 
 async def test_admins_get_one_alert_after_three_failures(database_url: str) -> None:
-    portal = DemoPortal(load_site())
+    portal = ScriptedPortal(load_site())
     portal.override("/rss/kiem-tra.rss", 502, b"Bad Gateway")
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=portal.app))
     out = io.StringIO()
@@ -178,7 +179,7 @@ date = "span"
 
 
 async def test_scheduler_polls_each_source_on_its_interval(database_url: str) -> None:
-    portal = DemoPortal(load_site())
+    portal = ScriptedPortal(load_site())
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=portal.app))
     text = demo_config_text(BASE).replace("interval = 5", "interval = 1")
     app = App(config_for(database_url, text), channels=[ConsoleChannel(stdin=io.StringIO(), stdout=io.StringIO())], client=client)

@@ -13,8 +13,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from fake_portal import ScriptedPortal
 
-from bot.demo_portal import DemoPortal, RunningServer, demo_config_text, load_site, serve
+from bot.demo.portal import demo_config_text, load_site
+from bot.httpserver import RunningServer, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 LINE = re.compile(r"^(?P<id>[\w-]+) (?P<status>ok|error) new=(?P<new>\d+) (?P<secs>\d+\.\d+)s(?: (?P<reason>.+))?$")
@@ -51,8 +53,8 @@ async def run_cli(*args: str, env: dict[str, str], cwd: Path, timeout: float = 6
 
 
 @pytest.fixture
-async def portal_server() -> AsyncIterator[tuple[DemoPortal, RunningServer]]:
-    portal = DemoPortal(load_site())
+async def portal_server() -> AsyncIterator[tuple[ScriptedPortal, RunningServer]]:
+    portal = ScriptedPortal(load_site())
     server = await serve(portal.app)
     yield portal, server
     await server.stop()

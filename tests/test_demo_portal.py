@@ -1,5 +1,6 @@
-"""Tests of the simulated portal (bot/demo_portal.py): bundled data, visibility schedule, pages,
-feeds, conditional GET, scripted failures, the demo configuration and the loopback server."""
+"""Tests of the simulated portal (bot/demo/portal.py, scripted by fake_portal.py): bundled data,
+visibility schedule, pages, feeds, conditional GET, scripted failures, the demo configuration
+and the loopback server."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from pathlib import Path
 import feedparser
 import httpx
 import pytest
+from fake_portal import ScriptedPortal, slugify
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from bot.demo_portal import (
+from bot.demo.portal import (
     SECTIONS,
     TZ,
     DemoArticle,
@@ -26,9 +28,8 @@ from bot.demo_portal import (
     DemoSiteError,
     demo_config_text,
     load_site,
-    serve,
-    slugify,
 )
+from bot.httpserver import serve
 from feeds.topics import keyword_matches
 
 BASE = "http://portal.test"
@@ -47,9 +48,9 @@ class FakeClock:
         return self.now
 
 
-def make_portal(articles: list[DemoArticle] | None = None) -> tuple[DemoPortal, FakeClock]:
+def make_portal(articles: list[DemoArticle] | None = None) -> tuple[ScriptedPortal, FakeClock]:
     clock = FakeClock()
-    return DemoPortal(SITE if articles is None else articles, clock=clock), clock
+    return ScriptedPortal(SITE if articles is None else articles, clock=clock), clock
 
 
 def client(portal: DemoPortal) -> httpx.AsyncClient:
@@ -176,7 +177,8 @@ async def test_listing_shows_only_visible_articles_newest_first() -> None:
 
 
 async def test_time_passing_reveals_the_scheduled_articles() -> None:
-    portal, clock = make_portal()
+    clock = FakeClock()
+    portal = DemoPortal(SITE, clock=clock)  # the demo's own, unscripted
     async with client(portal) as c:
         clock.now += 14.9
         assert 12006 not in listed_ids((await c.get("/dan-van.aspx")).text)
@@ -195,7 +197,8 @@ async def test_time_passing_reveals_the_scheduled_articles() -> None:
 
 
 async def test_article_page_is_404_until_it_appears() -> None:
-    portal, clock = make_portal()
+    clock = FakeClock()
+    portal = DemoPortal(SITE, clock=clock)
     late = BY_ID[12018]
     async with client(portal) as c:
         clock.now += 59

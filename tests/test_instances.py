@@ -109,7 +109,7 @@ def _grouped(fake: FakeTelegram) -> int:
 async def test_only_the_poll_leader_polls(db_url: str) -> None:
     import httpx
 
-    from bot.demo_portal import DemoPortal, demo_config_text, load_site
+    from bot.demo.portal import DemoPortal, demo_config_text, load_site
 
     portal = DemoPortal(load_site())
     text = demo_config_text("http://portal.test").replace("interval = 5", "interval = 1")

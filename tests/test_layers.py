@@ -12,7 +12,9 @@ ADAPTERS = {"bot.channels.telegram", "bot.channels.zalo", "bot.channels.console"
 #: what an adapter may import from the bot: the seam and pure helpers with no bot imports
 ADAPTER_MAY_USE = ("bot.channels.base", "bot.backoff", "bot.timeofday")
 #: modules allowed to know concrete channel adapters (composition roots)
-COMPOSITION = {"bot.app", "bot.demo"}
+COMPOSITION = {"bot.app", "bot.demo.runner"}
+#: decisions without I/O: no storage, no network client
+PURE = {"bot.polling_plan"}
 
 
 def _modules() -> list[tuple[str, Path]]:
@@ -55,6 +57,9 @@ def test_import_direction(module: str, path: Path) -> None:
     if module.startswith("storage.") and module not in ("storage.store", "storage.tables"):
         # The resource modules know each other only through records, base and tables.
         assert not uses("storage.store"), f"{module} must not import storage.store"
+    if module in PURE:
+        impure = uses("storage") + uses("httpx") + uses("feeds.fetch") + uses("feeds.reader")
+        assert not impure, f"{module} must do no I/O, yet imports {impure}"
     if not module.startswith("storage"):
         assert not uses("sqlalchemy") and not uses("alembic"), f"{module}: SQLAlchemy lives in storage/"
     if module.startswith("bot.channels.") and module != "bot.channels.base":

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fake_portal import ScriptedPortal
 
 from bot.config import Config, load_settings
-from bot.demo_portal import DemoPortal, demo_config_text, load_site
+from bot.demo.portal import demo_config_text, load_site
 from bot.poller import Poller, PollSettings, backoff_delay
 from storage.store import Store, open_store
 
@@ -27,7 +28,7 @@ class PortalClock:
 
 @dataclass
 class Rig:
-    portal: DemoPortal
+    portal: ScriptedPortal
     portal_clock: PortalClock
     store: Store
     poller: Poller
@@ -48,9 +49,9 @@ def make_config(database_url: str, text: str | None = None) -> Config:
     )
 
 
-async def build(database_url: str, clock, portal: DemoPortal | None = None, pclock: PortalClock | None = None) -> Rig:  # type: ignore[no-untyped-def]
+async def build(database_url: str, clock, portal: ScriptedPortal | None = None, pclock: PortalClock | None = None) -> Rig:  # type: ignore[no-untyped-def]
     pclock = pclock or PortalClock()
-    portal = portal or DemoPortal(load_site(), clock=pclock)
+    portal = portal or ScriptedPortal(load_site(), clock=pclock)
     config = make_config(database_url)
     store = await open_store(config.database_url)
     await store.sync_sources(config.sources, clock())
@@ -121,7 +122,7 @@ async def test_extracted_article_fields(rig: Rig, clock) -> None:  # type: ignor
 
 async def test_restart_does_not_requeue_and_304_costs_nothing(database_url: str, clock) -> None:  # type: ignore[no-untyped-def]
     pclock = PortalClock()
-    portal = DemoPortal(load_site(), clock=pclock)
+    portal = ScriptedPortal(load_site(), clock=pclock)
     rig = await build(database_url, clock, portal, pclock)
     await subscribe_all(rig, clock)
     await rig.poller.poll_all(rig.config.sources)

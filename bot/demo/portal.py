@@ -1,6 +1,6 @@
-"""Simulated portal for the offline demo and the tests: section listings, article pages and RSS
-feeds of a fictional "Đảng bộ Các cơ quan Đảng Trung ương" site, served from bundled data, with
-articles that arrive on a schedule, conditional GET and scriptable failures.
+"""The simulated portal the offline demo polls: section listings, article pages and RSS feeds of
+a fictional "Đảng bộ Các cơ quan Đảng Trung ương" site, served from the bundled ``site/`` data,
+with articles that arrive on a schedule and conditional GET. Tests script it (fake_portal.py).
 
 Errors: ``DemoSiteError(ValueError)`` for a data file or article that does not make sense.
 """
@@ -13,7 +13,6 @@ import re
 import struct
 import time
 import tomllib
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,32 +23,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from bot.httpserver import RunningServer, serve
-
-__all__ = [
-    "ARTICLES_PATH",
-    "DEMO_CONFIG_PATH",
-    "DEMO_CONFIG_TEMPLATE",
-    "SECTIONS",
-    "TZ",
-    "DemoArticle",
-    "DemoPortal",
-    "DemoSiteError",
-    "RunningServer",
-    "demo_config_text",
-    "load_site",
-    "serve",
-    "slugify",
-]
+from starlette.types import ASGIApp
 
 #: Bundled data; located next to this module so it also works from an installed package.
-SITE_DIR = Path(__file__).parent / "demo_site"
+SITE_DIR = Path(__file__).parent / "site"
 ARTICLES_PATH = SITE_DIR / "articles.toml"
 DEMO_CONFIG_PATH = SITE_DIR / "demo.toml"
 
@@ -79,14 +59,7 @@ _VIEWS_REFERENCE = datetime(2026, 12, 1, tzinfo=TZ)
 
 
 class DemoSiteError(ValueError):
-    """The bundled (or given) site data, or an article added at runtime, is inconsistent."""
-
-
-def slugify(title: str) -> str:
-    """The portal's URL slug of a title: ASCII, lower case, words joined by ``-``."""
-    folded = unicodedata.normalize("NFKD", title.replace("đ", "d").replace("Đ", "D"))
-    ascii_text = "".join(c for c in folded if not unicodedata.combining(c)).lower()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    """The bundled (or given) site data, or an article added to the portal, is inconsistent."""
 
 
 @dataclass(frozen=True)
@@ -187,13 +160,6 @@ def demo_config_text(base_url: str) -> str:
 # --------------------------------------------------------------------------- the portal
 
 
-@dataclass(frozen=True)
-class _Override:
-    status: int
-    body: bytes
-    headers: tuple[tuple[str, str], ...]
-
-
 def _placeholder_jpeg() -> bytes:
     """A valid 8x8 mid-grey baseline JPEG, built by hand so no imaging library is needed."""
 
@@ -217,11 +183,11 @@ _JPEG = _placeholder_jpeg()
 
 
 class DemoPortal:
-    """The simulated portal. ``app`` is its Starlette ASGI application.
+    """The simulated portal. ``app`` is its ASGI application.
 
     An article is visible once ``clock() - t0 >= appear_after``, where ``t0`` is the clock's
     value when the portal was built; invisible articles are absent from every page and feed and
-    their pages answer 404. ``requests`` records every request as (method, path?query, status).
+    their pages answer 404.
     """
 
     def __init__(
@@ -229,14 +195,11 @@ class DemoPortal:
     ) -> None:
         self._clock = clock
         self._t0 = clock()
-        self._all_visible = False
         self._articles: dict[int, DemoArticle] = {}
-        self._overrides: dict[str, _Override] = {}
-        self.requests: list[tuple[str, str, int]] = []
         self.sections: Mapping[str, str] = SECTIONS
         for article in articles:
-            self.add(article)
-        self.app = Starlette(
+            self._add(article)
+        self.app: ASGIApp = Starlette(
             routes=[
                 Route("/", self._home),
                 Route("/rss/{feed}.rss", self._rss),
@@ -244,43 +207,14 @@ class DemoPortal:
                 Route("/{page}.aspx", self._aspx),
                 Route("/{rest:path}", self._not_found),
             ],
-            middleware=[Middleware(_Instrument, portal=self)],
         )
 
-    # ----------------------------------------------------------------- control (for demo/tests)
-
-    def add(self, article: DemoArticle) -> None:
-        """Add an article at runtime; its ``appear_after`` still counts from the portal's start."""
+    def _add(self, article: DemoArticle) -> None:
+        """Add an article; its ``appear_after`` counts from the portal's start."""
         if article.id in self._articles:
             raise DemoSiteError(f"article {article.id}: duplicate id")
         _check_unique_known([article])
         self._articles[article.id] = article
-
-    def publish_all(self) -> None:
-        """Make every article visible now, whatever its ``appear_after``."""
-        self._all_visible = True
-
-    def override(
-        self,
-        path: str,
-        status: int,
-        body: bytes | str = b"",
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        """Answer ``path`` with this response until :meth:`clear_override`.
-
-        ``path`` is matched exactly, first with its query string, then without. A non-empty
-        body gets ``text/html; charset=utf-8`` unless ``headers`` set a content type.
-        """
-        data = body.encode("utf-8") if isinstance(body, str) else body
-        hdrs = dict(headers or {})
-        if data and not any(k.lower() == "content-type" for k in hdrs):
-            hdrs["Content-Type"] = "text/html; charset=utf-8"
-        self._overrides[path] = _Override(status, data, tuple(hdrs.items()))
-
-    def clear_override(self, path: str) -> None:
-        """Serve ``path`` normally again (no error if it had no override)."""
-        self._overrides.pop(path, None)
 
     def visible(self, section: str | None = None) -> list[DemoArticle]:
         """Visible articles (of one section, or all), newest first."""
@@ -292,10 +226,7 @@ class DemoPortal:
         return sorted(found, key=lambda a: (a.published, a.id), reverse=True)
 
     def _is_visible(self, article: DemoArticle) -> bool:
-        return self._all_visible or self._clock() - self._t0 >= article.appear_after
-
-    def _scripted(self, target: str, path: str) -> _Override | None:
-        return self._overrides.get(target) or self._overrides.get(path)
+        return self._clock() - self._t0 >= article.appear_after
 
     # ----------------------------------------------------------------- routes
 
@@ -462,44 +393,6 @@ class DemoPortal:
         )
 
 
-class _Instrument:
-    """ASGI middleware: scripted overrides first, then the app; logs every request's status."""
-
-    def __init__(self, app: ASGIApp, portal: DemoPortal) -> None:
-        self.app = app
-        self.portal = portal
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        query = scope.get("query_string", b"").decode("latin-1")
-        target = f"{path}?{query}" if query else path
-        logged = False
-
-        async def logging_send(message: Message) -> None:
-            nonlocal logged
-            # Logged before the bytes leave, so a client that has its answer sees the entry.
-            if message["type"] == "http.response.start" and not logged:
-                logged = True
-                self.portal.requests.append((scope["method"], target, message["status"]))
-            await send(message)
-
-        try:
-            scripted = self.portal._scripted(target, path)
-            if scripted is not None:
-                response = Response(
-                    scripted.body, status_code=scripted.status, headers=dict(scripted.headers)
-                )
-                await response(scope, receive, logging_send)
-            else:
-                await self.app(scope, receive, logging_send)
-        finally:
-            if not logged:  # the app raised before answering; Starlette turns that into a 500
-                self.portal.requests.append((scope["method"], target, 500))
-
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -573,6 +466,3 @@ def _not_modified(request: Request, etag: str, last_modified: datetime | None) -
         since = since.replace(tzinfo=UTC)
     # HTTP dates have whole seconds.
     return last_modified.replace(microsecond=0) <= since
-
-
-# --------------------------------------------------------------------------- serving

@@ -13,7 +13,8 @@ from pathlib import Path
 from bot.app import App
 from bot.channels.console import CONSOLE_CHAT_ID, ConsoleChannel
 from bot.config import Config, load_settings
-from bot.demo_portal import DemoPortal, demo_config_text, load_site, serve
+from bot.demo.portal import DemoPortal, demo_config_text, load_site
+from bot.httpserver import serve
 from bot.logs import setup_logging
 
 INTRO = """\
@@ -44,7 +45,9 @@ async def run_demo(args: argparse.Namespace) -> int:
     server = await serve(portal.app)
     try:
         base = Config(settings, (), (), Path("demo.toml"))
-        config = base.with_sources_text(demo_config_text(server.base_url), filename="demo.toml (bundled)")
+        config = base.with_sources_text(
+            demo_config_text(server.base_url), filename="demo.toml (bundled)"
+        )
         console = ConsoleChannel()
         app = App(config, channels=[console])
         await app.open()
