@@ -24,6 +24,7 @@ from feeds.extract import extract_article
 from feeds.fetch import FetchError, FetchResult, decode_html, fetch
 from feeds.html import parse_listing
 from feeds.models import Entry, ExtractedArticle, Source, Topic
+from feeds.netpolicy import article_policy, listing_policy
 from feeds.rss import parse_feed
 from feeds.summarize import summarize
 from feeds.text import normalize, normalize_block
@@ -100,6 +101,7 @@ class SourceReader:
             result = await fetch(
                 self.client, source.url, etag=etag, last_modified=last_modified,
                 max_bytes=self.settings.max_bytes, timeout=self.settings.fetch_timeout,
+                policy=listing_policy(source),
             )
         except FetchError as exc:
             raise SourceFailure(str(exc)) from exc
@@ -133,7 +135,8 @@ class SourceReader:
         """Fetch and extract one article page; raises a :class:`FeedError`."""
         async with self._pages:
             result = await fetch(
-                self.client, entry.url, max_bytes=self.settings.max_bytes, timeout=self.settings.fetch_timeout
+                self.client, entry.url, max_bytes=self.settings.max_bytes, timeout=self.settings.fetch_timeout,
+                policy=article_policy(source),
             )
         html = decode_html(result.content, result.content_type)
         return extract_article(html, url=result.url, rules=source.article, fallback_title=entry.title)
