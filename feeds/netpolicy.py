@@ -9,7 +9,8 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import urlsplit
+
+import httpx
 
 from feeds.models import Source
 
@@ -147,10 +148,15 @@ def _norm_port(port: int | None) -> int | None:
     return None if port is None or port in _DEFAULT_PORTS else port
 
 
+def _parse(url: str) -> httpx.URL:
+    # httpx's parser, not urllib's: the host checked must be the host httpx connects to.
+    return httpx.URL(url)
+
+
 def site_of(url: str) -> Site:
     """The site of a URL (its host without ``www.``, its non-default port)."""
-    parts = urlsplit(url)
-    return Site(_bare_host(parts.hostname or ""), _norm_port(parts.port))
+    parts = _parse(url)
+    return Site(_bare_host(parts.host), _norm_port(parts.port))
 
 
 def parse_site(spec: str) -> Site:
@@ -158,12 +164,11 @@ def parse_site(spec: str) -> Site:
     text = spec.strip()
     if "://" not in text:
         text = "http://" + text
-    parts = urlsplit(text)
     try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"{spec!r}: invalid port") from None
-    host = parts.hostname or ""
+        parts = _parse(text)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"{spec!r}: {exc}") from None
+    host, port = parts.host, parts.port
     if parts.scheme not in ("http", "https") or not host or parts.path not in ("", "/"):
         raise ValueError(f"{spec!r} is not a host name (e.g. cdn.example.vn or *.example.vn)")
     wild = host.startswith("*.")
@@ -188,13 +193,13 @@ class OutboundPolicy:
 
     def url_refusal(self, url: str) -> str | None:
         """Why ``url`` must not be requested (before DNS), or None."""
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in ("http", "https"):
-            return f"scheme {parts.scheme or '(none)'!r} is not http(s)"
         try:
-            host, port = parts.hostname or "", parts.port
-        except ValueError:
-            return "invalid port"
+            parts = _parse(url)
+        except httpx.InvalidURL as exc:
+            return f"malformed URL ({exc})"
+        if parts.scheme not in ("http", "https"):
+            return f"scheme {parts.scheme or '(none)'!r} is not http(s)"
+        host, port = parts.host, parts.port
         if not host:
             return "no host"
         if self.sites is not None and not any(s.matches(host, port) for s in self.sites):
