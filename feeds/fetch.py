@@ -229,11 +229,16 @@ class GuardedTransport(httpx.AsyncBaseTransport):
 class _Decompressor(Protocol):
     def feed(self, data: bytes) -> Iterator[bytes]: ...
 
+    def complete(self) -> bool: ...
+
 
 class _Identity:
     def feed(self, data: bytes) -> Iterator[bytes]:
         for i in range(0, len(data), _STEP):
             yield data[i : i + _STEP]
+
+    def complete(self) -> bool:
+        return True
 
 
 class _Zlib:
@@ -261,6 +266,9 @@ class _Zlib:
             if out:
                 yield out
 
+    def complete(self) -> bool:
+        return self._d is not None and bool(self._d.eof)
+
 
 class _Brotli:
     def __init__(self, module: Any) -> None:
@@ -275,6 +283,9 @@ class _Brotli:
             if not out:
                 break
             yield out
+
+    def complete(self) -> bool:
+        return bool(self._d.is_finished())
 
 
 def _bounded_brotli() -> Any:
@@ -338,6 +349,8 @@ async def _read_body(resp: httpx.Response, url: str, max_bytes: int) -> bytes:
                 steps += 1
                 if steps % 4 == 0:
                     await asyncio.sleep(0)  # let the loop breathe between bounded steps
+        if not decoder.complete():
+            raise NetworkError(f"GET {url}: truncated compressed body", url=url)
     except zlib.error as exc:
         raise NetworkError(f"GET {url}: broken compressed body: {exc}", url=url) from exc
     except Exception as exc:
