@@ -198,15 +198,22 @@ class GuardedTransport(httpx.AsyncBaseTransport):
     ``allow_private``, permissive; a pooled connection is never shared between them."""
 
     def __init__(self, limits: httpx.Limits) -> None:
+        # One TLS context for both pools: loading the CA bundle is the slow part.
+        ssl_context = httpx.create_ssl_context()
         self._pools = {
-            flag: self._transport(limits, allow_private=flag) for flag in (False, True)
+            flag: self._transport(limits, ssl_context, allow_private=flag)
+            for flag in (False, True)
         }
 
     @staticmethod
-    def _transport(limits: httpx.Limits, *, allow_private: bool) -> httpx.AsyncHTTPTransport:
-        transport = httpx.AsyncHTTPTransport(limits=limits)
+    def _transport(
+        limits: httpx.Limits, ssl_context: Any, *, allow_private: bool
+    ) -> httpx.AsyncHTTPTransport:
+        # httpx's transport does the request/response mapping; only its pool is swapped for
+        # one whose network backend checks addresses.
+        transport = httpx.AsyncHTTPTransport(verify=ssl_context, limits=limits)
         transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

@@ -7,8 +7,9 @@ import asyncio
 import contextlib
 import functools
 import gzip
+import struct
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 
@@ -75,6 +76,8 @@ class HostileServer:
                         await asyncio.sleep(reply.drip)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client hung up: exactly what a capped fetch does
+        except asyncio.CancelledError:
+            pass  # shut down mid-drip: end quietly
         finally:
             writer.close()
             with contextlib.suppress(ConnectionError):
@@ -84,23 +87,40 @@ class HostileServer:
 # --- bombs ---------------------------------------------------------------------------------
 
 
-def _zeros(total: int, step: int = 1 << 20) -> Iterator[bytes]:
-    for _ in range(total // step):
-        yield bytes(step)
+_BLOCK = 1 << 20
+
+
+@functools.cache
+def _raw_zeros(total: int) -> bytes:
+    """Raw deflate of ``total`` zero bytes (a multiple of 1 MiB), built fast: every 1 MiB is a
+    full-flushed block, so one compressed block repeated is the whole stream."""
+    c = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    block = c.compress(bytes(_BLOCK)) + c.flush(zlib.Z_FULL_FLUSH)
+    return block * (total // _BLOCK) + c.flush()
+
+
+def _checksums(total: int) -> tuple[int, int]:
+    crc, adler, zeros = 0, 1, bytes(_BLOCK)
+    for _ in range(total // _BLOCK):
+        crc, adler = zlib.crc32(zeros, crc), zlib.adler32(zeros, adler)
+    return crc, adler
 
 
 @functools.cache
 def gzip_bomb(total: int) -> bytes:
-    """``total`` zero bytes, gzip-compressed (about 1000:1)."""
-    c = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    return b"".join(c.compress(z) for z in _zeros(total)) + c.flush()
+    """``total`` zero bytes (a multiple of 1 MiB), gzip-compressed (about 1000:1)."""
+    crc, _ = _checksums(total)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    return header + _raw_zeros(total) + struct.pack("<II", crc, total & 0xFFFFFFFF)
 
 
 @functools.cache
 def deflate_bomb(total: int, *, raw: bool = False) -> bytes:
     """``total`` zero bytes as zlib-wrapped (or raw) deflate."""
-    c = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
-    return b"".join(c.compress(z) for z in _zeros(total)) + c.flush()
+    if raw:
+        return _raw_zeros(total)
+    _, adler = _checksums(total)
+    return b"\x78\xda" + _raw_zeros(total) + struct.pack(">I", adler)
 
 
 @functools.cache
