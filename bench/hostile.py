@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import threading
 import time
@@ -101,6 +102,7 @@ async def main() -> None:
     ap.add_argument("--deadline", type=float, default=3.0)
     ap.add_argument("--only", default="", help="run only jobs whose kind contains this")
     args = ap.parse_args()
+    logging.getLogger("feeds.fetch").setLevel(logging.ERROR)  # one refusal line per link: noise
 
     server = HostileServer(routes(args.bomb_mb, []))
     worst = 0.0
