@@ -34,7 +34,10 @@ def _say(text: str = "", *, file: TextIO | None = None) -> None:
 
 def _typed_private(url: str) -> bool:
     """Whether the operator typed a private address (their intranet, the demo) on purpose."""
-    ip = host_address(urlsplit(url).hostname or "")
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    ip = host_address(host)
     return ip is not None and ip is not False and address_refusal(ip) is not None
 
 

@@ -109,6 +109,22 @@ async def test_unknown_encoding_is_refused(coding: str) -> None:
             await _fetch_from(server, "/b")
 
 
+async def test_brotli_bomb_is_cut_when_brotli_is_installed() -> None:
+    brotli = pytest.importorskip("brotli", reason="optional: br is offered only with brotli")
+    from feeds.fetch import ACCEPT_ENCODING
+
+    assert "br" in ACCEPT_ENCODING
+    routes = {
+        "/b": Reply(headers=(("Content-Encoding", "br"),), body=brotli.compress(bytes(64 * MB), quality=5)),
+        "/s": Reply(headers=(("Content-Encoding", "br"),), body=brotli.compress(b"tin " * 5000),
+                    chunk=5),
+    }
+    async with HostileServer(routes).running() as server:
+        assert (await _fetch_from(server, "/s")).content == b"tin " * 5000
+        with pytest.raises(TooLarge, match="once decompressed"):
+            await _fetch_from(server, "/b", max_bytes=MB)
+
+
 async def test_broken_gzip_is_a_network_error() -> None:
     routes = {"/b": Reply(headers=(("Content-Encoding", "gzip"),), body=b"\x1f\x8b\x08\x00garbage")}
     async with HostileServer(routes).running() as server:
