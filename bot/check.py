@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from datetime import datetime, tzinfo
+from typing import TextIO
 from urllib.parse import urlsplit
 
 from bot.config import Config, ConfigError
 from feeds.fetch import DEFAULT_USER_AGENT, FetchError, fetch, make_client
 from feeds.models import ListRules, Source
+from feeds.netpolicy import OutboundPolicy, address_refusal, host_address
 from feeds.reader import SourceFailure, SourceReader
 from feeds.urls import DEFAULT_ID_PATTERN
 
 EXIT_FAILED = 1
 BODY_WORDS = 40
+
+
+# Control characters (C0, DEL, C1) and bidi overrides: a feed must not drive the terminal.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character shown as an escape (``\\x1b``, ``\\u202e``)."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def _say(text: str = "", *, file: TextIO | None = None) -> None:
+    print(escape_controls(text), file=file or sys.stdout)
+
+
+def _typed_private(url: str) -> bool:
+    """Whether the operator typed a private address (their intranet, the demo) on purpose."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    ip = host_address(host)
+    return ip is not None and ip is not False and address_refusal(ip) is not None
 
 
 def _looks_like_feed(content: bytes, content_type: str | None) -> bool:
@@ -27,13 +52,20 @@ def _looks_like_feed(content: bytes, content_type: str | None) -> bool:
 async def _adhoc_source(url: str, config: Config) -> Source:
     """A throw-away source for a URL that is not configured: feed or listing, guessed."""
     async with make_client(user_agent=config.settings.bantin_user_agent or DEFAULT_USER_AGENT) as client:
-        result = await fetch(client, url, max_bytes=config.settings.bantin_max_response_bytes)
+        private = _typed_private(url)
+        result = await fetch(
+            client, url, max_bytes=config.settings.bantin_max_response_bytes,
+            policy=OutboundPolicy(allow_private=private, label="adhoc"),
+        )
     host = urlsplit(url).hostname or "adhoc"
     if _looks_like_feed(result.content, result.content_type):
-        return Source(id="adhoc", name=host, kind="rss", url=url)
+        return Source(id="adhoc", name=host, kind="rss", url=url, allow_private=private)
     # Portal article links by default; any other site: links whose path carries a long number.
     pattern = DEFAULT_ID_PATTERN if b"-duk" in result.content else r"/[^?#]*\d{4,}[^/]*$"
-    return Source(id="adhoc", name=host, kind="html", url=url, list=ListRules(link_pattern=pattern))
+    return Source(
+        id="adhoc", name=host, kind="html", url=url, list=ListRules(link_pattern=pattern),
+        allow_private=private,
+    )
 
 
 def format_when(value: datetime | None, tz: tzinfo) -> str:
@@ -54,11 +86,11 @@ async def check_source(config: Config, source_ref: str, *, limit: int = 5) -> in
         try:
             source = await _adhoc_source(source_ref, config)
         except FetchError as exc:
-            print(f"error: {exc}")
+            _say(f"error: {exc}")
             return EXIT_FAILED
-        print(f"(not in {config.config_path}: guessed kind={source.kind}"
+        _say(f"(not in {config.config_path}: guessed kind={source.kind}"
               + (f", link_pattern={source.list.link_pattern!r}" if source.list else "") + ")")
-    print(f"source {source.id} ({source.kind}) {source.url}")
+    _say(f"source {source.id} ({source.kind}) {source.url}")
     started = time.perf_counter()
     async with make_client(
         user_agent=config.settings.bantin_user_agent or DEFAULT_USER_AGENT,
@@ -68,23 +100,24 @@ async def check_source(config: Config, source_ref: str, *, limit: int = 5) -> in
         try:
             checked, total = await reader.check(source, limit=limit)
         except SourceFailure as exc:
-            print(f"error: {exc}")
+            _say(f"error: {exc}")
             return EXIT_FAILED
     tz = config.tz
-    print(f"{total} entries in {time.perf_counter() - started:.2f}s; the first {len(checked)}:")
+    _say(f"{total} entries in {time.perf_counter() - started:.2f}s; the first {len(checked)}:")
     for i, c in enumerate(checked, 1):
         page = c.article
         title = page.title if page and page.title else c.entry.title
         when = c.entry.published_at or (page.published_at if page else None)
-        print(f"\n{i}. {title}")
-        print(f"   date:  {format_when(when, tz)}")
-        print(f"   link:  {c.entry.url}")
-        print(f"   key:   {c.key}")
+        _say()
+        _say(f"{i}. {title}")
+        _say(f"   date:  {format_when(when, tz)}")
+        _say(f"   link:  {c.entry.url}")
+        _say(f"   key:   {c.key}")
         if c.error:
-            print(f"   page:  ERROR {c.error}")
+            _say(f"   page:  ERROR {c.error}")
         body = page.body if page else c.entry.summary
-        print(f"   body:  {_first_words(body) if body else '(empty)'}")
+        _say(f"   body:  {_first_words(body) if body else '(empty)'}")
     if not checked:
-        print("no entries found: check the selectors or link_pattern", file=sys.stderr)
+        _say("no entries found: check the selectors or link_pattern", file=sys.stderr)
         return EXIT_FAILED
     return 0

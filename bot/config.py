@@ -23,6 +23,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from bot.timeofday import parse_hhmm, parse_quiet_hours
 from feeds.models import ArticleRules, ListRules, Source, Topic
+from feeds.netpolicy import parse_site
 
 DEFAULT_DATA_DIR = Path("data")
 
@@ -273,6 +274,8 @@ class _SourceModel(_Strict):
     fetch_articles: bool = True
     id_pattern: str | None = None
     link_preview: bool = True
+    allow_private: bool = False
+    article_hosts: list[str] = []
     # "list" would shadow the builtin inside the class body, hence the alias.
     listing: _ListModel | None = Field(default=None, alias="list")
     article: _ArticleModel | None = None
@@ -285,6 +288,13 @@ class _SourceModel(_Strict):
         parts = urlsplit(v)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"{v!r} is not an http(s) URL")
+        return v
+
+    @field_validator("article_hosts")
+    @classmethod
+    def _hosts(cls, v: list[str]) -> list[str]:
+        for host in v:
+            parse_site(host)  # ValueError names the entry
         return v
 
     @model_validator(mode="after")
@@ -364,6 +374,8 @@ def parse_sources_toml(text: str, *, filename: str = "bantin.toml") -> tuple[tup
                 fetch_articles=s.fetch_articles,
                 id_pattern=s.id_pattern,
                 link_preview=s.link_preview,
+                allow_private=s.allow_private,
+                article_hosts=tuple(s.article_hosts),
             )
         )
     return topics, tuple(sources)

@@ -22,7 +22,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from feeds.errors import ParseError, RulesError
 from feeds.html import css, css_first, node_text, parse_iso_date, parse_vn_date
 from feeds.models import ArticleRules, ExtractedArticle
-from feeds.text import normalize
+from feeds.text import MAX_BODY_CHARS, cap_text, clean_title, normalize
 
 __all__ = ["ParseError", "RulesError", "extract_article"]
 
@@ -128,7 +128,9 @@ def extract_article(
         title = normalize(fallback_title)
     if not body and not own_title:
         raise ParseError(f"{url}: no article found (no body text and no article title)")
-    return ExtractedArticle(title=title, published_at=published, body=body)
+    # Capped at the door: a 1 MB title or body must not reach the store, the index or a chat.
+    body = cap_text(body, MAX_BODY_CHARS)
+    return ExtractedArticle(title=clean_title(title), published_at=published, body=body)
 
 
 # --- title -------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from feeds.errors import ParseError, RulesError
 from feeds.models import Entry, ListRules
-from feeds.text import normalize
+from feeds.text import MAX_BODY_CHARS, cap_text, clean_title, normalize
 from feeds.urls import DEFAULT_ID_PATTERN, absolutize
 
 __all__ = [
@@ -93,9 +93,9 @@ def parse_listing(html: str, *, base_url: str, rules: ListRules | None = None) -
         entries.append(
             Entry(
                 url=url,
-                title=title,
+                title=clean_title(title),
                 published_at=_card_date(card, rules.date if rules.item else None),
-                summary=_card_lead(card, title),
+                summary=cap_text(_card_lead(card, title), MAX_BODY_CHARS),
             )
         )
     return entries

@@ -62,6 +62,10 @@ class Source:
     id_pattern: str | None = None
     #: show a link preview under pushed messages (channels that support it).
     link_preview: bool = True
+    #: fetch from private, loopback, link-local... addresses (an intranet portal, the demo).
+    allow_private: bool = False
+    #: hosts besides the source's own site that article pages may come from (``*.x`` allowed).
+    article_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from feeds.extract import extract_article
 from feeds.fetch import FetchError, FetchResult, decode_html, fetch
 from feeds.html import parse_listing
 from feeds.models import Entry, ExtractedArticle, Source
+from feeds.netpolicy import article_policy, listing_policy
 from feeds.rss import parse_feed
 from feeds.urls import entry_keys
 
@@ -72,7 +73,7 @@ class SourceReader:
         try:
             result = await fetch(
                 self.client, source.url, etag=etag, last_modified=last_modified,
-                max_bytes=self.max_bytes, timeout=self.timeout,
+                max_bytes=self.max_bytes, timeout=self.timeout, policy=listing_policy(source),
             )
         except FetchError as exc:
             raise SourceFailure(str(exc)) from exc
@@ -95,7 +96,8 @@ class SourceReader:
         """Fetch and extract one article page; raises a :class:`FeedError`."""
         async with self._pages:
             result = await fetch(
-                self.client, entry.url, max_bytes=self.max_bytes, timeout=self.timeout
+                self.client, entry.url, max_bytes=self.max_bytes, timeout=self.timeout,
+                policy=article_policy(source),
             )
         html = decode_html(result.content, result.content_type)
         return extract_article(

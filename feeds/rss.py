@@ -18,6 +18,7 @@ from feeds.errors import FeedError, ParseError
 from feeds.fetch import decode_html
 from feeds.html import html_texts
 from feeds.models import Entry
+from feeds.text import MAX_BODY_CHARS, cap_text, clean_title
 from feeds.urls import absolutize
 
 __all__ = ["FeedError", "ParseError", "parse_feed"]
@@ -60,10 +61,10 @@ def parse_feed(content: bytes, *, url: str, content_type: str | None = None) -> 
     return [
         Entry(
             url=link,
-            title=texts[2 * n],
+            title=clean_title(texts[2 * n]),
             published_at=_when(item.get("published_parsed") or item.get("updated_parsed")),
             guid=(item.get("id") or "").strip() or None,
-            summary=texts[2 * n + 1],
+            summary=cap_text(texts[2 * n + 1], MAX_BODY_CHARS),
         )
         for n, (item, link) in enumerate(items)
     ]

@@ -9,6 +9,9 @@ import re
 import unicodedata
 
 __all__ = [
+    "cap_text",
+    "clean_body",
+    "clean_title",
     "fold_key",
     "match_key",
     "normalize",
@@ -18,16 +21,52 @@ __all__ = [
     "words",
 ]
 
-# Invisible characters that survive copy-paste from CMS editors and split words for search.
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+# Invisible characters that survive copy-paste from CMS editors and split words for search;
+# control characters (NUL, ESC, BEL, C1...) a database, a terminal or a chat would choke on,
+# but not the whitespace ones (tab, line breaks, \x1c-\x1f, NEL): those separate words;
+# bidi overrides and isolates, which can reorder what a reader sees; lone surrogates and
+# the two non-characters.
+_INVISIBLE = re.compile(
+    "[\u200b\u200c\u200d\u2060\ufeff\u00ad"
+    "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
+    "\u202a-\u202e\u2066-\u2069\ufff9-\ufffb\ud800-\udfff\ufffe\uffff]"
+)
+#: longest title kept (characters); longer ones are cut on a word with an ellipsis
+MAX_TITLE_CHARS = 300
+#: longest body kept before indexing (characters)
+MAX_BODY_CHARS = 100_000
 _WORD = re.compile(r"\w+")
 
 
 def normalize(s: str) -> str:
-    """NFC, invisible characters removed, every whitespace run (NBSP, newlines) one space."""
+    """NFC, invisible and control characters removed, every whitespace run one space."""
     # Invisible characters go first: one between a letter and its combining mark would
     # keep NFC from composing them.
     return " ".join(unicodedata.normalize("NFC", _INVISIBLE.sub("", s)).split())
+
+
+def cap_text(s: str, limit: int, *, ellipsis: str = "…") -> str:
+    """``s`` cut to at most ``limit`` characters on a word boundary, ``ellipsis`` appended.
+
+    A text without a space in its last fifth is cut mid-word rather than losing most of it.
+    """
+    if len(s) <= limit:
+        return s
+    room = max(limit - len(ellipsis), 0)
+    cut = s[: room + 1]
+    space = cut.rfind(" ")
+    cut = cut[:space] if space >= room * 4 // 5 else cut[:room]
+    return cut.rstrip(" ,;:-–—") + ellipsis
+
+
+def clean_title(s: str, limit: int = MAX_TITLE_CHARS) -> str:
+    """A title at the door: :func:`normalize`, then at most ``limit`` characters."""
+    return cap_text(normalize(s), limit)
+
+
+def clean_body(s: str, limit: int = MAX_BODY_CHARS) -> str:
+    """A body at the door: :func:`normalize_block`, then at most ``limit`` characters."""
+    return cap_text(normalize_block(s), limit)
 
 
 def normalize_block(s: str) -> str:

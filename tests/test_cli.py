@@ -75,6 +75,7 @@ id = "dead"
 name = "Không tồn tại"
 kind = "rss"
 url = "{server.base_url}/rss/khong-co.rss"
+allow_private = true
 """
     config.write_text(text, encoding="utf-8")
     env = env_for(tmp_path, config)
