@@ -50,8 +50,8 @@ def test_shipped_config_is_valid() -> None:
 
 def test_defaults() -> None:
     settings = load_settings({})
-    assert settings.bantin_config == Path("bantin.toml")
-    assert settings.bantin_log_level == "INFO"
+    assert settings.general.config == Path("bantin.toml")
+    assert settings.logging.level == "INFO"
     config = load_config({}, config_path=ROOT / "bantin.toml")
     assert config.database_url.startswith("sqlite+aiosqlite:///") and "data" in config.database_url
     assert str(config.tz) == "Asia/Ho_Chi_Minh"
@@ -122,4 +122,4 @@ def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     for name in ("BANTIN_LOG_LEVEL", "BANTIN_ADMINS"):
         monkeypatch.delenv(name, raising=False)
     settings = load_settings()
-    assert settings.bantin_log_level == "DEBUG" and settings.bantin_admins == "telegram:42"
+    assert settings.logging.level == "DEBUG" and settings.general.admins == "telegram:42"

@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 ADAPTERS = {"bot.channels.telegram", "bot.channels.zalo", "bot.channels.console"}
 #: what an adapter may import from the bot: the seam and pure helpers with no bot imports
-ADAPTER_MAY_USE = ("bot.channels.base", "bot.backoff", "bot.timeofday")
+ADAPTER_MAY_USE = ("bot.channels.base", "bot.channels.common", "bot.backoff", "bot.timeofday")
 #: modules allowed to know concrete channel adapters (composition roots)
 COMPOSITION = {"bot.app", "bot.demo"}
 

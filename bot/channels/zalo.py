@@ -21,15 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
-import re
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from starlette.requests import Request
@@ -45,6 +41,14 @@ from bot.channels.base import (
     Rejected,
     RetryLater,
     split_text,
+)
+from bot.channels.common import (
+    Bounded,
+    NumberedChoices,
+    refuse_without_secret,
+    replier,
+    webhook_path,
+    with_numbered_choices,
 )
 
 log = logging.getLogger(__name__)
@@ -68,9 +72,6 @@ AUTH_RETRY = 300.0
 QUEUE_SIZE = 1000
 
 PHOTO_NOTE = "(biểu đồ chỉ có trên Telegram)"
-CHOICES_HINT = "Trả lời bằng số thứ tự để chọn, ví dụ: 2 hoặc 1 3."
-
-_NUMBERS = re.compile(r"\s*\d{1,3}(?:[\s,;]+\d{1,3})*\s*")
 
 
 # ------------------------------------------------------------------------------------------
@@ -314,54 +315,13 @@ class ZaloClient:
 # Plain text
 
 
-def _numbered_in_text(text: str, labels: list[str]) -> bool:
-    """Whether ``text`` already lists every choice as ``"<n>. ...<label>..."`` in order."""
-    lines = [line.strip() for line in text.splitlines()]
-    return all(
-        any(line.startswith(f"{i}. ") and label in line for line in lines)
-        for i, label in enumerate(labels, 1)
-    )
-
-
 def render(message: OutMessage) -> str:
     """The message as Zalo plain text: the photo note, then the choices as numbered options."""
     text = message.text.rstrip()
     if message.photo is not None:
         # sendPhoto takes a URL Zalo fetches, and we serve no public images: text only.
         text = f"{text}\n\n{PHOTO_NOTE}" if text else PHOTO_NOTE
-    labels = [choice.label for row in message.choices for choice in row]
-    # Our commands often number their options in the text already (/topics does): a second
-    # list would only repeat it and cost characters of the 2,000.
-    if labels and not _numbered_in_text(text, labels):
-        options = "\n".join(f"{i}. {label}" for i, label in enumerate(labels, 1))
-        text = f"{text}\n\n{options}\n{CHOICES_HINT}" if text else f"{options}\n{CHOICES_HINT}"
-    return text
-
-
-def parse_numbers(text: str) -> list[int] | None:
-    """``"2"``, ``"1 3"``, ``"1,3"`` -> the numbers, in order and without repeats; else None."""
-    if not _NUMBERS.fullmatch(text):
-        return None
-    numbers: list[int] = []
-    for token in re.split(r"[\s,;]+", text.strip()):
-        n = int(token)
-        if n not in numbers:
-            numbers.append(n)
-    return numbers
-
-
-class _Bounded(OrderedDict[str, Any]):
-    """A dict that forgets its least recently set keys beyond ``size``."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def put(self, key: str, value: Any = None) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
+    return with_numbered_choices(text, message)
 
 
 # ------------------------------------------------------------------------------------------
@@ -408,18 +368,16 @@ class ZaloChannel:
         self._on_message: OnMessage | None = None
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
         self._tasks: list[asyncio.Task[None]] = []
-        self._seen = _Bounded(SEEN_MEMORY)
+        self._seen = Bounded(SEEN_MEMORY)
         #: chat -> data of the choices last offered there, for numbered answers
-        self._choices = _Bounded(CHAT_MEMORY)
+        self._choices = NumberedChoices(CHAT_MEMORY)
         #: chats whose last send answered 404 (a second one in a row means the chat is gone)
-        self._not_found = _Bounded(CHAT_MEMORY)
+        self._not_found = Bounded(CHAT_MEMORY)
 
     @property
     def webhook_path(self) -> str | None:
         """Path of the webhook URL, where the application mounts :meth:`webhook_endpoint`."""
-        if not self.webhook_url:
-            return None
-        return urlsplit(self.webhook_url).path or "/"
+        return webhook_path(self.webhook_url)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -479,12 +437,9 @@ class ZaloChannel:
 
     async def webhook_endpoint(self, request: Request) -> Response:
         """Starlette endpoint for Zalo's webhook POSTs; answers at once, handles later."""
-        given = request.headers.get(SECRET_HEADER, "")
-        expected = self.webhook_secret or ""
-        if not given:
-            return JSONResponse({"ok": False, "error": "missing secret token"}, status_code=401)
-        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-            return JSONResponse({"ok": False, "error": "wrong secret token"}, status_code=403)
+        refused = refuse_without_secret(request, SECRET_HEADER, self.webhook_secret)
+        if refused is not None:
+            return refused
         try:
             data = await request.json()
         except Exception:
@@ -576,71 +531,10 @@ class ZaloChannel:
         on_message = self._on_message
         if incoming is None or on_message is None:
             return
-        reply = self._replier(incoming.chat_id)
-        presses = self._presses(incoming)
-        if presses is None:
-            if incoming.chat_kind == "group" and not incoming.text.startswith("/"):
-                return  # people talking to each other
-            # The conversation moved on: a bare number now means a number, not an option.
-            self._choices.pop(incoming.chat_id, None)
-            await on_message(incoming, reply)
-        elif len(presses) == 1:
-            await on_message(presses[0], reply)
-        else:
-            await self._press_many(presses, reply, on_message)
-
-    def _presses(self, incoming: Incoming) -> list[Incoming] | None:
-        """A numbered answer to the chat's last choices, as one button press per number."""
-        numbers = parse_numbers(incoming.text)
-        offered: tuple[str, ...] | None = self._choices.get(incoming.chat_id)
-        if numbers is None or not offered or not all(1 <= n <= len(offered) for n in numbers):
-            return None
-        return [
-            Incoming(
-                channel=incoming.channel, chat_id=incoming.chat_id, text=str(n),
-                user_id=incoming.user_id, user_name=incoming.user_name,
-                chat_kind=incoming.chat_kind, language_code=incoming.language_code,
-                callback_data=offered[n - 1], chat_admin_check=incoming.chat_admin_check,
-            )
-            for n in numbers
-        ]
-
-    async def _press_many(
-        self,
-        presses: list[Incoming],
-        reply: Callable[[OutMessage], Awaitable[str | None]],
-        on_message: OnMessage,
-    ) -> None:
-        """A multi-number answer: every press is handled, but only the last menu is sent.
-
-        Each press would otherwise answer with the whole menu again; on a plan of 3,000
-        messages a month the last one, showing the final state, is enough.
-        """
-        outs: list[OutMessage] = []
-
-        async def collect(out: OutMessage) -> str | None:
-            outs.append(out)
-            return None
-
-        for press in presses:
-            await on_message(press, collect)
-        last_menu = max((i for i, out in enumerate(outs) if out.choices), default=-1)
-        texts: set[str] = set()
-        for i, out in enumerate(outs):
-            if (out.choices and i != last_menu) or out.text in texts:
-                continue
-            texts.add(out.text)
-            await reply(out)
-
-    def _replier(self, chat_id: str) -> Callable[[OutMessage], Awaitable[str | None]]:
-        async def reply(out: OutMessage) -> str | None:
-            try:
-                return await self.send(chat_id, out)
-            except DeliveryError as exc:
-                log.warning("zalo: reply to %s not sent: %s", chat_id, exc)
-                return None
-
-        return reply
+        if (incoming.chat_kind == "group" and not incoming.text.startswith("/")
+                and self._choices.presses(incoming) is None):
+            return  # people talking to each other
+        await self._choices.dispatch(incoming, replier(self.send, incoming.chat_id, log), on_message)
 
     # -- sending --------------------------------------------------------------------------
 
@@ -691,9 +585,7 @@ class ZaloChannel:
             message_id = result.get("message_id")
             sent_id = str(message_id) if message_id not in (None, "") else None
         self._not_found.pop(chat_id, None)
-        choices = tuple(choice.data for row in message.choices for choice in row)
-        if choices:
-            self._choices.put(chat_id, choices)
+        self._choices.offer(chat_id, message)
         return sent_id
 
     async def edit(self, chat_id: str, message_id: str, message: OutMessage) -> None:
