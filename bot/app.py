@@ -142,7 +142,8 @@ class App:
 
             channels.append(ZaloChannel(
                 s.zalo.bot_token, base_url=s.zalo.api_base_url,
-                webhook_url=s.zalo.webhook_url or None, webhook_secret=s.zalo.webhook_secret or None,
+                webhook_url=s.zalo.webhook_url or None,
+                webhook_secret=s.zalo.webhook_secret or None,
                 on_api_send=self.quota.counter("zalo"),
             ))
         if not channels:

@@ -18,7 +18,9 @@ from storage.store import Store
 class BroadcastTracker:
     """One background task per tracked broadcast; :meth:`stop` cancels them all."""
 
-    def __init__(self, store: Store, channels: Mapping[str, Channel], *, every: float = 2.0) -> None:
+    def __init__(
+        self, store: Store, channels: Mapping[str, Channel], *, every: float = 2.0
+    ) -> None:
         self.store = store
         self.channels = channels
         self.every = every
@@ -37,7 +39,9 @@ class BroadcastTracker:
         for task in list(self._tasks):
             task.cancel()
 
-    async def _follow(self, channel_name: str, chat_id: str, message_id: str, broadcast_id: int) -> None:
+    async def _follow(
+        self, channel_name: str, chat_id: str, message_id: str, broadcast_id: int
+    ) -> None:
         channel = self.channels.get(channel_name)
         chat = await self.store.get_chat(channel_name, chat_id)
         if channel is None or chat is None:

@@ -77,7 +77,10 @@ class QuotaTracker:
         total = await self.store.add_usage(channel, month, sent)
         percent = total * 100 / quota
         self._state[channel] = (month, percent >= QUOTA_DIGEST)
-        for threshold, key in ((QUOTA_WARN, "alert_quota_warn"), (QUOTA_DIGEST, "alert_quota_digest")):
-            if percent >= threshold and await self.store.mark_usage_warned(channel, month, threshold):
+        thresholds = ((QUOTA_WARN, "alert_quota_warn"), (QUOTA_DIGEST, "alert_quota_digest"))
+        for threshold, key in thresholds:
+            if percent < threshold:
+                continue
+            if await self.store.mark_usage_warned(channel, month, threshold):
                 await self.alert(key, {"channel": channel, "sent": total, "quota": quota,
                                        "percent": int(percent), "time": self.digest_time})
