@@ -21,6 +21,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from bot.admins import AdminAlerts
 from bot.broadcasts import BroadcastTracker
 from bot.channels.base import Channel, Incoming, Reply
 from bot.channels.console import CONSOLE_CHAT_ID
@@ -29,12 +30,10 @@ from bot.config import Config
 from bot.delivery import DeliveryWorker, Limits
 from bot.health import Health
 from bot.httpserver import RunningServer, serve
-from bot.i18n import t
 from bot.leader import Lease
 from bot.metrics import Metrics
 from bot.poller import Poller, PollReport, PollSettings
 from bot.quota import QuotaTracker
-from bot.render import local_date
 from bot.scheduling import PollScheduler
 from bot.timeofday import parse_quiet_hours
 from feeds.fetch import DEFAULT_USER_AGENT, make_client
@@ -84,6 +83,8 @@ class App:
         if "console" in self.channels or channels is None:
             admins.add(("console", CONSOLE_CHAT_ID))  # the console user is always an admin
         self.admins = frozenset(admins)
+        self.alerts = AdminAlerts(self.store, self.admins, self.channels, tz=config.tz, clock=clock,
+                                  on_queued=lambda: self.worker.wake())
         self.poller = Poller(
             self.store, self.client, config.topics, clock=clock,
             settings=PollSettings(
@@ -179,19 +180,7 @@ class App:
 
     async def alert_admins(self, key: str, values: dict[str, object]) -> None:
         """Queue an alert to every admin chat on an enabled channel, in the outbox."""
-        values = {k: (local_date(v, self.config.tz, with_time=True) if isinstance(v, datetime)
-                      else v) for k, v in values.items()}
-        targets = [(ch, cid) for ch, cid in self.admins if ch in self.channels]
-        for lang in ("vi", "en"):
-            chats = []
-            for ch, cid in targets:
-                chat = await self.store.get_chat(ch, cid)
-                if chat is not None and chat.language == lang:
-                    chats.append((ch, cid))
-            if chats:
-                await self.store.enqueue_message("alert", t(lang, key, **values), self.clock(),
-                                                 chats=chats)
-        self.worker.wake()
+        await self.alerts(key, values)
 
     async def on_message(self, msg: Incoming, reply: Reply) -> None:
         """Handle one incoming message: a group migration, or a command and its replies."""
@@ -222,10 +211,7 @@ class App:
             await self.store.upgrade()
         await self.store.sync_sources(self.config.sources, self.clock())
         await self.quota.load()
-        now = self.clock()
-        for channel, chat_id in self.admins:
-            if channel in self.channels:
-                await self.store.upsert_chat(channel, chat_id, now)
+        await self.alerts.register()
 
     async def close(self) -> None:
         """Close the HTTP client and the store, when they are ours."""

@@ -264,7 +264,8 @@ def _check_unknown_env(names: Iterable[str], where: str) -> None:
         if upper.startswith("BANTIN_TEST_") or upper == "BANTIN_SAMPLES_DIR":
             continue
         if upper.startswith(_KNOWN_PREFIXES) and upper not in known:
-            raise ConfigError(f"{where}: {name}: unknown setting (known: {', '.join(sorted(known))})")
+            known_list = ", ".join(sorted(known))
+            raise ConfigError(f"{where}: {name}: unknown setting (known: {known_list})")
 
 
 def _dotenv_names(env_file: Path | None) -> list[str]:
@@ -304,7 +305,8 @@ def load_settings(
     try:
         return Settings(**sections)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise ConfigError(f"environment or .env: settings: {_reason(exc.errors()[0]['msg'])}") from None
+        reason = _reason(exc.errors()[0]["msg"])
+        raise ConfigError(f"environment or .env: settings: {reason}") from None
 
 
 def _reason(msg: str) -> str:

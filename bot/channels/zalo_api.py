@@ -198,7 +198,8 @@ class ZaloClient:
                 error_code = code
             description = str(body.get("description") or body.get("message") or "")
         if not description:
-            description = response.reason_phrase or ("not a Zalo answer" if status < 400 else "error")
+            fallback = "not a Zalo answer" if status < 400 else "error"
+            description = response.reason_phrase or fallback
         kind = ZaloAuthError if 401 in (status, error_code) else ZaloApiError
         raise kind(
             method,
@@ -224,7 +225,8 @@ class ZaloClient:
             raise
         if result is None or isinstance(result, dict):
             return result or None
-        log.warning("zalo: getUpdates answered a %s, not one update; ignored", type(result).__name__)
+        log.warning("zalo: getUpdates answered a %s, not one update; ignored",
+                    type(result).__name__)
         return None
 
     async def send_message(self, chat_id: str, text: str) -> dict[str, Any]:
@@ -241,7 +243,7 @@ class ZaloClient:
         return result if isinstance(result, dict) else {}
 
     async def set_webhook(self, url: str, secret: str) -> Any:
-        """Have Zalo POST updates to ``url`` with ``secret`` in the X-Bot-Api-Secret-Token header."""
+        """Have Zalo POST updates to ``url``, ``secret`` in the X-Bot-Api-Secret-Token header."""
         return await self.call("setWebhook", {"url": url, "secret_token": secret})
 
     async def delete_webhook(self) -> Any:
