@@ -51,10 +51,10 @@ def _looks_like_feed(content: bytes, content_type: str | None) -> bool:
 
 async def _adhoc_source(url: str, config: Config) -> Source:
     """A throw-away source for a URL that is not configured: feed or listing, guessed."""
-    async with make_client(user_agent=config.settings.bantin_user_agent or DEFAULT_USER_AGENT) as client:
+    async with make_client(user_agent=config.settings.fetch.user_agent or DEFAULT_USER_AGENT) as client:
         private = _typed_private(url)
         result = await fetch(
-            client, url, max_bytes=config.settings.bantin_max_response_bytes,
+            client, url, max_bytes=config.settings.fetch.max_response_bytes,
             policy=OutboundPolicy(allow_private=private, label="adhoc"),
         )
     host = urlsplit(url).hostname or "adhoc"
@@ -93,10 +93,10 @@ async def check_source(config: Config, source_ref: str, *, limit: int = 5) -> in
     _say(f"source {source.id} ({source.kind}) {source.url}")
     started = time.perf_counter()
     async with make_client(
-        user_agent=config.settings.bantin_user_agent or DEFAULT_USER_AGENT,
-        timeout=config.settings.bantin_http_timeout,
+        user_agent=config.settings.fetch.user_agent or DEFAULT_USER_AGENT,
+        timeout=config.settings.fetch.timeout,
     ) as client:
-        reader = SourceReader(client, max_bytes=config.settings.bantin_max_response_bytes)
+        reader = SourceReader(client, max_bytes=config.settings.fetch.max_response_bytes)
         try:
             checked, total = await reader.check(source, limit=limit)
         except SourceFailure as exc:

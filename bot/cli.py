@@ -51,8 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load(args: argparse.Namespace) -> Config:
     config = load_config(config_path=args.config)
-    setup_logging(config.settings.bantin_log_level, secrets=config.settings.secrets(),
-                  as_json=config.settings.bantin_log_json)
+    setup_logging(config.settings.logging.level, secrets=config.settings.secrets(),
+                  as_json=config.settings.logging.as_json)
     return config
 
 
@@ -87,15 +87,14 @@ async def _db_upgrade(config: Config) -> int:
 async def _run(config: Config) -> int:
     from bot.app import App
 
-    app = App(config)
-    if not (config.settings.telegram_bot_token or config.settings.zalo_bot_token):
+    if not (config.settings.telegram.bot_token or config.settings.zalo.bot_token):
         print(
             "bantin: no chat-platform token set, so this is the console chat (you are an admin).\n"
             "Type /help. Ctrl-C stops. No internet? Try `make demo` for the offline demo.",
             flush=True,
         )
     try:
-        await app.run_until_signal()
+        await App(config).run_until_signal()
     except Exception as exc:
         # Through the logger, never a bare traceback: PTB puts the token in some messages
         # (InvalidToken), and only the log formatter redacts it.

@@ -11,12 +11,11 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, tzinfo
-from typing import Protocol
 
+from bot.admin_commands import AdminCommands, PollNow
 from bot.channels.base import Choice, Incoming, OutMessage
-from bot.charts import activity_chart
 from bot.i18n import LANGUAGES, pick_language, t
-from bot.render import article_list, local_date
+from bot.render import article_list
 from bot.timeofday import parse_hhmm
 from feeds.models import Topic
 from feeds.text import fold_key, match_key, normalize
@@ -32,22 +31,8 @@ SEARCH_RESULTS = 10
 TOPIC_CALLBACK = "topic:"
 
 
-class PollLine(Protocol):
-    """What ``/poll`` shows per source (satisfied by :class:`bot.poller.PollReport`)."""
-
-    @property
-    def source_id(self) -> str: ...
-    @property
-    def ok(self) -> bool: ...
-    @property
-    def new(self) -> int: ...
-    @property
-    def seconds(self) -> float: ...
-    @property
-    def reason(self) -> str: ...
-
-
-PollNow = Callable[[], Awaitable[Sequence[PollLine]]]
+#: a command: (message, chat, arguments) -> the replies
+Handler = Callable[[Incoming, Chat, str], Awaitable[list[OutMessage]]]
 
 
 class Commands:
@@ -71,15 +56,12 @@ class Commands:
         self.admins = admins
         self.tz = tz
         self.clock = clock
-        self.poll_now = poll_now
-        self.source_names = source_names or {}
         self.quiet_hours = quiet_hours
-        self.quotas = quotas or {}
         self._topic_keys = [
             (topic, {fold_key(topic.slug.replace("-", " ")), fold_key(topic.name), topic.slug})
             for topic in self.topics
         ]
-        self._handlers: dict[str, Callable[[Incoming, Chat, str], Awaitable[list[OutMessage]]]] = {
+        self._handlers: dict[str, Handler] = {
             "start": self._start,
             "help": self._help,
             "topics": self._topics,
@@ -95,11 +77,13 @@ class Commands:
             "digest": self._digest,
             "quiet": self._quiet,
         }
-        self._admin_handlers: dict[str, Callable[[Incoming, Chat, str], Awaitable[list[OutMessage]]]] = {
-            "poll": self._poll,
-            "sources": self._sources,
-            "stats": self._stats,
-            "broadcast": self._broadcast,
+        self.admin = AdminCommands(store, self.topics, tz=tz, clock=clock, poll_now=poll_now,
+                                   source_names=source_names, quotas=quotas)
+        self._admin_handlers: dict[str, Handler] = {
+            "poll": self.admin.poll,
+            "sources": self.admin.sources,
+            "stats": self.admin.stats,
+            "broadcast": self.admin.broadcast,
         }
 
     # -- entry point ----------------------------------------------------------------------
@@ -358,76 +342,3 @@ class Commands:
             return [OutMessage(t(chat.language, "usage_lang"))]
         chat = await self.store.update_chat(chat, self.clock(), language=lang)
         return [OutMessage(t(lang, "lang_set"))]
-
-    # -- admin commands -------------------------------------------------------------------
-
-    async def _poll(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
-        if self.poll_now is None:
-            return [OutMessage(t(chat.language, "unknown_command", cmd="/poll"))]
-        reports = await self.poll_now()
-        lines = [t(chat.language, "poll_started", count=len(reports))]
-        for r in reports:
-            key = "poll_line_ok" if r.ok else "poll_line_error"
-            lines.append(t(chat.language, key, id=r.source_id, new=r.new, seconds=f"{r.seconds:.1f}", reason=r.reason))
-        return [OutMessage("\n".join(lines))]
-
-    async def _sources(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
-        lang = chat.language
-        never = t(lang, "never")
-        lines = [t(lang, "sources_header")]
-        for s in await self.store.source_states():
-            if s.id not in self.source_names:
-                continue  # rows of sources no longer configured
-            mark = "❌" if s.consecutive_failures else "✅"
-            last_error = t(lang, "none")
-            if s.last_error:
-                last_error = f"{local_date(s.last_error_at, self.tz, with_time=True)} {s.last_error[:200]}"
-            lines.append(
-                t(
-                    lang, "sources_line", mark=mark, id=s.id, name=self.source_names[s.id],
-                    last_success=local_date(s.last_success_at, self.tz, with_time=True) or never,
-                    last_error=last_error,
-                    next_check=local_date(s.next_check_at, self.tz, with_time=True) or never,
-                )
-            )
-        return [OutMessage("\n".join(lines))]
-
-    async def _stats(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
-        st = await self.store.stats(self.clock())
-        lang = chat.language
-
-        def fmt(d: dict[str, int]) -> str:
-            return ", ".join(f"{k}={v}" for k, v in d.items()) or t(lang, "none")
-
-        text = t(
-            lang, "stats", active=st.chats_active, inactive=st.chats_inactive,
-            by_topic=fmt(st.subscriptions_by_topic), keywords=st.keyword_subscriptions,
-            by_source=fmt(st.articles_by_source), by_status=fmt(st.deliveries_by_status),
-            in_error=", ".join(st.sources_in_error) or t(lang, "none"),
-        )
-        month = self.clock().astimezone(self.tz).strftime("%Y-%m")
-        for channel, quota in self.quotas.items():
-            sent, _ = await self.store.usage(channel, month)
-            text += "\n" + t(lang, "stats_quota", channel=channel.capitalize(), sent=sent, quota=quota,
-                               percent=int(sent * 100 / quota) if quota else 0, month=month)
-        days = await self.store.daily_activity(self.clock(), self.tz)
-        chart = activity_chart(
-            [d for d, _, _ in days], [a for _, a, _ in days], [s for _, _, s in days],
-            title=t(lang, "stats_chart_title"), articles_label=t(lang, "stats_chart_articles"),
-            deliveries_label=t(lang, "stats_chart_deliveries"),
-        )
-        return [OutMessage(text, photo=chart)]
-
-    async def _broadcast(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
-        if not args:
-            return [OutMessage(t(chat.language, "broadcast_usage"))]
-        first, _, rest = args.partition(" ")
-        topic = next((tp for tp in self.topics if tp.slug == first), None)
-        text = rest.strip() if topic else args
-        if not text:
-            return [OutMessage(t(chat.language, "broadcast_usage"))]
-        message_id, count = await self.store.enqueue_message(
-            "broadcast", text, self.clock(), topic=topic.slug if topic else None,
-            created_by=f"{msg.channel}:{msg.user_id or msg.chat_id}",
-        )
-        return [OutMessage(t(chat.language, "broadcast_queued", count=count), track_broadcast=message_id)]

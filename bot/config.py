@@ -1,13 +1,12 @@
-"""Configuration: the only reader of environment variables, ``.env`` and the sources TOML.
+"""Configuration: the sources TOML, and :class:`Config`, everything the application needs.
 
-Deployment settings and secrets come from the environment (and ``.env``); topics and sources
-are data in a TOML file. Anything wrong is refused at start with the file, the key and the
-reason, as a :class:`ConfigError`.
+Deployment settings and secrets come from the environment (and ``.env``, read by
+:mod:`bot.settings`); topics and sources are data in a TOML file. Anything wrong is refused
+at start with the file, the key and the reason, as a :class:`ConfigError`.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -15,181 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from selectolax.lexbor import LexborHTMLParser
 
-from bot.timeofday import parse_hhmm, parse_quiet_hours
+from bot.settings import ConfigError, Settings, load_settings, parse_admins
 from feeds.models import ArticleRules, ListRules, Source, Topic
 from feeds.netpolicy import parse_site
 
-DEFAULT_DATA_DIR = Path("data")
-
-
-class ConfigError(Exception):
-    """A setting or the sources file is invalid; the message names the file, key and reason."""
-
-
-# --------------------------------------------------------------------------- environment
-
-
-class Settings(BaseSettings):
-    """Deployment settings. Field ``foo_bar`` is read from the variable ``FOO_BAR``.
-
-    Every field here has a row in README's configuration table.
-    """
-
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", case_sensitive=False, extra="forbid"
-    )
-
-    bantin_database_url: str = ""
-    bantin_config: Path = Path("bantin.toml")
-    bantin_admins: str = ""
-    bantin_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    bantin_log_json: bool = False
-    bantin_data_dir: Path = DEFAULT_DATA_DIR
-    bantin_timezone: str = "Asia/Ho_Chi_Minh"
-    bantin_user_agent: str = ""
-    bantin_http_timeout: float = Field(default=15.0, gt=0, le=300)
-    bantin_max_response_bytes: int = Field(default=5_000_000, ge=10_000)
-    bantin_fetch_concurrency: int = Field(default=4, ge=1, le=64)
-    bantin_alert_after_failures: int = Field(default=3, ge=1)
-    bantin_max_backoff: int = Field(default=6 * 3600, ge=60)
-    bantin_quiet_hours: str = ""
-    bantin_send_concurrency: int = Field(default=16, ge=1, le=256)
-    bantin_lease_seconds: float = Field(default=20.0, ge=3, le=600)
-    bantin_http_host: str = "0.0.0.0"
-    bantin_http_port: int = Field(default=8080, ge=0, le=65535)
-    bantin_http: Literal["auto", "on", "off"] = "auto"
-    telegram_bot_token: str = ""
-    telegram_api_base_url: str = "https://api.telegram.org"
-    telegram_webhook_url: str = ""
-    telegram_webhook_secret: str = ""
-    telegram_rate: float = Field(default=30.0, gt=0, le=1000)
-    zalo_bot_token: str = ""
-    zalo_api_base_url: str = "https://bot-api.zaloplatforms.com"
-    zalo_webhook_url: str = ""
-    zalo_webhook_secret: str = ""
-    zalo_rate: float = Field(default=5.0, gt=0, le=1000)
-    zalo_monthly_quota: int = Field(default=3000, ge=0)
-    bantin_quota_digest_time: str = "07:00"
-
-    @field_validator("telegram_api_base_url", "telegram_webhook_url", "zalo_api_base_url", "zalo_webhook_url")
-    @classmethod
-    def _http_url(cls, v: str) -> str:
-        if v and (urlsplit(v).scheme not in ("http", "https") or not urlsplit(v).netloc):
-            raise ValueError(f"{v!r} is not an http(s) URL")
-        return v.rstrip("/") if v else v
-
-    @field_validator("bantin_quota_digest_time")
-    @classmethod
-    def _hhmm(cls, v: str) -> str:
-        parse_hhmm(v)
-        return v
-
-    @field_validator("telegram_webhook_secret", "zalo_webhook_secret")
-    @classmethod
-    def _secret(cls, v: str) -> str:
-        # Telegram's rule for secret_token: 1-256 characters A-Z a-z 0-9 _ -
-        if v and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", v):
-            raise ValueError("use 1-256 characters from A-Z, a-z, 0-9, _ and -")
-        return v
-
-    @model_validator(mode="after")
-    def _webhook_needs_http(self) -> Settings:
-        if self.bantin_http == "off" and (self.telegram_webhook_url or self.zalo_webhook_url):
-            raise ValueError("BANTIN_HTTP=off, but a webhook (TELEGRAM_WEBHOOK_URL/ZALO_WEBHOOK_URL) needs the HTTP server")
-        return self
-
-    @model_validator(mode="after")
-    def _webhook_needs_secret(self) -> Settings:
-        for name in ("telegram", "zalo"):
-            if getattr(self, f"{name}_webhook_url") and not getattr(self, f"{name}_webhook_secret"):
-                raise ValueError(
-                    f"{name.upper()}_WEBHOOK_URL is set but {name.upper()}_WEBHOOK_SECRET is not: a webhook "
-                    "without a secret would accept updates from anyone"
-                )
-        return self
-
-    def secrets(self) -> list[str]:
-        """Values that must never reach a log line."""
-        return [v for v in (self.telegram_bot_token, self.telegram_webhook_secret, self.zalo_bot_token,
-                            self.zalo_webhook_secret) if v]
-
-    @field_validator("bantin_log_level", mode="before")
-    @classmethod
-    def _upper(cls, v: object) -> object:
-        return v.upper() if isinstance(v, str) else v
-
-    @field_validator("bantin_timezone")
-    @classmethod
-    def _tz(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {v!r}") from exc
-        return v
-
-    @field_validator("bantin_quiet_hours")
-    @classmethod
-    def _quiet(cls, v: str) -> str:
-        parse_quiet_hours(v)
-        return v
-
-    @field_validator("bantin_admins")
-    @classmethod
-    def _admins(cls, v: str) -> str:
-        parse_admins(v)
-        return v
-
-
-def parse_admins(text: str) -> frozenset[tuple[str, str]]:
-    """``"telegram:123, zalo:abc"`` -> {("telegram", "123"), ("zalo", "abc")}."""
-    out: set[tuple[str, str]] = set()
-    for part in text.replace(";", ",").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        channel, sep, chat_id = part.partition(":")
-        if not sep or not channel.strip() or not chat_id.strip():
-            raise ValueError(f"{part!r} is not CHANNEL:ID (e.g. telegram:123456)")
-        out.add((channel.strip().lower(), chat_id.strip()))
-    return frozenset(out)
-
-
-_KNOWN_PREFIXES = ("BANTIN_", "TELEGRAM_", "ZALO_")
-
-
-def _check_unknown_env(environ: Mapping[str, str]) -> None:
-    known = {name.upper() for name in Settings.model_fields}
-    for name in environ:
-        upper = name.upper()
-        # Test-suite variables (BANTIN_TEST_*) and the samples path are read by tests only.
-        if upper.startswith("BANTIN_TEST_") or upper == "BANTIN_SAMPLES_DIR":
-            continue
-        if upper.startswith(_KNOWN_PREFIXES) and upper not in known:
-            raise ConfigError(f"environment: {name}: unknown setting (known: {', '.join(sorted(known))})")
-
-
-def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
-    """Read and validate the deployment settings; refuse unknown ``BANTIN_*`` variables."""
-    env = os.environ if environ is None else environ
-    _check_unknown_env(env)
-    try:
-        if environ is None:
-            return Settings(_env_file=env_file)  # type: ignore[call-arg]
-        # An explicit mapping (tests): pass values as init kwargs, ignore the process env.
-        known = set(Settings.model_fields)
-        values = {k.lower(): v for k, v in environ.items() if k.lower() in known}
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = str(err["loc"][0]).upper() if err["loc"] else "settings"
-        msg = err["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"environment or .env: {key}: {msg}") from None
+__all__ = ["Config", "ConfigError", "Settings", "load_config", "load_settings", "parse_admins",
+           "parse_sources_toml"]
 
 
 # --------------------------------------------------------------------------- sources TOML
@@ -395,18 +230,18 @@ class Config:
 
     @property
     def database_url(self) -> str:
-        url = self.settings.bantin_database_url
-        if url:
-            return url
-        return f"sqlite+aiosqlite:///{self.settings.bantin_data_dir / 'bantin.sqlite3'}"
+        database = self.settings.database
+        if database.url:
+            return database.url
+        return f"sqlite+aiosqlite:///{database.data_dir / 'bantin.sqlite3'}"
 
     @property
     def admins(self) -> frozenset[tuple[str, str]]:
-        return parse_admins(self.settings.bantin_admins)
+        return parse_admins(self.settings.general.admins)
 
     @property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.settings.bantin_timezone)
+        return ZoneInfo(self.settings.general.timezone)
 
     def source(self, source_id: str) -> Source | None:
         return next((s for s in self.sources if s.id == source_id), None)
@@ -420,7 +255,7 @@ class Config:
 def load_config(environ: Mapping[str, str] | None = None, *, config_path: Path | None = None) -> Config:
     """Settings from the environment plus topics and sources from the TOML file."""
     settings = load_settings(environ)
-    path = config_path or settings.bantin_config
+    path = config_path or settings.general.config
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

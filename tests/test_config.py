@@ -50,8 +50,8 @@ def test_shipped_config_is_valid() -> None:
 
 def test_defaults() -> None:
     settings = load_settings({})
-    assert settings.bantin_config == Path("bantin.toml")
-    assert settings.bantin_log_level == "INFO"
+    assert settings.general.config == Path("bantin.toml")
+    assert settings.logging.level == "INFO"
     config = load_config({}, config_path=ROOT / "bantin.toml")
     assert config.database_url.startswith("sqlite+aiosqlite:///") and "data" in config.database_url
     assert str(config.tz) == "Asia/Ho_Chi_Minh"
@@ -122,4 +122,46 @@ def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     for name in ("BANTIN_LOG_LEVEL", "BANTIN_ADMINS"):
         monkeypatch.delenv(name, raising=False)
     settings = load_settings()
-    assert settings.bantin_log_level == "DEBUG" and settings.bantin_admins == "telegram:42"
+    assert settings.logging.level == "DEBUG" and settings.general.admins == "telegram:42"
+
+
+def test_settings_are_grouped_by_section_under_the_same_variable_names() -> None:
+    settings = load_settings({"BANTIN_SEND_CONCURRENCY": "7", "BANTIN_HTTP": "on",
+                              "BANTIN_HTTP_TIMEOUT": "3", "ZALO_MONTHLY_QUOTA": "10"})
+    assert settings.delivery.send_concurrency == 7
+    assert settings.http.mode == "on" and settings.fetch.timeout == 3.0
+    assert settings.zalo.monthly_quota == 10 and settings.telegram.rate == 30.0
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"BANTIN_SEND_CONCURRENCY": "0"}, "BANTIN_SEND_CONCURRENCY"),
+        ({"BANTIN_FETCH_CONCURRENCY": "x"}, "BANTIN_FETCH_CONCURRENCY"),
+        ({"ZALO_WEBHOOK_URL": "https://x.example/z"}, "ZALO_WEBHOOK_SECRET is not"),
+        ({"BANTIN_HTTP": "off", "TELEGRAM_WEBHOOK_URL": "https://x.example/t",
+          "TELEGRAM_WEBHOOK_SECRET": "s"}, "BANTIN_HTTP=off"),
+        ({"TELEGRAM_BOT_TOKN": "1"}, "TELEGRAM_BOT_TOKN: unknown setting"),
+    ],
+)
+def test_section_errors_name_the_variable(env: dict[str, str], expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        load_settings(env)
+
+
+def test_unknown_variable_in_dotenv_is_refused(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("BANTIN_QUIET_HOUR=22:00-06:00\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="BANTIN_QUIET_HOUR: unknown setting"):
+        load_settings(env_file=tmp_path / ".env")
+
+
+def test_importing_the_config_loads_nothing_heavy() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, bot.config; "
+            "print(sorted(m for m in ('sqlalchemy', 'prometheus_client', 'telegram', 'storage') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         timeout=60, check=True)
+    assert out.stdout.strip() == "[]"

@@ -10,7 +10,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 ADAPTERS = {"bot.channels.telegram", "bot.channels.zalo", "bot.channels.console"}
 #: what an adapter may import from the bot: the seam and pure helpers with no bot imports
-ADAPTER_MAY_USE = ("bot.channels.base", "bot.backoff", "bot.timeofday")
+ADAPTER_MAY_USE = ("bot.channels.base", "bot.channels.common", "bot.backoff", "bot.timeofday")
+#: an adapter's own helper modules (an SDK of ours), which import nothing of the bot either
+ADAPTER_OWN = {"bot.channels.zalo": ("bot.channels.zalo_api",)}
 #: modules allowed to know concrete channel adapters (composition roots)
 COMPOSITION = {"bot.app", "bot.demo.runner"}
 #: decisions without I/O: no storage, no network client
@@ -63,7 +65,8 @@ def test_import_direction(module: str, path: Path) -> None:
     if not module.startswith("storage"):
         assert not uses("sqlalchemy") and not uses("alembic"), f"{module}: SQLAlchemy lives in storage/"
     if module.startswith("bot.channels.") and module != "bot.channels.base":
-        own = [i for i in uses("bot") if not any(i == m or i.startswith(m + ".") for m in ADAPTER_MAY_USE)]
+        may_use = (*ADAPTER_MAY_USE, *ADAPTER_OWN.get(module, ()))
+        own = [i for i in uses("bot") if not any(i == m or i.startswith(m + ".") for m in may_use)]
         assert not own, f"adapter {module} may import only {ADAPTER_MAY_USE}, not {own}"
         assert not uses("storage"), f"adapter {module} must not touch storage"
     if module not in COMPOSITION and module not in ADAPTERS:
@@ -74,3 +77,33 @@ def test_import_direction(module: str, path: Path) -> None:
 def test_every_module_has_a_docstring() -> None:
     missing = [m for m, p in _modules() if ast.get_docstring(ast.parse(p.read_text(encoding="utf-8"))) is None]
     assert not missing, f"modules without a docstring: {missing}"
+
+
+#: one room per responsibility: a class with more methods, or a longer module, does too much
+MAX_METHODS = 25
+MAX_LINES = 500
+
+
+def _too_big() -> list[str]:
+    out = []
+    for module, path in _modules():
+        text = path.read_text(encoding="utf-8")
+        lines = text.count("\n")
+        if lines > MAX_LINES:
+            out.append(f"{module}: {lines} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef):
+                functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+                methods = [n for n in node.body if isinstance(n, functions)]
+                if len(methods) > MAX_METHODS:
+                    out.append(f"{module}.{node.name}: {len(methods)} methods")
+    return out
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="storage/store.py (Store), feeds/extract.py and bot/demo_portal.py are split on other "
+    "branches of issue 10; flip once they are merged",
+)
+def test_no_class_over_25_methods_and_no_module_over_500_lines() -> None:
+    assert not _too_big(), "split these: " + "; ".join(_too_big())

@@ -26,8 +26,8 @@ from bot.channels.base import (
     Reply,
     RetryLater,
 )
+from bot.channels.common import CHOICES_HINT, parse_numbers
 from bot.channels.zalo import (
-    CHOICES_HINT,
     PHOTO_NOTE,
     SECRET_HEADER,
     ZaloApiError,
@@ -35,7 +35,6 @@ from bot.channels.zalo import (
     ZaloChannel,
     ZaloClient,
     ZaloNetworkError,
-    parse_numbers,
     split_text,
 )
 

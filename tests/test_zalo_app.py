@@ -105,13 +105,13 @@ async def test_quota_warns_at_80_and_switches_to_digest_above_95(both: Both) -> 
     app = both.app
     store = app.store
     await zalo_say(both, "u-3", "/subscribe dan van")  # one reply counted
-    month = app._month()
+    month = app.quota.month()
     await store.add_usage("zalo", month, 15)  # 16 of 20 used
     await zalo_say(both, "u-3", "/mysubs")  # 17/20 = 85 %: the admins are warned once
     await wait_for(lambda: any("85% hạn mức" in (s.text or "") for s in both.zalo.sent_to("admin-1")))
     await zalo_say(both, "u-3", "/help")  # 18 + the warning to the admin = 19/20 = 95 %: digest mode
     await wait_for(lambda: any("bản tin mỗi ngày lúc 07:00" in (s.text or "") for s in both.zalo.sent_to("admin-1")))
-    assert app._quota_digest("zalo") == "07:00"
+    assert app.quota.forced_digest("zalo") == "07:00"
     now = datetime.now(UTC)
     await store.sync_sources([type("S", (), {"id": "x", "name": "X", "kind": "rss", "url": "https://p/"})()], now)
     await store.update_chat(await store.get_chat("zalo", "u-3"), now, last_digest_at=now)  # type: ignore[arg-type]

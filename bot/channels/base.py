@@ -13,7 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:  # the seam names the webhook types; importing it must not load starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
 
 
 class DeliveryError(Exception):
@@ -128,6 +132,13 @@ class Channel(Protocol):
 
     async def edit(self, chat_id: str, message_id: str, message: OutMessage) -> None:
         """Replace the text (and buttons) of a message sent earlier; best effort."""
+
+    @property
+    def webhook_path(self) -> str | None:
+        """Where the platform posts updates on the bot's HTTP server; None when polling."""
+
+    async def webhook_endpoint(self, request: Request) -> Response:
+        """The Starlette endpoint mounted at :attr:`webhook_path` (POST)."""
 
 
 def split_text(text: str, limit: int) -> list[str]:

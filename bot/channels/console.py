@@ -1,8 +1,8 @@
 """Terminal chat for local runs and the offline demo: the local user is an admin.
 
-Lines typed on stdin are commands; a bare number presses the matching option of the last
-message that offered choices (the plain-text stand-in for Telegram's buttons). Pushed
-articles are printed as they arrive.
+Lines typed on stdin are commands; a number (or several: ``1 3``) presses the matching
+options of the last message that offered choices (the plain-text stand-in for Telegram's
+buttons). Pushed articles are printed as they arrive.
 """
 
 from __future__ import annotations
@@ -15,7 +15,11 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
+from starlette.requests import Request
+from starlette.responses import Response
+
 from bot.channels.base import Incoming, OnMessage, OutMessage
+from bot.channels.common import NumberedChoices, with_numbered_choices
 
 CONSOLE_CHAT_ID = "local"
 
@@ -26,6 +30,8 @@ class ConsoleChannel:
     name = "console"
     max_text = 100_000
     can_edit = True
+    #: the console has no webhook
+    webhook_path: str | None = None
 
     def __init__(
         self,
@@ -41,7 +47,7 @@ class ConsoleChannel:
         self._stdout = stdout if stdout is not None else sys.stdout
         self._prompt = prompt
         self._task: asyncio.Task[None] | None = None
-        self._choices: list[str] = []
+        self._choices = NumberedChoices()
         self._sent = 0
 
     async def start(self, on_message: OnMessage) -> None:
@@ -60,10 +66,8 @@ class ConsoleChannel:
         return str(self._sent)
 
     def _print(self, message: OutMessage) -> None:
-        choices = [c for row in message.choices for c in row]
-        if choices:
-            self._choices = [c.data for c in choices]
-        text = message.text.rstrip()
+        self._choices.offer(CONSOLE_CHAT_ID, message)
+        text = with_numbered_choices(message.text.rstrip(), message)
         if message.photo:
             # A terminal cannot show the chart: keep it as a file and say where.
             self._photos += 1
@@ -76,6 +80,9 @@ class ConsoleChannel:
 
     async def edit(self, chat_id: str, message_id: str, message: OutMessage) -> None:
         self._print(message)
+
+    async def webhook_endpoint(self, request: Request) -> Response:
+        return Response(status_code=404)
 
     async def _reply(self, message: OutMessage) -> str | None:
         return await self.send(CONSOLE_CHAT_ID, message)
@@ -99,11 +106,8 @@ class ConsoleChannel:
             text = line.strip()
             if not text:
                 continue
-            callback = None
-            if text.isdigit() and self._choices and 1 <= int(text) <= len(self._choices):
-                callback = self._choices[int(text) - 1]
             msg = Incoming(
                 channel=self.name, chat_id=CONSOLE_CHAT_ID, text=text, user_id=CONSOLE_CHAT_ID,
-                user_name="console", chat_kind="console", callback_data=callback,
+                user_name="console", chat_kind="console",
             )
-            await on_message(msg, self._reply)
+            await self._choices.dispatch(msg, self._reply, on_message)

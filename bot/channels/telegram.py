@@ -17,7 +17,6 @@ import os
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 import contextlib
-import hmac
 import html
 import logging
 import re
@@ -60,6 +59,7 @@ from bot.channels.base import (
     RetryLater,
     split_text,
 )
+from bot.channels.common import refuse_without_secret, replier, webhook_path
 
 log = logging.getLogger(__name__)
 
@@ -181,11 +181,8 @@ class TelegramChannel:
 
     @property
     def webhook_path(self) -> str | None:
-        if not self.webhook_url:
-            return None
-        from urllib.parse import urlsplit
-
-        return urlsplit(self.webhook_url).path or "/"
+        """Path of the webhook URL, where the application mounts :meth:`webhook_endpoint`."""
+        return webhook_path(self.webhook_url)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -232,12 +229,9 @@ class TelegramChannel:
 
     async def webhook_endpoint(self, request: Request) -> Response:
         """Starlette endpoint for Telegram's webhook POSTs."""
-        given = request.headers.get(SECRET_HEADER, "")
-        expected = self.webhook_secret or ""
-        if not given:
-            return JSONResponse({"ok": False, "error": "missing secret token"}, status_code=401)
-        if not hmac.compare_digest(given.encode(), expected.encode()):
-            return JSONResponse({"ok": False, "error": "wrong secret token"}, status_code=403)
+        refused = refuse_without_secret(request, SECRET_HEADER, self.webhook_secret)
+        if refused is not None:
+            return refused
         try:
             data = await request.json()
             update = Update.de_json(data, self.application.bot)
@@ -338,14 +332,7 @@ class TelegramChannel:
         await self._on_message(incoming, edit_in_place)
 
     def _replier(self, chat_id: str) -> Reply:
-        async def reply(out: OutMessage) -> str | None:
-            try:
-                return await self.send(chat_id, out)
-            except (RetryLater, ChatUnreachable, Rejected) as exc:
-                log.warning("telegram: reply to %s not sent: %s", chat_id, exc)
-                return None
-
-        return reply
+        return replier(self.send, chat_id, log)
 
     # -- sending --------------------------------------------------------------------------
 

@@ -1,35 +1,22 @@
-"""Zalo adapter on the Zalo Bot Platform, through our own thin async client over httpx.
+"""Zalo adapter on the Zalo Bot Platform, through our own thin client (:mod:`.zalo_api`).
 
-No Zalo SDK: the clients on PyPI hide the API's errors or need Python 3.14, and the API is a
-handful of JSON POSTs (``POST {base}/bot{token}/{method}``). Updates arrive by long polling
-(``getUpdates`` returns one update or HTTP 408, with no offsets, so we deduplicate by
-``message_id``) or, when a webhook URL is set, through :meth:`ZaloChannel.webhook_endpoint`
-mounted on the bot's HTTP server. Zalo is plain text of at most 2,000 characters, with no
-buttons (choices become numbered options answered by number), no edits and no photo uploads.
+Updates arrive by long polling (``getUpdates`` returns one update or HTTP 408, with no
+offsets, so we deduplicate by ``message_id``) or, when a webhook URL is set, through
+:meth:`ZaloChannel.webhook_endpoint` mounted on the bot's HTTP server. Zalo is plain text of
+at most 2,000 characters, with no buttons (choices become numbered options answered by
+number), no edits and no photo uploads.
 
-Errors of the client::
-
-    ZaloError                 root; str() never contains the token or a URL
-    ├── ZaloApiError          Zalo answered with an error (HTTP >= 400, or ``ok: false``)
-    │   └── ZaloAuthError     401: the bot token is wrong or revoked
-    └── ZaloNetworkError      no answer: connection failed, timed out (httpx errors are wrapped)
-
-:class:`ZaloChannel` turns them into the outcomes of :mod:`bot.channels.base`.
+:class:`ZaloChannel` turns the client's errors into the outcomes of :mod:`bot.channels.base`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
-import re
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from starlette.requests import Request
@@ -46,14 +33,28 @@ from bot.channels.base import (
     RetryLater,
     split_text,
 )
+from bot.channels.common import (
+    Bounded,
+    NumberedChoices,
+    refuse_without_secret,
+    replier,
+    webhook_path,
+    with_numbered_choices,
+)
+from bot.channels.zalo_api import (
+    DEFAULT_BASE_URL,
+    ZaloApiError,
+    ZaloAuthError,
+    ZaloClient,
+    ZaloError,
+    ZaloNetworkError,
+)
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://bot-api.zaloplatforms.com"
 MAX_TEXT = 2000
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 TEXT_EVENT = "message.text.received"
-REDACTED = "***"
 
 #: how many message ids, chats with choices, and chats with a recent 404 we remember
 SEEN_MEMORY = 10_000
@@ -68,259 +69,10 @@ AUTH_RETRY = 300.0
 QUEUE_SIZE = 1000
 
 PHOTO_NOTE = "(biểu đồ chỉ có trên Telegram)"
-CHOICES_HINT = "Trả lời bằng số thứ tự để chọn, ví dụ: 2 hoặc 1 3."
-
-_NUMBERS = re.compile(r"\s*\d{1,3}(?:[\s,;]+\d{1,3})*\s*")
-
-
-# ------------------------------------------------------------------------------------------
-# Errors
-
-
-class ZaloError(Exception):
-    """Root of the client's errors. Messages are built here, never from a URL."""
-
-
-class ZaloApiError(ZaloError):
-    """Zalo answered ``method`` with an error.
-
-    ``status`` is the HTTP status (200 when the body said ``ok: false``), ``error_code`` the
-    body's code if it had one, ``retry_after`` the seconds Zalo asked us to wait, if it said.
-    """
-
-    def __init__(
-        self,
-        method: str,
-        *,
-        status: int,
-        error_code: int | None,
-        description: str,
-        retry_after: float | None = None,
-    ) -> None:
-        self.method = method
-        self.status = status
-        self.error_code = error_code
-        self.description = description
-        self.retry_after = retry_after
-        super().__init__(f"{method}: HTTP {status}, error_code {error_code}: {description}")
-
-    @property
-    def code(self) -> int | None:
-        """The code that decides what the error means: the HTTP status when it is an error,
-        else the body's ``error_code`` (Zalo may say ``ok: false`` with HTTP 200)."""
-        return self.status if self.status >= 400 else self.error_code
-
-
-class ZaloAuthError(ZaloApiError):
-    """Zalo refused the bot token (401)."""
-
-
-class ZaloNetworkError(ZaloError):
-    """No answer from Zalo for ``method``; ``timed_out`` tells a timeout from a refusal."""
-
-    def __init__(self, method: str, detail: str, *, timed_out: bool = False) -> None:
-        self.method = method
-        self.timed_out = timed_out
-        super().__init__(f"{method}: cannot reach Zalo ({detail})")
-
-
-# ------------------------------------------------------------------------------------------
-# The client
-
-
-class _RedactToken(logging.Filter):
-    """Removes the token from records of httpx's logger, which logs request URLs at INFO.
-
-    The application raises that logger to WARNING and redacts tokens in its formatter; this
-    keeps the promise even where neither is set up (a script, a test at DEBUG).
-    """
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken record is not ours to fix
-            return True
-        if self.token in message:
-            record.msg = message.replace(self.token, REDACTED)
-            record.args = ()
-        return True
-
-
-def _retry_after(response: httpx.Response, body: Any) -> float | None:
-    """Seconds to wait, from a Retry-After header (seconds or HTTP date) or the body."""
-    header = response.headers.get("retry-after")
-    if header:
-        try:
-            return max(0.0, float(header))
-        except ValueError:
-            pass
-        with contextlib.suppress(TypeError, ValueError, IndexError):
-            when = parsedate_to_datetime(header)
-            date = response.headers.get("date")
-            now = parsedate_to_datetime(date) if date else None
-            if now is not None:
-                return max(0.0, (when - now).total_seconds())
-    if isinstance(body, dict):
-        params = body.get("parameters")
-        value = params.get("retry_after") if isinstance(params, dict) else None
-        if value is None:
-            value = body.get("retry_after")
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return max(0.0, float(value))
-    return None
-
-
-class ZaloClient:
-    """A thin async client of the Zalo Bot API: one method per call we use, plus :meth:`call`.
-
-    Every method returns the answer's ``result``. Errors: :class:`ZaloApiError` (or
-    :class:`ZaloAuthError`) when Zalo answers with one, :class:`ZaloNetworkError` wrapping any
-    httpx error (raised ``from None``: httpx exceptions carry the URL, and with it the token).
-    An ``http`` client handed in is used as is and not closed by :meth:`aclose`.
-    """
-
-    def __init__(
-        self,
-        token: str,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        http: httpx.AsyncClient | None = None,
-        timeout: float = 20.0,
-    ) -> None:
-        if not token:
-            raise ValueError("the Zalo bot token is empty")
-        self.base_url = base_url.rstrip("/")
-        self._token = token
-        self._prefix = f"{self.base_url}/bot{token}/"
-        self._timeout = timeout
-        self._own_http = http is None
-        self._http = http if http is not None else httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout))
-        )
-        self._log_filter = _RedactToken(token)
-        logging.getLogger("httpx").addFilter(self._log_filter)
-
-    def __repr__(self) -> str:
-        return f"ZaloClient(base_url={self.base_url!r})"
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._token, REDACTED)
-
-    async def call(self, method: str, payload: dict[str, Any] | None = None, *,
-                   timeout: float | None = None) -> Any:
-        """POST ``payload`` as JSON to ``method``; return ``result`` or raise a ZaloError."""
-        extra: dict[str, Any] = {}
-        if timeout is not None:
-            extra["timeout"] = httpx.Timeout(timeout, connect=min(10.0, timeout))
-        try:
-            response = await self._http.post(self._prefix + method, json=payload or {}, **extra)
-        except httpx.TimeoutException as exc:
-            raise ZaloNetworkError(method, self._describe(exc), timed_out=True) from None
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise ZaloNetworkError(method, self._describe(exc)) from None
-        return self._result(method, response)
-
-    def _describe(self, exc: Exception) -> str:
-        detail = str(exc)
-        name = type(exc).__name__
-        return self._redact(f"{name}: {detail}" if detail else name)
-
-    def _result(self, method: str, response: httpx.Response) -> Any:
-        status = response.status_code
-        try:
-            body: Any = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict) and body.get("ok") is True and status < 400:
-            return body.get("result")
-        error_code: int | None = None
-        description = ""
-        if isinstance(body, dict):
-            code = body.get("error_code")
-            if isinstance(code, int) and not isinstance(code, bool):
-                error_code = code
-            description = str(body.get("description") or body.get("message") or "")
-        if not description:
-            description = response.reason_phrase or ("not a Zalo answer" if status < 400 else "error")
-        kind = ZaloAuthError if 401 in (status, error_code) else ZaloApiError
-        raise kind(
-            method,
-            status=status,
-            error_code=error_code,
-            description=self._redact(description),
-            retry_after=_retry_after(response, body),
-        )
-
-    async def get_me(self) -> dict[str, Any]:
-        """The bot's account (id, account_name, display_name, ...); checks the token."""
-        result = await self.call("getMe")
-        return result if isinstance(result, dict) else {}
-
-    async def get_updates(self, timeout: int) -> dict[str, Any] | None:
-        """Wait up to ``timeout`` seconds for one update; None when none arrived (HTTP 408)."""
-        try:
-            # The HTTP read must outlast the server's own wait.
-            result = await self.call("getUpdates", {"timeout": timeout}, timeout=timeout + 10.0)
-        except ZaloApiError as exc:
-            if exc.code == 408:
-                return None
-            raise
-        if result is None or isinstance(result, dict):
-            return result or None
-        log.warning("zalo: getUpdates answered a %s, not one update; ignored", type(result).__name__)
-        return None
-
-    async def send_message(self, chat_id: str, text: str) -> dict[str, Any]:
-        """Send a text of at most 2,000 characters; returns Zalo's message (message_id, date)."""
-        result = await self.call("sendMessage", {"chat_id": chat_id, "text": text})
-        return result if isinstance(result, dict) else {}
-
-    async def send_photo(self, chat_id: str, photo_url: str, caption: str = "") -> dict[str, Any]:
-        """Send the image at ``photo_url`` (Zalo fetches it; uploads are not possible)."""
-        payload: dict[str, Any] = {"chat_id": chat_id, "photo": photo_url}
-        if caption:
-            payload["caption"] = caption
-        result = await self.call("sendPhoto", payload)
-        return result if isinstance(result, dict) else {}
-
-    async def set_webhook(self, url: str, secret: str) -> Any:
-        """Have Zalo POST updates to ``url`` with ``secret`` in the X-Bot-Api-Secret-Token header."""
-        return await self.call("setWebhook", {"url": url, "secret_token": secret})
-
-    async def delete_webhook(self) -> Any:
-        """Back to getUpdates."""
-        return await self.call("deleteWebhook")
-
-    async def get_webhook_info(self) -> Any:
-        """The webhook Zalo knows of."""
-        return await self.call("getWebhookInfo")
-
-    async def send_chat_action(self, chat_id: str, action: str = "typing") -> Any:
-        """Show "typing..." in the chat."""
-        return await self.call("sendChatAction", {"chat_id": chat_id, "action": action})
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if it is ours and stop redacting httpx's records."""
-        logging.getLogger("httpx").removeFilter(self._log_filter)
-        if self._own_http:
-            await self._http.aclose()
 
 
 # ------------------------------------------------------------------------------------------
 # Plain text
-
-
-def _numbered_in_text(text: str, labels: list[str]) -> bool:
-    """Whether ``text`` already lists every choice as ``"<n>. ...<label>..."`` in order."""
-    lines = [line.strip() for line in text.splitlines()]
-    return all(
-        any(line.startswith(f"{i}. ") and label in line for line in lines)
-        for i, label in enumerate(labels, 1)
-    )
 
 
 def render(message: OutMessage) -> str:
@@ -329,39 +81,7 @@ def render(message: OutMessage) -> str:
     if message.photo is not None:
         # sendPhoto takes a URL Zalo fetches, and we serve no public images: text only.
         text = f"{text}\n\n{PHOTO_NOTE}" if text else PHOTO_NOTE
-    labels = [choice.label for row in message.choices for choice in row]
-    # Our commands often number their options in the text already (/topics does): a second
-    # list would only repeat it and cost characters of the 2,000.
-    if labels and not _numbered_in_text(text, labels):
-        options = "\n".join(f"{i}. {label}" for i, label in enumerate(labels, 1))
-        text = f"{text}\n\n{options}\n{CHOICES_HINT}" if text else f"{options}\n{CHOICES_HINT}"
-    return text
-
-
-def parse_numbers(text: str) -> list[int] | None:
-    """``"2"``, ``"1 3"``, ``"1,3"`` -> the numbers, in order and without repeats; else None."""
-    if not _NUMBERS.fullmatch(text):
-        return None
-    numbers: list[int] = []
-    for token in re.split(r"[\s,;]+", text.strip()):
-        n = int(token)
-        if n not in numbers:
-            numbers.append(n)
-    return numbers
-
-
-class _Bounded(OrderedDict[str, Any]):
-    """A dict that forgets its least recently set keys beyond ``size``."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def put(self, key: str, value: Any = None) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
+    return with_numbered_choices(text, message)
 
 
 # ------------------------------------------------------------------------------------------
@@ -408,18 +128,16 @@ class ZaloChannel:
         self._on_message: OnMessage | None = None
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
         self._tasks: list[asyncio.Task[None]] = []
-        self._seen = _Bounded(SEEN_MEMORY)
+        self._seen = Bounded(SEEN_MEMORY)
         #: chat -> data of the choices last offered there, for numbered answers
-        self._choices = _Bounded(CHAT_MEMORY)
+        self._choices = NumberedChoices(CHAT_MEMORY)
         #: chats whose last send answered 404 (a second one in a row means the chat is gone)
-        self._not_found = _Bounded(CHAT_MEMORY)
+        self._not_found = Bounded(CHAT_MEMORY)
 
     @property
     def webhook_path(self) -> str | None:
         """Path of the webhook URL, where the application mounts :meth:`webhook_endpoint`."""
-        if not self.webhook_url:
-            return None
-        return urlsplit(self.webhook_url).path or "/"
+        return webhook_path(self.webhook_url)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -479,12 +197,9 @@ class ZaloChannel:
 
     async def webhook_endpoint(self, request: Request) -> Response:
         """Starlette endpoint for Zalo's webhook POSTs; answers at once, handles later."""
-        given = request.headers.get(SECRET_HEADER, "")
-        expected = self.webhook_secret or ""
-        if not given:
-            return JSONResponse({"ok": False, "error": "missing secret token"}, status_code=401)
-        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-            return JSONResponse({"ok": False, "error": "wrong secret token"}, status_code=403)
+        refused = refuse_without_secret(request, SECRET_HEADER, self.webhook_secret)
+        if refused is not None:
+            return refused
         try:
             data = await request.json()
         except Exception:
@@ -576,71 +291,11 @@ class ZaloChannel:
         on_message = self._on_message
         if incoming is None or on_message is None:
             return
-        reply = self._replier(incoming.chat_id)
-        presses = self._presses(incoming)
-        if presses is None:
-            if incoming.chat_kind == "group" and not incoming.text.startswith("/"):
-                return  # people talking to each other
-            # The conversation moved on: a bare number now means a number, not an option.
-            self._choices.pop(incoming.chat_id, None)
-            await on_message(incoming, reply)
-        elif len(presses) == 1:
-            await on_message(presses[0], reply)
-        else:
-            await self._press_many(presses, reply, on_message)
-
-    def _presses(self, incoming: Incoming) -> list[Incoming] | None:
-        """A numbered answer to the chat's last choices, as one button press per number."""
-        numbers = parse_numbers(incoming.text)
-        offered: tuple[str, ...] | None = self._choices.get(incoming.chat_id)
-        if numbers is None or not offered or not all(1 <= n <= len(offered) for n in numbers):
-            return None
-        return [
-            Incoming(
-                channel=incoming.channel, chat_id=incoming.chat_id, text=str(n),
-                user_id=incoming.user_id, user_name=incoming.user_name,
-                chat_kind=incoming.chat_kind, language_code=incoming.language_code,
-                callback_data=offered[n - 1], chat_admin_check=incoming.chat_admin_check,
-            )
-            for n in numbers
-        ]
-
-    async def _press_many(
-        self,
-        presses: list[Incoming],
-        reply: Callable[[OutMessage], Awaitable[str | None]],
-        on_message: OnMessage,
-    ) -> None:
-        """A multi-number answer: every press is handled, but only the last menu is sent.
-
-        Each press would otherwise answer with the whole menu again; on a plan of 3,000
-        messages a month the last one, showing the final state, is enough.
-        """
-        outs: list[OutMessage] = []
-
-        async def collect(out: OutMessage) -> str | None:
-            outs.append(out)
-            return None
-
-        for press in presses:
-            await on_message(press, collect)
-        last_menu = max((i for i, out in enumerate(outs) if out.choices), default=-1)
-        texts: set[str] = set()
-        for i, out in enumerate(outs):
-            if (out.choices and i != last_menu) or out.text in texts:
-                continue
-            texts.add(out.text)
-            await reply(out)
-
-    def _replier(self, chat_id: str) -> Callable[[OutMessage], Awaitable[str | None]]:
-        async def reply(out: OutMessage) -> str | None:
-            try:
-                return await self.send(chat_id, out)
-            except DeliveryError as exc:
-                log.warning("zalo: reply to %s not sent: %s", chat_id, exc)
-                return None
-
-        return reply
+        if (incoming.chat_kind == "group" and not incoming.text.startswith("/")
+                and self._choices.presses(incoming) is None):
+            return  # people talking to each other
+        reply = replier(self.send, incoming.chat_id, log)
+        await self._choices.dispatch(incoming, reply, on_message)
 
     # -- sending --------------------------------------------------------------------------
 
@@ -691,9 +346,7 @@ class ZaloChannel:
             message_id = result.get("message_id")
             sent_id = str(message_id) if message_id not in (None, "") else None
         self._not_found.pop(chat_id, None)
-        choices = tuple(choice.data for row in message.choices for choice in row)
-        if choices:
-            self._choices.put(chat_id, choices)
+        self._choices.offer(chat_id, message)
         return sent_id
 
     async def edit(self, chat_id: str, message_id: str, message: OutMessage) -> None:

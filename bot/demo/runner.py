@@ -27,13 +27,14 @@ Type /help, /latest, /topics, /sources... Ctrl-C stops.
 
 async def run_demo(args: argparse.Namespace) -> int:
     settings = load_settings()
-    data_dir = settings.bantin_data_dir
+    data_dir = settings.database.data_dir
     db_path = data_dir / "demo.sqlite3"
-    settings = settings.model_copy(update={"bantin_database_url": f"sqlite+aiosqlite:///{db_path}"})
+    database = settings.database.model_copy(update={"url": f"sqlite+aiosqlite:///{db_path}"})
+    settings = settings.model_copy(update={"database": database})
     # Quiet by default: the demo is about the chat, not the log (BANTIN_LOG_LEVEL still wins).
     import os
 
-    setup_logging(settings.bantin_log_level if "BANTIN_LOG_LEVEL" in os.environ else "WARNING")
+    setup_logging(settings.logging.level if "BANTIN_LOG_LEVEL" in os.environ else "WARNING")
     data_dir.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)  # every demo starts from first sight

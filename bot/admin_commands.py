@@ -1,0 +1,134 @@
+"""Admin commands: ``/poll``, ``/sources``, ``/stats`` (with its chart) and ``/broadcast``.
+
+:class:`bot.commands.Commands` checks that the sender is an admin and hands these over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime, tzinfo
+from typing import Protocol
+
+from bot.channels.base import Incoming, OutMessage
+from bot.charts import activity_chart
+from bot.i18n import t
+from bot.render import local_date
+from feeds.models import Topic
+from storage.records import Chat
+from storage.store import Store
+
+
+class PollLine(Protocol):
+    """What ``/poll`` shows per source (satisfied by :class:`bot.poller.PollReport`)."""
+
+    @property
+    def source_id(self) -> str: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def new(self) -> int: ...
+    @property
+    def seconds(self) -> float: ...
+    @property
+    def reason(self) -> str: ...
+
+
+PollNow = Callable[[], Awaitable[Sequence[PollLine]]]
+
+
+class AdminCommands:
+    """The admins' commands; each takes (message, chat, arguments) and returns the replies."""
+
+    def __init__(
+        self,
+        store: Store,
+        topics: Sequence[Topic],
+        *,
+        tz: tzinfo,
+        clock: Callable[[], datetime],
+        poll_now: PollNow | None = None,
+        source_names: Mapping[str, str] | None = None,
+        quotas: Mapping[str, int] | None = None,
+    ) -> None:
+        self.store = store
+        self.topics = tuple(topics)
+        self.tz = tz
+        self.clock = clock
+        self.poll_now = poll_now
+        self.source_names = dict(source_names or {})
+        self.quotas = dict(quotas or {})
+
+    async def poll(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        if self.poll_now is None:
+            return [OutMessage(t(chat.language, "unknown_command", cmd="/poll"))]
+        reports = await self.poll_now()
+        lines = [t(chat.language, "poll_started", count=len(reports))]
+        for r in reports:
+            key = "poll_line_ok" if r.ok else "poll_line_error"
+            lines.append(t(chat.language, key, id=r.source_id, new=r.new,
+                           seconds=f"{r.seconds:.1f}", reason=r.reason))
+        return [OutMessage("\n".join(lines))]
+
+    async def sources(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        lang = chat.language
+        never = t(lang, "never")
+        lines = [t(lang, "sources_header")]
+        for s in await self.store.source_states():
+            if s.id not in self.source_names:
+                continue  # rows of sources no longer configured
+            mark = "❌" if s.consecutive_failures else "✅"
+            last_error = t(lang, "none")
+            if s.last_error:
+                when = local_date(s.last_error_at, self.tz, with_time=True)
+                last_error = f"{when} {s.last_error[:200]}"
+            lines.append(
+                t(
+                    lang, "sources_line", mark=mark, id=s.id, name=self.source_names[s.id],
+                    last_success=local_date(s.last_success_at, self.tz, with_time=True) or never,
+                    last_error=last_error,
+                    next_check=local_date(s.next_check_at, self.tz, with_time=True) or never,
+                )
+            )
+        return [OutMessage("\n".join(lines))]
+
+    async def stats(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        st = await self.store.stats(self.clock())
+        lang = chat.language
+
+        def fmt(d: dict[str, int]) -> str:
+            return ", ".join(f"{k}={v}" for k, v in d.items()) or t(lang, "none")
+
+        text = t(
+            lang, "stats", active=st.chats_active, inactive=st.chats_inactive,
+            by_topic=fmt(st.subscriptions_by_topic), keywords=st.keyword_subscriptions,
+            by_source=fmt(st.articles_by_source), by_status=fmt(st.deliveries_by_status),
+            in_error=", ".join(st.sources_in_error) or t(lang, "none"),
+        )
+        month = self.clock().astimezone(self.tz).strftime("%Y-%m")
+        for channel, quota in self.quotas.items():
+            sent, _ = await self.store.usage(channel, month)
+            text += "\n" + t(lang, "stats_quota", channel=channel.capitalize(), sent=sent,
+                               quota=quota, percent=int(sent * 100 / quota) if quota else 0,
+                               month=month)
+        days = await self.store.daily_activity(self.clock(), self.tz)
+        chart = activity_chart(
+            [d for d, _, _ in days], [a for _, a, _ in days], [s for _, _, s in days],
+            title=t(lang, "stats_chart_title"), articles_label=t(lang, "stats_chart_articles"),
+            deliveries_label=t(lang, "stats_chart_deliveries"),
+        )
+        return [OutMessage(text, photo=chart)]
+
+    async def broadcast(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        if not args:
+            return [OutMessage(t(chat.language, "broadcast_usage"))]
+        first, _, rest = args.partition(" ")
+        topic = next((tp for tp in self.topics if tp.slug == first), None)
+        text = rest.strip() if topic else args
+        if not text:
+            return [OutMessage(t(chat.language, "broadcast_usage"))]
+        message_id, count = await self.store.enqueue_message(
+            "broadcast", text, self.clock(), topic=topic.slug if topic else None,
+            created_by=f"{msg.channel}:{msg.user_id or msg.chat_id}",
+        )
+        queued = t(chat.language, "broadcast_queued", count=count)
+        return [OutMessage(queued, track_broadcast=message_id)]

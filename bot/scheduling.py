@@ -1,0 +1,111 @@
+"""Per-source poll scheduling: one date job per source, jitter, and the poll lease check.
+
+APScheduler runs one job per enabled source, rescheduled after each poll from the
+``next_check_at`` the poller stored (interval, or backoff after failures), with a little
+jitter so sources drift apart. Only the holder of the ``poll`` lease polls; the others look
+again soon, to take over when it dies.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.leader import Lease
+from bot.poller import Poller
+from feeds.models import Source
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+#: fraction of a source's interval added or removed at random, so sources drift apart
+JITTER = 0.1
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class PollScheduler:
+    """Polls each enabled source when it is due, while this instance holds the poll lease."""
+
+    def __init__(
+        self,
+        store: Store,
+        poller: Poller,
+        sources: Sequence[Source],
+        lease: Lease,
+        *,
+        clock: Callable[[], datetime],
+        on_queued: Callable[[], None],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.poller = poller
+        self.sources = {s.id: s for s in sources if s.enabled}
+        self.lease = lease
+        self.clock = clock
+        #: called after a poll queued deliveries (wakes the delivery engine)
+        self.on_queued = on_queued
+        self._rng = rng or random.Random()
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+
+    @property
+    def running(self) -> bool:
+        return self._scheduler.running
+
+    async def start(self) -> None:
+        """Start the scheduler and plan every source from its stored next check."""
+        self._scheduler.start()
+        now = self.clock()
+        states = {s.id: s for s in await self.store.source_states()}
+        for i, source in enumerate(self.sources.values()):
+            state = states.get(source.id)
+            due = state.next_check_at if state and state.next_check_at else now
+            # Spread the first polls a little so a restart does not hit the portal at once.
+            delay = max(0.0, (due - now).total_seconds()) + 0.2 * i
+            self._schedule(source.id, delay)
+
+    async def stop(self) -> None:
+        """Stop planning polls and hand the poll lease over at once."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+            await self.lease.release()
+
+    def _jittered(self, seconds: float) -> float:
+        return max(1.0, seconds * (1 + self._rng.uniform(-JITTER, JITTER)))
+
+    def _schedule(self, source_id: str, delay: float) -> None:
+        self._scheduler.add_job(
+            self._job, "date", run_date=utcnow() + timedelta(seconds=delay), args=[source_id],
+            id=f"poll:{source_id}", replace_existing=True, misfire_grace_time=None, coalesce=True,
+        )
+
+    async def _job(self, source_id: str) -> None:
+        source = self.sources.get(source_id)
+        if source is None or not self._scheduler.running:
+            return
+        held, _ = await self.lease.check()
+        if not held:
+            # Another instance polls; look again soon, to take over if it dies.
+            self._schedule(source_id, min(5.0, self.lease.ttl / 4))
+            return
+        state = await self.store.source_state(source_id)
+        if state is not None and state.next_check_at is not None:
+            ahead = (state.next_check_at - self.clock()).total_seconds()
+            if ahead > 1.0:  # polled recently (by us or the previous leader): not yet due
+                self._schedule(source_id, ahead)
+                return
+        report = await self.poller.poll(source)
+        log.info("poll %s", report.line())
+        if report.queued:
+            self.on_queued()
+        state = await self.store.source_state(source_id)
+        delay: float = source.interval
+        if state is not None and state.next_check_at is not None:
+            delay = max(1.0, (state.next_check_at - self.clock()).total_seconds())
+        self._schedule(source_id, self._jittered(delay))

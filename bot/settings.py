@@ -1,0 +1,313 @@
+"""Deployment settings: environment variables and ``.env``, one pydantic-settings section
+per concern (database, logging, HTTP, fetching, polling, delivery, Telegram, Zalo), composed
+into :class:`Settings`. Unknown ``BANTIN_*``/``TELEGRAM_*``/``ZALO_*`` names are refused.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.timeofday import parse_hhmm, parse_quiet_hours
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+class ConfigError(Exception):
+    """A setting or the sources file is invalid; the message names the file, key and reason."""
+
+
+#: variables of these prefixes are ours: an unknown one is a typo and refused
+_KNOWN_PREFIXES = ("BANTIN_", "TELEGRAM_", "ZALO_")
+
+
+class _Section(BaseSettings):
+    """One section of the settings: field ``foo`` is read from ``<env_prefix>FOO``, or from
+    its ``validation_alias`` where the historical variable name does not fit the prefix."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", case_sensitive=False,
+        # Several sections share a prefix (BANTIN_): each ignores the others' variables, and
+        # load_settings refuses names no section knows.
+        extra="ignore", populate_by_name=True, frozen=True,
+    )
+
+    @classmethod
+    def env_names(cls) -> dict[str, str]:
+        """field name -> the environment variable it is read from (upper case)."""
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        names = {}
+        for name, field in cls.model_fields.items():
+            alias = field.validation_alias
+            names[name] = (alias if isinstance(alias, str) else prefix + name).upper()
+        return names
+
+
+class GeneralSettings(_Section):
+    """Who administers the bot, where its sources are, its time zone, its leases."""
+
+    model_config = SettingsConfigDict(env_prefix="BANTIN_")
+
+    config: Path = Path("bantin.toml")
+    admins: str = ""
+    timezone: str = "Asia/Ho_Chi_Minh"
+    lease_seconds: float = Field(default=20.0, ge=3, le=600)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+    @field_validator("admins")
+    @classmethod
+    def _admins(cls, v: str) -> str:
+        parse_admins(v)
+        return v
+
+
+class DatabaseSettings(_Section):
+    """The database (empty URL: a SQLite file in ``data_dir``)."""
+
+    model_config = SettingsConfigDict(env_prefix="BANTIN_DATABASE_")
+
+    url: str = ""
+    data_dir: Path = Field(default=DEFAULT_DATA_DIR, validation_alias="BANTIN_DATA_DIR")
+
+
+class LoggingSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="BANTIN_LOG_")
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    as_json: bool = Field(default=False, validation_alias="BANTIN_LOG_JSON")
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, v: object) -> object:
+        return v.upper() if isinstance(v, str) else v
+
+
+class HttpSettings(_Section):
+    """The bot's own HTTP server (webhooks, /healthz, /metrics)."""
+
+    model_config = SettingsConfigDict(env_prefix="BANTIN_HTTP_")
+
+    mode: Literal["auto", "on", "off"] = Field(default="auto", validation_alias="BANTIN_HTTP")
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class FetchSettings(_Section):
+    """Fetching from the portals."""
+
+    model_config = SettingsConfigDict(env_prefix="BANTIN_")
+
+    user_agent: str = ""
+    timeout: float = Field(default=15.0, gt=0, le=300, validation_alias="BANTIN_HTTP_TIMEOUT")
+    max_response_bytes: int = Field(default=5_000_000, ge=10_000)
+    concurrency: int = Field(default=4, ge=1, le=64, validation_alias="BANTIN_FETCH_CONCURRENCY")
+
+
+class PollingSettings(_Section):
+    """What a failing source costs: alerts and backoff."""
+
+    model_config = SettingsConfigDict(env_prefix="BANTIN_")
+
+    alert_after_failures: int = Field(default=3, ge=1)
+    max_backoff: int = Field(default=6 * 3600, ge=60)
+
+
+class DeliverySettings(_Section):
+    """The delivery engine: sends in flight, quiet hours, the forced digest time."""
+
+    model_config = SettingsConfigDict(env_prefix="BANTIN_")
+
+    send_concurrency: int = Field(default=16, ge=1, le=256)
+    quiet_hours: str = ""
+    quota_digest_time: str = "07:00"
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, v: str) -> str:
+        parse_quiet_hours(v)
+        return v
+
+    @field_validator("quota_digest_time")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        parse_hhmm(v)
+        return v
+
+
+class _PlatformSettings(_Section):
+    """A chat platform's Bot API: token, API root, webhook, rate."""
+
+    bot_token: str = ""
+    api_base_url: str = ""
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    rate: float = Field(default=30.0, gt=0, le=1000)
+
+    @field_validator("api_base_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if v and (urlsplit(v).scheme not in ("http", "https") or not urlsplit(v).netloc):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v.rstrip("/") if v else v
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret(cls, v: str) -> str:
+        # Telegram's rule for secret_token: 1-256 characters A-Z a-z 0-9 _ -
+        if v and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", v):
+            raise ValueError("use 1-256 characters from A-Z, a-z, 0-9, _ and -")
+        return v
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> _PlatformSettings:
+        if self.webhook_url and not self.webhook_secret:
+            names = self.env_names()
+            raise ValueError(
+                f"{names['webhook_url']} is set but {names['webhook_secret']} is not: a webhook "
+                "without a secret would accept updates from anyone"
+            )
+        return self
+
+
+class TelegramSettings(_PlatformSettings):
+    model_config = SettingsConfigDict(env_prefix="TELEGRAM_")
+
+    api_base_url: str = "https://api.telegram.org"
+
+
+class ZaloSettings(_PlatformSettings):
+    model_config = SettingsConfigDict(env_prefix="ZALO_")
+
+    api_base_url: str = "https://bot-api.zaloplatforms.com"
+    rate: float = Field(default=5.0, gt=0, le=1000)
+    monthly_quota: int = Field(default=3000, ge=0)
+
+
+class Settings(BaseModel):
+    """Deployment settings, one section per concern; every variable has a row in README's
+    configuration table, under the same name as before the sections existed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    general: GeneralSettings
+    database: DatabaseSettings
+    logging: LoggingSettings
+    http: HttpSettings
+    fetch: FetchSettings
+    polling: PollingSettings
+    delivery: DeliverySettings
+    telegram: TelegramSettings
+    zalo: ZaloSettings
+
+    @model_validator(mode="after")
+    def _webhook_needs_http(self) -> Settings:
+        if self.http.mode == "off" and (self.telegram.webhook_url or self.zalo.webhook_url):
+            raise ValueError("BANTIN_HTTP=off, but a webhook (TELEGRAM_WEBHOOK_URL/"
+                             "ZALO_WEBHOOK_URL) needs the HTTP server")
+        return self
+
+    @classmethod
+    def sections(cls) -> dict[str, type[_Section]]:
+        """section name -> its settings class."""
+        out: dict[str, type[_Section]] = {}
+        for name, field in cls.model_fields.items():
+            assert isinstance(field.annotation, type) and issubclass(field.annotation, _Section)
+            out[name] = field.annotation
+        return out
+
+    @classmethod
+    def env_names(cls) -> set[str]:
+        """Every environment variable a section reads."""
+        return {env for section in cls.sections().values() for env in section.env_names().values()}
+
+    def secrets(self) -> list[str]:
+        """Values that must never reach a log line."""
+        return [v for v in (self.telegram.bot_token, self.telegram.webhook_secret,
+                            self.zalo.bot_token, self.zalo.webhook_secret) if v]
+
+
+def parse_admins(text: str) -> frozenset[tuple[str, str]]:
+    """``"telegram:123, zalo:abc"`` -> {("telegram", "123"), ("zalo", "abc")}."""
+    out: set[tuple[str, str]] = set()
+    for part in text.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        channel, sep, chat_id = part.partition(":")
+        if not sep or not channel.strip() or not chat_id.strip():
+            raise ValueError(f"{part!r} is not CHANNEL:ID (e.g. telegram:123456)")
+        out.add((channel.strip().lower(), chat_id.strip()))
+    return frozenset(out)
+
+
+def _check_unknown_env(names: Iterable[str], where: str) -> None:
+    known = Settings.env_names()
+    for name in names:
+        upper = name.upper()
+        # Test-suite variables (BANTIN_TEST_*) and the samples path are read by tests only.
+        if upper.startswith("BANTIN_TEST_") or upper == "BANTIN_SAMPLES_DIR":
+            continue
+        if upper.startswith(_KNOWN_PREFIXES) and upper not in known:
+            known_list = ", ".join(sorted(known))
+            raise ConfigError(f"{where}: {name}: unknown setting (known: {known_list})")
+
+
+def _dotenv_names(env_file: Path | None) -> list[str]:
+    if env_file is None or not env_file.is_file():
+        return []
+    from dotenv import dotenv_values
+
+    return list(dotenv_values(env_file, encoding="utf-8"))
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> Settings:
+    """Read and validate the deployment settings; refuse unknown ``BANTIN_*`` variables.
+
+    With ``environ`` (tests) its values win over the process environment and ``.env`` is
+    not read.
+    """
+    if environ is None:
+        _check_unknown_env(os.environ, "environment")
+        _check_unknown_env(_dotenv_names(env_file), str(env_file))
+    else:
+        _check_unknown_env(environ, "environment")
+        env_file = None
+    given = {k.upper(): v for k, v in (environ or {}).items()}
+    sections: dict[str, _Section] = {}
+    for name, cls in Settings.sections().items():
+        names = cls.env_names()
+        values = {field: given[env] for field, env in names.items() if env in given}
+        try:
+            sections[name] = cls(_env_file=env_file, **values)  # type: ignore[call-arg]
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = str(err["loc"][0]) if err["loc"] else ""
+            key = names.get(loc, loc.upper()) or "settings"
+            raise ConfigError(f"environment or .env: {key}: {_reason(err['msg'])}") from None
+    try:
+        return Settings(**sections)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        reason = _reason(exc.errors()[0]["msg"])
+        raise ConfigError(f"environment or .env: settings: {reason}") from None
+
+
+def _reason(msg: str) -> str:
+    return msg.removeprefix("Value error, ")
