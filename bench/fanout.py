@@ -45,35 +45,80 @@ async def prepare(db_url: str, chats: int) -> None:
     store = await open_store(db_url)
     now = datetime.now(UTC)
     async with store.engine.begin() as conn:
-        await conn.execute(insert(SourceRow), [{"id": "bench", "name": "Bench", "kind": "rss", "url": "https://x/",
-                                                "consecutive_failures": 0, "last_item_count": 0, "alerted": False,
-                                                "created_at": now}])
-        await conn.execute(insert(ChatRow), [
-            {"id": i, "channel": "telegram", "chat_id": str(1_000_000 + i), "title": "", "kind": "private",
-             "language": "vi", "active": True, "paused": False, "unreachable_count": 0, "quiet_hours": False,
-             "created_at": now, "updated_at": now}
-            for i in range(1, chats + 1)
-        ])
-        await conn.execute(insert(SubscriptionRow), [
-            {"chat_id": i, "kind": "topic", "value": "tin", "key": "tin", "created_at": now}
-            for i in range(1, chats + 1)
-        ])
+        await conn.execute(
+            insert(SourceRow),
+            [
+                {
+                    "id": "bench",
+                    "name": "Bench",
+                    "kind": "rss",
+                    "url": "https://x/",
+                    "consecutive_failures": 0,
+                    "last_item_count": 0,
+                    "alerted": False,
+                    "created_at": now,
+                }
+            ],
+        )
+        await conn.execute(
+            insert(ChatRow),
+            [
+                {
+                    "id": i,
+                    "channel": "telegram",
+                    "chat_id": str(1_000_000 + i),
+                    "title": "",
+                    "kind": "private",
+                    "language": "vi",
+                    "active": True,
+                    "paused": False,
+                    "unreachable_count": 0,
+                    "quiet_hours": False,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in range(1, chats + 1)
+            ],
+        )
+        await conn.execute(
+            insert(SubscriptionRow),
+            [
+                {"chat_id": i, "kind": "topic", "value": "tin", "key": "tin", "created_at": now}
+                for i in range(1, chats + 1)
+            ],
+        )
     t0 = time.perf_counter()
     result = await store.save_articles(
-        [NewArticle("bench", "bench:1", "https://portal.example/hoi-nghi-duk1.aspx", TITLE, now,
-                    "Nội dung bài viết.", "Tóm tắt ngắn của bài viết.", ("tin",))],
+        [
+            NewArticle(
+                "bench",
+                "bench:1",
+                "https://portal.example/hoi-nghi-duk1.aspx",
+                TITLE,
+                now,
+                "Nội dung bài viết.",
+                "Tóm tắt ngắn của bài viết.",
+                ("tin",),
+            )
+        ],
         now,
     )
-    print(f"ingest: 1 article -> {result.deliveries} deliveries queued in {time.perf_counter() - t0:.2f}s",
-          flush=True)
+    print(
+        f"ingest: 1 article -> {result.deliveries} deliveries queued in {time.perf_counter() - t0:.2f}s",
+        flush=True,
+    )
     await store.close()
 
 
 def start_bot(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     log = log_path.open("ab")
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "run_bot.py"), "run"], env=env, cwd=ROOT,
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+        [sys.executable, str(ROOT / "run_bot.py"), "run"],
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
     )
 
 
@@ -86,11 +131,21 @@ async def run(args: argparse.Namespace) -> None:
     (tmp / "bantin.toml").write_text('[[topics]]\nslug = "tin"\nname = "Tin"\n', encoding="utf-8")
     fake = FakeTelegram(TOKEN, global_rate=args.rate, per_chat_interval=1.0, group_per_minute=20)
     async with fake.running() as url:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BANTIN_", "TELEGRAM_", "ZALO_"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("BANTIN_", "TELEGRAM_", "ZALO_"))
+        }
         env.update(
-            BANTIN_CONFIG=str(tmp / "bantin.toml"), BANTIN_DATABASE_URL=db_url, BANTIN_LOG_LEVEL="WARNING",
-            BANTIN_SEND_CONCURRENCY=str(args.concurrency), BANTIN_LEASE_SECONDS=str(args.lease),
-            BANTIN_HTTP_PORT="0", TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=url, TELEGRAM_RATE=str(args.rate),
+            BANTIN_CONFIG=str(tmp / "bantin.toml"),
+            BANTIN_DATABASE_URL=db_url,
+            BANTIN_LOG_LEVEL="WARNING",
+            BANTIN_SEND_CONCURRENCY=str(args.concurrency),
+            BANTIN_LEASE_SECONDS=str(args.lease),
+            BANTIN_HTTP_PORT="0",
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_API_BASE_URL=url,
+            TELEGRAM_RATE=str(args.rate),
         )
 
         def delivered() -> Counter[int]:
@@ -143,7 +198,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=30.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--kill", type=int, default=0)
-    parser.add_argument("--lease", type=float, default=5.0, help="BANTIN_LEASE_SECONDS for the bot (takeover after a kill)")
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=5.0,
+        help="BANTIN_LEASE_SECONDS for the bot (takeover after a kill)",
+    )
     parser.add_argument("--timeout", type=float, default=900.0)
     asyncio.run(run(parser.parse_args()))
 

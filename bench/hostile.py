@@ -125,15 +125,27 @@ async def main() -> None:
         public = Source("portal", "P", "rss", "https://portal.example/rss")
         p = server.port
         private_links = [
-            f"http://127.0.0.1:{p}/secret", f"http://[::1]:{p}/secret",
-            f"http://[::ffff:127.0.0.1]:{p}/secret", f"http://2130706433:{p}/secret",
-            f"http://0x7f.1:{p}/secret", f"http://0177.0.0.1:{p}/secret",
-            f"http://localhost:{p}/secret", "http://169.254.169.254/latest/meta-data/",
+            f"http://127.0.0.1:{p}/secret",
+            f"http://[::1]:{p}/secret",
+            f"http://[::ffff:127.0.0.1]:{p}/secret",
+            f"http://2130706433:{p}/secret",
+            f"http://0x7f.1:{p}/secret",
+            f"http://0177.0.0.1:{p}/secret",
+            f"http://localhost:{p}/secret",
+            "http://169.254.169.254/latest/meta-data/",
             f"https://portal.example/redirect?to=http://127.0.0.1:{p}/secret",
         ]
         jobs: list[tuple[str, Source, str]] = []
-        for path in ("/gzip", "/gzip2", "/gzip-as-one", "/deflate", "/raw-deflate", "/zstd",
-                     "/big", "/drip"):
+        for path in (
+            "/gzip",
+            "/gzip2",
+            "/gzip-as-one",
+            "/deflate",
+            "/raw-deflate",
+            "/zstd",
+            "/big",
+            "/drip",
+        ):
             jobs.append((path, intranet, base + path))
         for link in private_links:
             jobs.append(("private", public, link))
@@ -157,8 +169,13 @@ async def main() -> None:
                 policy = listing_policy(source)  # any host: the address check must refuse
                 async with sem:
                     try:
-                        await fetch(client, url, max_bytes=args.max_bytes,
-                                    timeout=args.deadline, policy=policy)
+                        await fetch(
+                            client,
+                            url,
+                            max_bytes=args.max_bytes,
+                            timeout=args.deadline,
+                            policy=policy,
+                        )
                         outcomes[f"{kind}:ok"] += 1
                     except FetchError as exc:
                         outcomes[f"{kind}:{type(exc).__name__}"] += 1

@@ -82,9 +82,15 @@ def serve(port_file: str, sources: int, items: int) -> None:
             if number >= sources:
                 return None
             if kind == "rss":
-                content, ctype = rss_body(number, state["generation"], items), "application/rss+xml; charset=utf-8"
+                content, ctype = (
+                    rss_body(number, state["generation"], items),
+                    "application/rss+xml; charset=utf-8",
+                )
             else:
-                content, ctype = html_body(number, state["generation"], items), "text/html; charset=utf-8"
+                content, ctype = (
+                    html_body(number, state["generation"], items),
+                    "text/html; charset=utf-8",
+                )
             cache[key] = (content, ctype, '"' + hashlib.sha1(content).hexdigest() + '"')
         return cache[key]
 
@@ -150,7 +156,9 @@ async def bench(base: str, sources: int, items: int, chats: int) -> None:
     from bot.config import Config, load_settings
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings({"BANTIN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"})
+        settings = load_settings(
+            {"BANTIN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"}
+        )
         config = Config(settings, (), (), Path("bench.toml")).with_sources_text(
             config_text(base, sources), filename="bench.toml"
         )
@@ -197,7 +205,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "port"
         child = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(port_file), "--sources", str(args.sources), "--items", str(args.items)]
+            [
+                sys.executable,
+                __file__,
+                "--serve",
+                str(port_file),
+                "--sources",
+                str(args.sources),
+                "--items",
+                str(args.items),
+            ]
         )
         try:
             for _ in range(100):

@@ -68,16 +68,51 @@ async def run(url: str, n_chats: int, n_articles: int) -> None:
     async with store.engine.begin() as conn:
         for start in range(0, n_chats, 10_000):
             ids = range(start + 1, min(start + 10_000, n_chats) + 1)
-            await conn.execute(insert(ChatRow), [
-                {"id": i, "channel": "telegram", "chat_id": str(10_000_000 + i), "title": "", "kind": "private",
-                 "language": "vi", "active": True, "paused": False, "unreachable_count": 0, "quiet_hours": True,
-                 "created_at": now, "updated_at": now} for i in ids])
-            await conn.execute(insert(SubscriptionRow), [
-                {"chat_id": i, "kind": "topic", "value": "dan-van", "key": "dan-van", "created_at": now} for i in ids])
+            await conn.execute(
+                insert(ChatRow),
+                [
+                    {
+                        "id": i,
+                        "channel": "telegram",
+                        "chat_id": str(10_000_000 + i),
+                        "title": "",
+                        "kind": "private",
+                        "language": "vi",
+                        "active": True,
+                        "paused": False,
+                        "unreachable_count": 0,
+                        "quiet_hours": True,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for i in ids
+                ],
+            )
+            await conn.execute(
+                insert(SubscriptionRow),
+                [
+                    {
+                        "chat_id": i,
+                        "kind": "topic",
+                        "value": "dan-van",
+                        "key": "dan-van",
+                        "created_at": now,
+                    }
+                    for i in ids
+                ],
+            )
     fill_chats = time.perf_counter() - t0
 
-    article = NewArticle("bench", "scale:new", "https://portal.example/moi-duk999999.aspx", "Tin mới cho mọi người",
-                         now, "Nội dung.", "Tóm tắt.", ("dan-van",))
+    article = NewArticle(
+        "bench",
+        "scale:new",
+        "https://portal.example/moi-duk999999.aspx",
+        "Tin mới cho mọi người",
+        now,
+        "Nội dung.",
+        "Tóm tắt.",
+        ("dan-van",),
+    )
     t0 = time.perf_counter()
     saved = await store.save_articles([article], now)
     enqueue = time.perf_counter() - t0
@@ -114,8 +149,11 @@ async def run(url: str, n_chats: int, n_articles: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pg", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
-                        help="a server/database to create the scratch database bantin_scale from")
+    parser.add_argument(
+        "--pg",
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+        help="a server/database to create the scratch database bantin_scale from",
+    )
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--chats", type=int, default=50_000)
     parser.add_argument("--articles", type=int, default=200_000)

@@ -24,34 +24,119 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 PHRASES = (
-    "Đảng ủy Khối", "chi bộ", "đảng viên", "công tác dân vận", "tuyên giáo", "xây dựng Đảng",
-    "kiểm tra, giám sát", "kỷ luật đảng", "nghị quyết", "hội nghị", "tổng kết", "sơ kết",
-    "chuyển đổi số", "cải cách hành chính", "phòng, chống tham nhũng", "học tập và làm theo",
-    "tư tưởng Hồ Chí Minh", "cơ sở", "nhiệm kỳ", "đại hội", "báo cáo viên", "thanh niên",
-    "công đoàn", "phụ nữ", "cựu chiến binh", "an sinh xã hội", "biển đảo", "quốc phòng",
-    "kinh tế", "văn hóa", "giáo dục", "y tế", "khoa học", "công nghệ", "môi trường", "nông thôn mới",
-    "Hà Nội", "TP. Hồ Chí Minh", "Đà Nẵng", "Cần Thơ", "Hải Phòng", "Huế", "Quảng Ninh",
-    "lãnh đạo", "chỉ đạo", "triển khai", "quán triệt", "đánh giá", "khen thưởng", "thi đua",
-    "bồi dưỡng", "lý luận chính trị", "tổ chức", "cán bộ", "quy hoạch", "luân chuyển", "bầu cử",
-    "an toàn thông tin", "mạng xã hội", "dư luận", "đấu tranh", "quan điểm sai trái", "bảo vệ nền tảng",
+    "Đảng ủy Khối",
+    "chi bộ",
+    "đảng viên",
+    "công tác dân vận",
+    "tuyên giáo",
+    "xây dựng Đảng",
+    "kiểm tra, giám sát",
+    "kỷ luật đảng",
+    "nghị quyết",
+    "hội nghị",
+    "tổng kết",
+    "sơ kết",
+    "chuyển đổi số",
+    "cải cách hành chính",
+    "phòng, chống tham nhũng",
+    "học tập và làm theo",
+    "tư tưởng Hồ Chí Minh",
+    "cơ sở",
+    "nhiệm kỳ",
+    "đại hội",
+    "báo cáo viên",
+    "thanh niên",
+    "công đoàn",
+    "phụ nữ",
+    "cựu chiến binh",
+    "an sinh xã hội",
+    "biển đảo",
+    "quốc phòng",
+    "kinh tế",
+    "văn hóa",
+    "giáo dục",
+    "y tế",
+    "khoa học",
+    "công nghệ",
+    "môi trường",
+    "nông thôn mới",
+    "Hà Nội",
+    "TP. Hồ Chí Minh",
+    "Đà Nẵng",
+    "Cần Thơ",
+    "Hải Phòng",
+    "Huế",
+    "Quảng Ninh",
+    "lãnh đạo",
+    "chỉ đạo",
+    "triển khai",
+    "quán triệt",
+    "đánh giá",
+    "khen thưởng",
+    "thi đua",
+    "bồi dưỡng",
+    "lý luận chính trị",
+    "tổ chức",
+    "cán bộ",
+    "quy hoạch",
+    "luân chuyển",
+    "bầu cử",
+    "an toàn thông tin",
+    "mạng xã hội",
+    "dư luận",
+    "đấu tranh",
+    "quan điểm sai trái",
+    "bảo vệ nền tảng",
 )
-FILLER = ["năm", "nay", "các", "đơn", "vị", "đã", "thực", "hiện", "tốt", "nhiệm", "vụ", "được", "giao", "và", "đạt", "nhiều", "kết", "quả", "quan", "trọng"]
+FILLER = [
+    "năm",
+    "nay",
+    "các",
+    "đơn",
+    "vị",
+    "đã",
+    "thực",
+    "hiện",
+    "tốt",
+    "nhiệm",
+    "vụ",
+    "được",
+    "giao",
+    "và",
+    "đạt",
+    "nhiều",
+    "kết",
+    "quả",
+    "quan",
+    "trọng",
+]
 
 
 def make_article(rng: random.Random, i: int, now: datetime):  # type: ignore[no-untyped-def]
     from storage.records import NewArticle
 
     def pick() -> str:
-        return PHRASES[min(int(rng.paretovariate(1.2)) - 1, len(PHRASES) - 1)] if rng.random() < 0.6 else rng.choice(PHRASES)
+        return (
+            PHRASES[min(int(rng.paretovariate(1.2)) - 1, len(PHRASES) - 1)]
+            if rng.random() < 0.6
+            else rng.choice(PHRASES)
+        )
 
     title = f"{pick().capitalize()} {pick()}: {pick()} {rng.randint(1, 999)}"
     sentences = []
     for _ in range(rng.randint(4, 9)):
-        words = [pick() if rng.random() < 0.3 else rng.choice(FILLER) for _ in range(rng.randint(10, 22))]
+        words = [
+            pick() if rng.random() < 0.3 else rng.choice(FILLER) for _ in range(rng.randint(10, 22))
+        ]
         sentences.append(" ".join(words).capitalize() + ".")
     return NewArticle(
-        source_id="bench", key=f"bench:{i}", url=f"https://portal.example/bai-{i}-duk{i}.aspx", title=title,
-        published_at=now - timedelta(minutes=i * 7), body=" ".join(sentences), summary=sentences[0],
+        source_id="bench",
+        key=f"bench:{i}",
+        url=f"https://portal.example/bai-{i}-duk{i}.aspx",
+        title=title,
+        published_at=now - timedelta(minutes=i * 7),
+        body=" ".join(sentences),
+        summary=sentences[0],
         topics=(rng.choice(("dan-van", "tuyen-giao", "xay-dung-dang", "kiem-tra")),),
     )
 
@@ -121,7 +206,9 @@ async def run(url: str, n_articles: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=100_000)
-    parser.add_argument("--pg", help="also run on this PostgreSQL URL (a scratch database: tables are created)")
+    parser.add_argument(
+        "--pg", help="also run on this PostgreSQL URL (a scratch database: tables are created)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(run(f"sqlite+aiosqlite:///{tmp}/search.sqlite3", args.articles))

@@ -65,8 +65,16 @@ class AdminCommands:
         lines = [t(chat.language, "poll_started", count=len(reports))]
         for r in reports:
             key = "poll_line_ok" if r.ok else "poll_line_error"
-            lines.append(t(chat.language, key, id=r.source_id, new=r.new,
-                           seconds=f"{r.seconds:.1f}", reason=r.reason))
+            lines.append(
+                t(
+                    chat.language,
+                    key,
+                    id=r.source_id,
+                    new=r.new,
+                    seconds=f"{r.seconds:.1f}",
+                    reason=r.reason,
+                )
+            )
         return [OutMessage("\n".join(lines))]
 
     async def sources(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
@@ -83,7 +91,11 @@ class AdminCommands:
                 last_error = f"{when} {s.last_error[:200]}"
             lines.append(
                 t(
-                    lang, "sources_line", mark=mark, id=s.id, name=self.source_names[s.id],
+                    lang,
+                    "sources_line",
+                    mark=mark,
+                    id=s.id,
+                    name=self.source_names[s.id],
                     last_success=local_date(s.last_success_at, self.tz, with_time=True) or never,
                     last_error=last_error,
                     next_check=local_date(s.next_check_at, self.tz, with_time=True) or never,
@@ -99,21 +111,35 @@ class AdminCommands:
             return ", ".join(f"{k}={v}" for k, v in d.items()) or t(lang, "none")
 
         text = t(
-            lang, "stats", active=st.chats_active, inactive=st.chats_inactive,
-            by_topic=fmt(st.subscriptions_by_topic), keywords=st.keyword_subscriptions,
-            by_source=fmt(st.articles_by_source), by_status=fmt(st.deliveries_by_status),
+            lang,
+            "stats",
+            active=st.chats_active,
+            inactive=st.chats_inactive,
+            by_topic=fmt(st.subscriptions_by_topic),
+            keywords=st.keyword_subscriptions,
+            by_source=fmt(st.articles_by_source),
+            by_status=fmt(st.deliveries_by_status),
             in_error=", ".join(st.sources_in_error) or t(lang, "none"),
         )
         month = self.clock().astimezone(self.tz).strftime("%Y-%m")
         for channel, quota in self.quotas.items():
             sent, _ = await self.store.usage(channel, month)
-            text += "\n" + t(lang, "stats_quota", channel=channel.capitalize(), sent=sent,
-                               quota=quota, percent=int(sent * 100 / quota) if quota else 0,
-                               month=month)
+            text += "\n" + t(
+                lang,
+                "stats_quota",
+                channel=channel.capitalize(),
+                sent=sent,
+                quota=quota,
+                percent=int(sent * 100 / quota) if quota else 0,
+                month=month,
+            )
         days = await self.store.daily_activity(self.clock(), self.tz)
         chart = activity_chart(
-            [d for d, _, _ in days], [a for _, a, _ in days], [s for _, _, s in days],
-            title=t(lang, "stats_chart_title"), articles_label=t(lang, "stats_chart_articles"),
+            [d for d, _, _ in days],
+            [a for _, a, _ in days],
+            [s for _, _, s in days],
+            title=t(lang, "stats_chart_title"),
+            articles_label=t(lang, "stats_chart_articles"),
             deliveries_label=t(lang, "stats_chart_deliveries"),
         )
         return [OutMessage(text, photo=chart)]
@@ -127,7 +153,10 @@ class AdminCommands:
         if not text:
             return [OutMessage(t(chat.language, "broadcast_usage"))]
         message_id, count = await self.store.enqueue_message(
-            "broadcast", text, self.clock(), topic=topic.slug if topic else None,
+            "broadcast",
+            text,
+            self.clock(),
+            topic=topic.slug if topic else None,
             created_by=f"{msg.channel}:{msg.user_id or msg.chat_id}",
         )
         queued = t(chat.language, "broadcast_queued", count=count)

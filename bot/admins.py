@@ -44,8 +44,10 @@ class AdminAlerts:
 
     async def __call__(self, key: str, values: dict[str, object]) -> None:
         """Queue the message ``key`` of bot.i18n, filled with ``values``, to every admin chat."""
-        values = {k: (local_date(v, self.tz, with_time=True) if isinstance(v, datetime) else v)
-                  for k, v in values.items()}
+        values = {
+            k: (local_date(v, self.tz, with_time=True) if isinstance(v, datetime) else v)
+            for k, v in values.items()
+        }
         for lang in ("vi", "en"):
             chats = []
             for ch, cid in self.chats:
@@ -53,6 +55,7 @@ class AdminAlerts:
                 if chat is not None and chat.language == lang:
                     chats.append((ch, cid))
             if chats:
-                await self.store.enqueue_message("alert", t(lang, key, **values), self.clock(),
-                                                 chats=chats)
+                await self.store.enqueue_message(
+                    "alert", t(lang, key, **values), self.clock(), chats=chats
+                )
         self.on_queued()

@@ -73,8 +73,11 @@ class App:
         self.http: RunningServer | None = None
         #: monthly message quotas per channel (Zalo's free plan); 0 = unlimited
         self.quota = QuotaTracker(
-            self.store, {"zalo": s.zalo.monthly_quota} if s.zalo.bot_token else {},
-            clock=clock, tz=config.tz, digest_time=s.delivery.quota_digest_time,
+            self.store,
+            {"zalo": s.zalo.monthly_quota} if s.zalo.bot_token else {},
+            clock=clock,
+            tz=config.tz,
+            digest_time=s.delivery.quota_digest_time,
             alert=self.alert_admins,
         )
         chosen = list(channels) if channels is not None else self._default_channels()
@@ -83,25 +86,45 @@ class App:
         if "console" in self.channels or channels is None:
             admins.add(("console", CONSOLE_CHAT_ID))  # the console user is always an admin
         self.admins = frozenset(admins)
-        self.alerts = AdminAlerts(self.store, self.admins, self.channels, tz=config.tz, clock=clock,
-                                  on_queued=lambda: self.worker.wake())
+        self.alerts = AdminAlerts(
+            self.store,
+            self.admins,
+            self.channels,
+            tz=config.tz,
+            clock=clock,
+            on_queued=lambda: self.worker.wake(),
+        )
         self.poller = Poller(
-            self.store, self.client, config.topics, clock=clock,
+            self.store,
+            self.client,
+            config.topics,
+            clock=clock,
             settings=PollSettings(
-                max_bytes=s.fetch.max_response_bytes, fetch_timeout=s.fetch.timeout * 2,
-                fetch_concurrency=s.fetch.concurrency, alert_after=s.polling.alert_after_failures,
+                max_bytes=s.fetch.max_response_bytes,
+                fetch_timeout=s.fetch.timeout * 2,
+                fetch_concurrency=s.fetch.concurrency,
+                alert_after=s.polling.alert_after_failures,
                 max_backoff=s.polling.max_backoff,
             ),
             alert=self.alert_admins,
             on_report=lambda r: self.metrics.record_poll(r.source_id, r.ok, r.not_modified, r.new),
         )
         self.commands = Commands(
-            self.store, config.topics, admins=self.admins, tz=config.tz, clock=clock,
-            poll_now=self.poll_once, source_names={src.id: src.name for src in config.sources},
-            quiet_hours=s.delivery.quiet_hours, quotas=self.quota.limits,
+            self.store,
+            config.topics,
+            admins=self.admins,
+            tz=config.tz,
+            clock=clock,
+            poll_now=self.poll_once,
+            source_names={src.id: src.name for src in config.sources},
+            quiet_hours=s.delivery.quiet_hours,
+            quotas=self.quota.limits,
         )
         self.worker = DeliveryWorker(
-            self.store, self.channels, clock=clock, tz=config.tz,
+            self.store,
+            self.channels,
+            clock=clock,
+            tz=config.tz,
             topic_names={tp.slug: tp.name for tp in config.topics},
             link_previews={src.id: src.link_preview for src in config.sources},
             limits={
@@ -110,18 +133,33 @@ class App:
                 "console": Limits(rate=1000.0, private_interval=0.0),
             },
             quiet_hours=parse_quiet_hours(s.delivery.quiet_hours),
-            concurrency=s.delivery.send_concurrency, alert=self.alert_admins,
-            owner=self.instance_id, lease_ttl=s.general.lease_seconds, metrics=self.metrics,
+            concurrency=s.delivery.send_concurrency,
+            alert=self.alert_admins,
+            owner=self.instance_id,
+            lease_ttl=s.general.lease_seconds,
+            metrics=self.metrics,
             forced_digest=self.quota.digest_hooks(),
         )
-        self.poll_lease = Lease(self.store, "poll", self.instance_id, clock=clock,
-                                ttl=s.general.lease_seconds)
-        self.scheduler = PollScheduler(self.store, self.poller, config.sources, self.poll_lease,
-                                       clock=clock, on_queued=self.worker.wake)
+        self.poll_lease = Lease(
+            self.store, "poll", self.instance_id, clock=clock, ttl=s.general.lease_seconds
+        )
+        self.scheduler = PollScheduler(
+            self.store,
+            self.poller,
+            config.sources,
+            self.poll_lease,
+            clock=clock,
+            on_queued=self.worker.wake,
+        )
         self.broadcasts = BroadcastTracker(self.store, self.channels)
         self.health_check = Health(
-            self.store, self.metrics, scheduler=self.scheduler, poll_lease=self.poll_lease,
-            worker=self.worker, instance_id=self.instance_id, clock=clock,
+            self.store,
+            self.metrics,
+            scheduler=self.scheduler,
+            poll_lease=self.poll_lease,
+            worker=self.worker,
+            instance_id=self.instance_id,
+            clock=clock,
         )
 
     def _default_channels(self) -> list[Channel]:
@@ -132,21 +170,28 @@ class App:
             from bot.channels.telegram import TelegramChannel
             from bot.i18n import MENU
 
-            channels.append(TelegramChannel(
-                s.telegram.bot_token, base_url=s.telegram.api_base_url,
-                webhook_url=s.telegram.webhook_url or None,
-                webhook_secret=s.telegram.webhook_secret or None,
-                menu=MENU, pool_size=max(s.delivery.send_concurrency * 2, 16),
-            ))
+            channels.append(
+                TelegramChannel(
+                    s.telegram.bot_token,
+                    base_url=s.telegram.api_base_url,
+                    webhook_url=s.telegram.webhook_url or None,
+                    webhook_secret=s.telegram.webhook_secret or None,
+                    menu=MENU,
+                    pool_size=max(s.delivery.send_concurrency * 2, 16),
+                )
+            )
         if s.zalo.bot_token:
             from bot.channels.zalo import ZaloChannel
 
-            channels.append(ZaloChannel(
-                s.zalo.bot_token, base_url=s.zalo.api_base_url,
-                webhook_url=s.zalo.webhook_url or None,
-                webhook_secret=s.zalo.webhook_secret or None,
-                on_api_send=self.quota.counter("zalo"),
-            ))
+            channels.append(
+                ZaloChannel(
+                    s.zalo.bot_token,
+                    base_url=s.zalo.api_base_url,
+                    webhook_url=s.zalo.webhook_url or None,
+                    webhook_secret=s.zalo.webhook_secret or None,
+                    on_api_send=self.quota.counter("zalo"),
+                )
+            )
         if not channels:
             from bot.channels.console import ConsoleChannel
 
@@ -165,8 +210,11 @@ class App:
         a platform channel runs (BANTIN_HTTP=auto), since orchestrators probe /healthz.
         """
         mode = self.config.settings.http.mode
-        webhooks = [Route(c.webhook_path, c.webhook_endpoint, methods=["POST"])
-                    for c in self.channels.values() if c.webhook_path]
+        webhooks = [
+            Route(c.webhook_path, c.webhook_endpoint, methods=["POST"])
+            for c in self.channels.values()
+            if c.webhook_path
+        ]
         platform = any(name != "console" for name in self.channels)
         if mode == "off" or (mode == "auto" and not platform and not webhooks):
             return webhooks
@@ -185,8 +233,9 @@ class App:
     async def on_message(self, msg: Incoming, reply: Reply) -> None:
         """Handle one incoming message: a group migration, or a command and its replies."""
         if msg.migrate_to_chat_id:
-            await self.store.migrate_chat(msg.channel, msg.chat_id, msg.migrate_to_chat_id,
-                                          self.clock())
+            await self.store.migrate_chat(
+                msg.channel, msg.chat_id, msg.migrate_to_chat_id, self.clock()
+            )
             log.info("%s chat %s migrated to %s", msg.channel, msg.chat_id, msg.migrate_to_chat_id)
             return
         for out in await self.commands.handle(msg):
@@ -237,9 +286,12 @@ class App:
             await channel.start(self.on_message)
         self.worker.start()
         await self.scheduler.start()
-        log.info("bantin running: %d sources, channels %s, database %s",
-                 len(self.scheduler.sources), ", ".join(self.channels),
-                 self.store.engine.url.render_as_string())
+        log.info(
+            "bantin running: %d sources, channels %s, database %s",
+            len(self.scheduler.sources),
+            ", ".join(self.channels),
+            self.store.engine.url.render_as_string(),
+        )
 
     async def stop(self) -> None:
         await self.scheduler.stop()

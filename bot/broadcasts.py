@@ -51,8 +51,15 @@ class BroadcastTracker:
             await asyncio.sleep(self.every)
             p = await self.store.broadcast_progress(broadcast_id)
             key = "broadcast_done" if p.pending == 0 else "broadcast_progress"
-            text = t(chat.language, key, done=p.total - p.pending, total=p.total, sent=p.sent,
-                     failed=p.failed + p.cancelled, unreachable=p.unreachable)
+            text = t(
+                chat.language,
+                key,
+                done=p.total - p.pending,
+                total=p.total,
+                sent=p.sent,
+                failed=p.failed + p.cancelled,
+                unreachable=p.unreachable,
+            )
             if channel.can_edit and text != last:
                 await channel.edit(chat_id, message_id, OutMessage(text))
                 last = text

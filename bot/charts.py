@@ -48,15 +48,14 @@ _SYSTEM_FONTS = (
     ("Arial.ttf", "Arial Bold.ttf"),
 )
 #: Every letter Vietnamese adds to ASCII, lower and upper case: a font must draw all of them.
-VIETNAMESE_LETTERS = (
-    "ăâđêôơư"
-    "áàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ"
-)
+VIETNAMESE_LETTERS = "ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ"
 VIETNAMESE_LETTERS += VIETNAMESE_LETTERS.upper()
 
 # Pillow's default font (Aileron) covers only ASCII and a few symbols: in the last-resort
 # fallback, text is folded to ASCII so it reads "Hoat dong" instead of rows of empty boxes.
-_ASCII_FOLD = str.maketrans({"đ": "d", "Đ": "D", "–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"'})
+_ASCII_FOLD = str.maketrans(
+    {"đ": "d", "Đ": "D", "–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"'}
+)
 
 FontSource = str | bytes
 
@@ -141,8 +140,12 @@ def activity_chart(
     gap = max(1.0, group_w * 0.03)
     for i, (a, d) in enumerate(zip(articles, deliveries, strict=True)):
         centre = left + group_w * (i + 0.5)
-        _draw_bar(draw, centre - gap / 2 - bar_w, centre - gap / 2, a, y_of, bottom, ARTICLES_COLOUR)
-        _draw_bar(draw, centre + gap / 2, centre + gap / 2 + bar_w, d, y_of, bottom, DELIVERIES_COLOUR)
+        _draw_bar(
+            draw, centre - gap / 2 - bar_w, centre - gap / 2, a, y_of, bottom, ARTICLES_COLOUR
+        )
+        _draw_bar(
+            draw, centre + gap / 2, centre + gap / 2 + bar_w, d, y_of, bottom, DELIVERIES_COLOUR
+        )
     draw.line([(left, bottom), (right, bottom)], fill=_MUTED, width=1)
 
     # With many days the labels would overlap: label every k-th day, counted back from the

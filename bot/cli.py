@@ -29,18 +29,36 @@ def build_parser() -> argparse.ArgumentParser:
         prog="run_bot.py",
         description="bantin: polls a portal's sections and feeds and pushes new articles to chats.",
     )
-    p.add_argument("--config", type=Path, help="sources TOML file (default: $BANTIN_CONFIG or bantin.toml)")
+    p.add_argument(
+        "--config", type=Path, help="sources TOML file (default: $BANTIN_CONFIG or bantin.toml)"
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("run", help="run until SIGINT/SIGTERM (the default)")
-    sub.add_parser("poll-once", help="poll every enabled source once, store and queue, print one line per source")
-    check = sub.add_parser("check-source", help="fetch and parse one source without storing; show what was extracted")
+    sub.add_parser(
+        "poll-once",
+        help="poll every enabled source once, store and queue, print one line per source",
+    )
+    check = sub.add_parser(
+        "check-source", help="fetch and parse one source without storing; show what was extracted"
+    )
     check.add_argument("source", help="a source id from the config, or a URL")
-    check.add_argument("--limit", type=int, default=5, help="entries whose article page is fetched (default 5)")
-    demo = sub.add_parser("demo", help="offline demo: a bundled portal snapshot on 127.0.0.1 and the console chat")
+    check.add_argument(
+        "--limit", type=int, default=5, help="entries whose article page is fetched (default 5)"
+    )
+    demo = sub.add_parser(
+        "demo", help="offline demo: a bundled portal snapshot on 127.0.0.1 and the console chat"
+    )
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
-    demo.add_argument("--speed", type=float, default=1.0, help="make the demo's news appear this many times faster")
+    demo.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="make the demo's news appear this many times faster",
+    )
     export = sub.add_parser("export", help="write chats and subscriptions as JSON (backup)")
-    export.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    export.add_argument(
+        "--output", "-o", type=Path, help="file to write (default: standard output)"
+    )
     imp = sub.add_parser("import", help="read chats and subscriptions from an export (idempotent)")
     imp.add_argument("file", type=Path, help="a file written by export, or - for standard input")
     db = sub.add_parser("db", help="database maintenance")
@@ -51,8 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load(args: argparse.Namespace) -> Config:
     config = load_config(config_path=args.config)
-    setup_logging(config.settings.logging.level, secrets=config.settings.secrets(),
-                  as_json=config.settings.logging.as_json)
+    setup_logging(
+        config.settings.logging.level,
+        secrets=config.settings.secrets(),
+        as_json=config.settings.logging.as_json,
+    )
     return config
 
 
@@ -116,7 +137,11 @@ async def _export(config: Config, output: Path | None) -> int:
         chats = await store.export_chats()
     finally:
         await store.close()
-    data = {"bantin_export": EXPORT_VERSION, "exported_at": datetime.now(UTC).isoformat(), "chats": chats}
+    data = {
+        "bantin_export": EXPORT_VERSION,
+        "exported_at": datetime.now(UTC).isoformat(),
+        "chats": chats,
+    }
     text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     if output is None:
         sys.stdout.write(text)
@@ -161,7 +186,11 @@ def _check_export(data: object) -> str | None:
         if not isinstance(chat, dict) or not chat.get("channel") or not chat.get("chat_id"):
             return f"chats[{i}]: needs channel and chat_id"
         for j, sub in enumerate(chat.get("subscriptions", [])):
-            if not isinstance(sub, dict) or sub.get("kind") not in ("topic", "keyword") or not sub.get("key"):
+            if (
+                not isinstance(sub, dict)
+                or sub.get("kind") not in ("topic", "keyword")
+                or not sub.get("key")
+            ):
                 return f"chats[{i}].subscriptions[{j}]: needs kind (topic|keyword), value and key"
             sub.setdefault("value", sub["key"])
     return None

@@ -77,8 +77,15 @@ class Commands:
             "digest": self._digest,
             "quiet": self._quiet,
         }
-        self.admin = AdminCommands(store, self.topics, tz=tz, clock=clock, poll_now=poll_now,
-                                   source_names=source_names, quotas=quotas)
+        self.admin = AdminCommands(
+            store,
+            self.topics,
+            tz=tz,
+            clock=clock,
+            poll_now=poll_now,
+            source_names=source_names,
+            quotas=quotas,
+        )
         self._admin_handlers: dict[str, Handler] = {
             "poll": self.admin.poll,
             "sources": self.admin.sources,
@@ -101,7 +108,11 @@ class Commands:
         chat = await self.store.get_chat(msg.channel, msg.chat_id)
         if chat is None:
             chat = await self.store.upsert_chat(
-                msg.channel, msg.chat_id, now, title=msg.chat_title, kind=msg.chat_kind,
+                msg.channel,
+                msg.chat_id,
+                now,
+                title=msg.chat_title,
+                kind=msg.chat_kind,
                 language=pick_language(msg.language_code),
             )
         if msg.callback_data is not None:
@@ -109,7 +120,9 @@ class Commands:
         text = normalize(msg.text)
         if not text.startswith("/"):
             # In a group, people talk to each other: only commands are for the bot.
-            return [] if msg.chat_kind == "group" else [OutMessage(t(chat.language, "not_a_command"))]
+            return (
+                [] if msg.chat_kind == "group" else [OutMessage(t(chat.language, "not_a_command"))]
+            )
         name, _, args = text[1:].partition(" ")
         name = name.split("@", 1)[0].lower()
         args = args.strip()
@@ -164,7 +177,12 @@ class Commands:
     async def _start(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
         was_paused = chat.paused or not chat.active
         chat = await self.store.upsert_chat(
-            msg.channel, msg.chat_id, self.clock(), title=msg.chat_title, kind=msg.chat_kind, reactivate=True
+            msg.channel,
+            msg.chat_id,
+            self.clock(),
+            title=msg.chat_title,
+            kind=msg.chat_kind,
+            reactivate=True,
         )
         replies = [OutMessage(t(chat.language, "welcome"))]
         if was_paused:
@@ -205,14 +223,21 @@ class Commands:
 
     async def _subscribe(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
         if not args:
-            return [OutMessage(t(chat.language, "usage_subscribe")), await self._topics_message(chat)]
+            return [
+                OutMessage(t(chat.language, "usage_subscribe")),
+                await self._topics_message(chat),
+            ]
         if not await self._may_change(msg):
             return [OutMessage(t(chat.language, "group_admin_only"))]
         topic = await self._resolve_one(chat, args)
         if isinstance(topic, OutMessage):
             return [topic]
         added = await self.store.subscribe(chat, "topic", topic.slug, topic.slug, self.clock())
-        return [OutMessage(t(chat.language, "subscribed" if added else "already_subscribed", name=topic.name))]
+        return [
+            OutMessage(
+                t(chat.language, "subscribed" if added else "already_subscribed", name=topic.name)
+            )
+        ]
 
     async def _unsubscribe(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
         if not args:
@@ -231,7 +256,11 @@ class Commands:
         if isinstance(topic, OutMessage):
             return [topic]
         removed = await self.store.unsubscribe(chat, "topic", topic.slug)
-        return [OutMessage(t(chat.language, "unsubscribed" if removed else "not_subscribed", name=topic.name))]
+        return [
+            OutMessage(
+                t(chat.language, "unsubscribed" if removed else "not_subscribed", name=topic.name)
+            )
+        ]
 
     def _check_keyword(self, chat: Chat, keyword: str) -> OutMessage | None:
         if len(re.findall(r"\w", keyword)) < 2:
@@ -249,7 +278,9 @@ class Commands:
         if problem:
             return [problem]
         added = await self.store.subscribe(chat, "keyword", args, match_key(args), self.clock())
-        return [OutMessage(t(chat.language, "followed" if added else "already_followed", keyword=args))]
+        return [
+            OutMessage(t(chat.language, "followed" if added else "already_followed", keyword=args))
+        ]
 
     async def _unfollow(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
         if not args:
@@ -257,7 +288,9 @@ class Commands:
         if not await self._may_change(msg):
             return [OutMessage(t(chat.language, "group_admin_only"))]
         removed = await self.store.unsubscribe(chat, "keyword", match_key(args))
-        return [OutMessage(t(chat.language, "unfollowed" if removed else "not_followed", keyword=args))]
+        return [
+            OutMessage(t(chat.language, "unfollowed" if removed else "not_followed", keyword=args))
+        ]
 
     async def _mysubs(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
         subs = await self.store.subscriptions(chat)
@@ -301,7 +334,11 @@ class Commands:
         articles = await self.store.search(query, SEARCH_RESULTS)
         if not articles:
             return [OutMessage(t(chat.language, "search_none", query=query))]
-        return [article_list(articles, header=t(chat.language, "search_header", query=query), tz=self.tz)]
+        return [
+            article_list(
+                articles, header=t(chat.language, "search_header", query=query), tz=self.tz
+            )
+        ]
 
     async def _stop(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
         if not await self._may_change(msg):
@@ -322,7 +359,9 @@ class Commands:
             return [OutMessage(t(chat.language, "usage_digest"))]
         hhmm = f"{when.hour:02d}:{when.minute:02d}"
         # The first digest gathers what arrives from now on, not the whole archive.
-        await self.store.update_chat(chat, self.clock(), digest_time=hhmm, last_digest_at=self.clock())
+        await self.store.update_chat(
+            chat, self.clock(), digest_time=hhmm, last_digest_at=self.clock()
+        )
         return [OutMessage(t(chat.language, "digest_set", time=hhmm))]
 
     async def _quiet(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:

@@ -23,8 +23,15 @@ from bot.settings import ConfigError, Settings, load_settings, parse_admins
 from feeds.models import ArticleRules, ListRules, Source, Topic
 from feeds.netpolicy import parse_site
 
-__all__ = ["Config", "ConfigError", "Settings", "load_config", "load_settings", "parse_admins",
-           "parse_sources_toml"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "Settings",
+    "load_config",
+    "load_settings",
+    "parse_admins",
+    "parse_sources_toml",
+]
 
 
 # --------------------------------------------------------------------------- sources TOML
@@ -80,7 +87,9 @@ class _ListModel(_Strict):
         if bool(self.item) == bool(self.link_pattern):
             raise ValueError("give either item (with link/title/date) or link_pattern")
         if self.link_pattern and (self.link or self.title or self.date):
-            raise ValueError("link, title and date are selectors inside item; not with link_pattern")
+            raise ValueError(
+                "link, title and date are selectors inside item; not with link_pattern"
+            )
         return self
 
 
@@ -156,7 +165,9 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def parse_sources_toml(text: str, *, filename: str = "bantin.toml") -> tuple[tuple[Topic, ...], tuple[Source, ...]]:
+def parse_sources_toml(
+    text: str, *, filename: str = "bantin.toml"
+) -> tuple[tuple[Topic, ...], tuple[Source, ...]]:
     """Validate the TOML text; return topics and sources, or raise :class:`ConfigError`."""
     try:
         raw: dict[str, Any] = tomllib.loads(text)
@@ -185,7 +196,9 @@ def parse_sources_toml(text: str, *, filename: str = "bantin.toml") -> tuple[tup
         seen.add(s.id)
         for t in s.topics:
             if t not in slugs:
-                raise ConfigError(f"{filename}: sources[{i}].topics: unknown topic {t!r} (not in [[topics]])")
+                raise ConfigError(
+                    f"{filename}: sources[{i}].topics: unknown topic {t!r} (not in [[topics]])"
+                )
         sources.append(
             Source(
                 id=s.id,
@@ -252,14 +265,18 @@ class Config:
         return Config(self.settings, topics, sources, Path(filename))
 
 
-def load_config(environ: Mapping[str, str] | None = None, *, config_path: Path | None = None) -> Config:
+def load_config(
+    environ: Mapping[str, str] | None = None, *, config_path: Path | None = None
+) -> Config:
     """Settings from the environment plus topics and sources from the TOML file."""
     settings = load_settings(environ)
     path = config_path or settings.general.config
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found (set BANTIN_CONFIG to the sources file)") from None
+        raise ConfigError(
+            f"{path}: file not found (set BANTIN_CONFIG to the sources file)"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     topics, sources = parse_sources_toml(text, filename=str(path))

@@ -173,7 +173,9 @@ class HoldPolicy:
             end_day = local + timedelta(days=1) if t_now >= start else local
         return _at(end_day, end, self.tz) if inside else None
 
-    def hold_until(self, job: DeliveryJob, now: datetime, *, forced_digest: str | None = None) -> datetime | None:
+    def hold_until(
+        self, job: DeliveryJob, now: datetime, *, forced_digest: str | None = None
+    ) -> datetime | None:
         """None to send now, else when to look at this job again. Only articles are held.
 
         ``forced_digest`` (HH:MM) turns instant pushes into a daily digest at that time (a
@@ -194,7 +196,6 @@ class HoldPolicy:
 
 
 # --------------------------------------------------------------------------- sending
-
 
 
 class ChannelSender:
@@ -273,8 +274,11 @@ class ChannelSender:
                 # Whatever the previous sender had claimed is ours to retry now.
                 requeued = await self.store.requeue_channel(self.channel.name, self.clock())
                 if requeued:
-                    log.info("%s: %d deliveries in flight at the previous sender are retried",
-                             self.channel.name, requeued)
+                    log.info(
+                        "%s: %d deliveries in flight at the previous sender are retried",
+                        self.channel.name,
+                        requeued,
+                    )
             room = self.concurrency - len(self._tasks)
             claimed = 0
             # Claim in batches (half the window at least): a claim is a query, and claiming
@@ -318,7 +322,9 @@ class ChannelSender:
         forced = self.forced_digest() if self.forced_digest is not None else None
         hold = self.policy.hold_until(job, now, forced_digest=forced)
         if hold is not None:
-            await self.store.mark_retry(job.ids, now, next_attempt_at=hold, error="", undo_attempt=True)
+            await self.store.mark_retry(
+                job.ids, now, next_attempt_at=hold, error="", undo_attempt=True
+            )
             return
         wait = self.limiter.reserve(job.chat.chat_id, group=job.chat.kind == "group")
         if wait > PARK_AFTER:
@@ -335,17 +341,27 @@ class ChannelSender:
             await self._retry_later(job, exc)
         except ChatMigrated as exc:
             self._record("migrated")
-            moved = await self.store.migrate_chat(self.channel.name, job.chat.chat_id, exc.new_chat_id, self.clock())
+            moved = await self.store.migrate_chat(
+                self.channel.name, job.chat.chat_id, exc.new_chat_id, self.clock()
+            )
             log.info("chat %s moved to %s", job.chat.chat_id, exc.new_chat_id)
             if moved is None:
-                await self.store.mark_failed(job.ids, self.clock(), reason=f"migrated chat not found: {exc}")
+                await self.store.mark_failed(
+                    job.ids, self.clock(), reason=f"migrated chat not found: {exc}"
+                )
             else:  # the rows now belong to the new chat: send again, right away
-                await self.store.mark_retry(job.ids, self.clock(), next_attempt_at=self.clock(), error=str(exc),
-                                            undo_attempt=True)
+                await self.store.mark_retry(
+                    job.ids,
+                    self.clock(),
+                    next_attempt_at=self.clock(),
+                    error=str(exc),
+                    undo_attempt=True,
+                )
         except ChatUnreachable as exc:
             self._record("unreachable")
-            if await self.store.mark_unreachable(job.ids, self.clock(), reason=str(exc),
-                                                 deactivate_after=UNREACHABLE_LIMIT):
+            if await self.store.mark_unreachable(
+                job.ids, self.clock(), reason=str(exc), deactivate_after=UNREACHABLE_LIMIT
+            ):
                 log.info("chat %s:%s deactivated: %s", self.channel.name, job.chat.chat_id, exc)
         except Rejected as exc:
             self._record("rejected")
@@ -375,24 +391,40 @@ class ChannelSender:
             if exc.after > PARK_AFTER:
                 await self._park(job, exc.after, str(exc))
                 return
-            await self.store.mark_retry(job.ids, now, next_attempt_at=now + timedelta(seconds=exc.after),
-                                        error=str(exc), undo_attempt=True)
+            await self.store.mark_retry(
+                job.ids,
+                now,
+                next_attempt_at=now + timedelta(seconds=exc.after),
+                error=str(exc),
+                undo_attempt=True,
+            )
             return
         if job.attempts >= MAX_ATTEMPTS:
-            await self.store.mark_failed(job.ids, now, reason=f"gave up after {job.attempts} attempts: {exc}")
+            await self.store.mark_failed(
+                job.ids, now, reason=f"gave up after {job.attempts} attempts: {exc}"
+            )
             return
         delay = retry_delay(job.attempts)
-        await self.store.mark_retry(job.ids, now, next_attempt_at=now + timedelta(seconds=delay), error=str(exc))
+        await self.store.mark_retry(
+            job.ids, now, next_attempt_at=now + timedelta(seconds=delay), error=str(exc)
+        )
 
     async def _park(self, job: DeliveryJob, wait: float, why: str) -> None:
         now = self.clock()
-        await self.store.mark_retry(job.ids, now, next_attempt_at=now + timedelta(seconds=wait),
-                                    error=f"parked for {wait:.0f}s: {why}", undo_attempt=True)
+        await self.store.mark_retry(
+            job.ids,
+            now,
+            next_attempt_at=now + timedelta(seconds=wait),
+            error=f"parked for {wait:.0f}s: {why}",
+            undo_attempt=True,
+        )
         mono = self.limiter.clock()
         if self.alert is not None and mono - self._parked_alerted_at > 3600:
             self._parked_alerted_at = mono
-            await self.alert("alert_parked", {"channel": self.channel.name, "minutes": round(wait / 60),
-                                              "reason": why[:200]})
+            await self.alert(
+                "alert_parked",
+                {"channel": self.channel.name, "minutes": round(wait / 60), "reason": why[:200]},
+            )
 
 
 class DeliveryWorker:
@@ -426,9 +458,18 @@ class DeliveryWorker:
         limits = limits or {}
         self.senders = {
             name: ChannelSender(
-                store, channel, limits=limits.get(name, Limits()), render=self.render, policy=policy,
-                clock=clock, owner=self.owner, concurrency=concurrency, alert=alert,
-                lease_ttl=lease_ttl, metrics=metrics, forced_digest=(forced_digest or {}).get(name),
+                store,
+                channel,
+                limits=limits.get(name, Limits()),
+                render=self.render,
+                policy=policy,
+                clock=clock,
+                owner=self.owner,
+                concurrency=concurrency,
+                alert=alert,
+                lease_ttl=lease_ttl,
+                metrics=metrics,
+                forced_digest=(forced_digest or {}).get(name),
             )
             for name, channel in channels.items()
         }
@@ -438,12 +479,22 @@ class DeliveryWorker:
         lang = job.chat.language
         if len(job.articles) == 1:
             a = job.articles[0]
-            return article_message(a, lang=lang, tz=self.tz, topic_names=self.topic_names,
-                                   link_preview=self.link_previews.get(a.source_id, False))
+            return article_message(
+                a,
+                lang=lang,
+                tz=self.tz,
+                topic_names=self.topic_names,
+                link_preview=self.link_previews.get(a.source_id, False),
+            )
         if job.articles:
             key = "digest_header" if job.chat.digest_time else "group_header"
-            return articles_message(job.articles, lang=lang, tz=self.tz, topic_names=self.topic_names,
-                                    header=t(lang, key, count=len(job.articles)))
+            return articles_message(
+                job.articles,
+                lang=lang,
+                tz=self.tz,
+                topic_names=self.topic_names,
+                header=t(lang, key, count=len(job.articles)),
+            )
         return OutMessage(text=job.message_text or "")
 
     def wake(self) -> None:
@@ -455,7 +506,9 @@ class DeliveryWorker:
         await asyncio.gather(*(s.drain(timeout) for s in self.senders.values()))
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(s.run(), name=f"sender:{n}") for n, s in self.senders.items()]
+        self._tasks = [
+            asyncio.create_task(s.run(), name=f"sender:{n}") for n, s in self.senders.items()
+        ]
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="outbox-housekeeping"))
 
     async def _housekeeping(self) -> None:

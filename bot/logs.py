@@ -55,5 +55,12 @@ def setup_logging(level: str, *, secrets: Iterable[str] = (), as_json: bool = Fa
     root.setLevel(getattr(logging, level, logging.INFO))
     # httpx logs every request URL at INFO (with the token in it); APScheduler logs every job
     # run. Neither belongs in an operator's log at INFO.
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite", "asyncio", "telegram.ext.Updater"):
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "apscheduler",
+        "aiosqlite",
+        "asyncio",
+        "telegram.ext.Updater",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -20,26 +20,60 @@ class Metrics:
 
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
-        self.polls = Counter("bantin_polls_total", "Polls by source and outcome (ok, not_modified, error).",
-                             ["source", "outcome"], registry=r)
-        self.articles = Counter("bantin_articles_stored_total", "New articles stored, by source.", ["source"],
-                                registry=r)
-        self.sends = Counter("bantin_sends_total", "Send attempts by channel and outcome.", ["channel", "outcome"],
-                             registry=r)
+        self.polls = Counter(
+            "bantin_polls_total",
+            "Polls by source and outcome (ok, not_modified, error).",
+            ["source", "outcome"],
+            registry=r,
+        )
+        self.articles = Counter(
+            "bantin_articles_stored_total",
+            "New articles stored, by source.",
+            ["source"],
+            registry=r,
+        )
+        self.sends = Counter(
+            "bantin_sends_total",
+            "Send attempts by channel and outcome.",
+            ["channel", "outcome"],
+            registry=r,
+        )
         self.send_seconds = Histogram(
-            "bantin_send_seconds", "Time the platform took to accept a message.", ["channel"], registry=r,
+            "bantin_send_seconds",
+            "Time the platform took to accept a message.",
+            ["channel"],
+            registry=r,
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
-        self.rate_limited = Counter("bantin_rate_limited_total", "Flood-control answers (HTTP 429) by channel.",
-                                    ["channel"], registry=r)
-        self.deliveries = Gauge("bantin_deliveries", "Outbox rows by channel and status.", ["channel", "status"],
-                                registry=r)
-        self.queue_depth = Gauge("bantin_queue_depth", "Deliveries due now and not yet sent, by channel.",
-                                 ["channel"], registry=r)
-        self.leader = Gauge("bantin_leader", "1 when this instance holds the lease (poll, send:<channel>).",
-                            ["lease"], registry=r)
-        self.last_poll_age = Gauge("bantin_last_successful_poll_age_seconds",
-                                   "Seconds since the most recent successful poll of any source.", registry=r)
+        self.rate_limited = Counter(
+            "bantin_rate_limited_total",
+            "Flood-control answers (HTTP 429) by channel.",
+            ["channel"],
+            registry=r,
+        )
+        self.deliveries = Gauge(
+            "bantin_deliveries",
+            "Outbox rows by channel and status.",
+            ["channel", "status"],
+            registry=r,
+        )
+        self.queue_depth = Gauge(
+            "bantin_queue_depth",
+            "Deliveries due now and not yet sent, by channel.",
+            ["channel"],
+            registry=r,
+        )
+        self.leader = Gauge(
+            "bantin_leader",
+            "1 when this instance holds the lease (poll, send:<channel>).",
+            ["lease"],
+            registry=r,
+        )
+        self.last_poll_age = Gauge(
+            "bantin_last_successful_poll_age_seconds",
+            "Seconds since the most recent successful poll of any source.",
+            registry=r,
+        )
 
     def record_poll(self, source_id: str, ok: bool, not_modified: bool, new: int) -> None:
         outcome = "error" if not ok else ("not_modified" if not_modified else "ok")
@@ -54,7 +88,9 @@ class Metrics:
         if seconds is not None and outcome == "sent":
             self.send_seconds.labels(channel).observe(seconds)
 
-    def set_outbox(self, rows: Iterable[tuple[str, str, int]], due: Iterable[tuple[str, int]]) -> None:
+    def set_outbox(
+        self, rows: Iterable[tuple[str, str, int]], due: Iterable[tuple[str, int]]
+    ) -> None:
         self.deliveries.clear()
         for channel, status, count in rows:
             self.deliveries.labels(channel, status).set(count)

@@ -126,12 +126,23 @@ class Poller:
             published = entry.published_at or page_date
         else:
             published = page_date or entry.published_at
-        summary = summarize(body, title=title, max_chars=self.settings.summary_chars) if body and summarise else ""
+        summary = (
+            summarize(body, title=title, max_chars=self.settings.summary_chars)
+            if body and summarise
+            else ""
+        )
         topics = classify(title, body, source.topics, self.topics)
         keywords = tuple(sorted(keyword_matches(title, body, keyword_keys))) if keyword_keys else ()
         return NewArticle(
-            source_id=source.id, key=key, url=entry.url, title=title, published_at=published,
-            body=body, summary=summary, topics=topics, keywords=keywords,
+            source_id=source.id,
+            key=key,
+            url=entry.url,
+            title=title,
+            published_at=published,
+            body=body,
+            summary=summary,
+            topics=topics,
+            keywords=keywords,
         )
 
     # -- one source -----------------------------------------------------------------------
@@ -176,7 +187,11 @@ class Poller:
             keyword_keys = await self.store.keyword_keys() if plan.match_keywords else []
             articles = [
                 self._compose(
-                    source, k, e, page, keyword_keys,
+                    source,
+                    k,
+                    e,
+                    page,
+                    keyword_keys,
                     summarise=page is not None or plan.summarise_without_page,
                 )
                 for (k, e), page in zip(plan.fresh, pages, strict=True)
@@ -188,10 +203,13 @@ class Poller:
             )
             await self._recovered(source, state)
             return PollReport(
-                source.id, True, 0 if plan.first_sight else len(saved.new_ids),
+                source.id,
+                True,
+                0 if plan.first_sight else len(saved.new_ids),
                 time.perf_counter() - started,
                 reason=success_reason(plan, len(saved.new_ids), page_errors),
-                queued=saved.deliveries, seeded=plan.first_sight,
+                queued=saved.deliveries,
+                seeded=plan.first_sight,
             )
         except SourceFailure as exc:
             return await self._failed(source, str(exc), started)
@@ -206,12 +224,18 @@ class Poller:
         """Next check one interval from now; ``item_count`` None (a 304) keeps the last count."""
         now = self.clock()
         await self.store.record_poll_success(
-            source.id, now, next_check_at=now + timedelta(seconds=source.interval),
-            etag=result.etag, last_modified=result.last_modified, item_count=item_count,
+            source.id,
+            now,
+            next_check_at=now + timedelta(seconds=source.interval),
+            etag=result.etag,
+            last_modified=result.last_modified,
+            item_count=item_count,
             seeded=seeded,
         )
 
-    async def _try_page(self, source: Source, entry: Entry, errors: list[str]) -> ExtractedArticle | None:
+    async def _try_page(
+        self, source: Source, entry: Entry, errors: list[str]
+    ) -> ExtractedArticle | None:
         try:
             return await self.reader.article(source, entry)
         except FeedError as exc:
@@ -227,13 +251,24 @@ class Poller:
         state = await self.store.record_poll_failure(
             source.id, now, error=reason, next_check_at=now + timedelta(seconds=delay)
         )
-        log.warning("source %s failed (%d in a row, next try in %ds): %s", source.id, failures, delay, reason)
+        log.warning(
+            "source %s failed (%d in a row, next try in %ds): %s",
+            source.id,
+            failures,
+            delay,
+            reason,
+        )
         if state.consecutive_failures >= self.settings.alert_after and not state.alerted:
             await self.store.set_source_alerted(source.id, True)
             await self._alert(
                 "alert_source_failing",
-                {"name": source.name, "id": source.id, "count": state.consecutive_failures,
-                 "error": reason[:300], "next_check": state.next_check_at},
+                {
+                    "name": source.name,
+                    "id": source.id,
+                    "count": state.consecutive_failures,
+                    "error": reason[:300],
+                    "next_check": state.next_check_at,
+                },
             )
         return PollReport(source.id, False, 0, time.perf_counter() - started, reason=reason)
 
@@ -250,7 +285,9 @@ class Poller:
         except Exception:
             log.exception("could not queue the admin alert %s", key)
 
-    async def poll_all(self, sources: Sequence[Source], *, concurrency: int = 8) -> list[PollReport]:
+    async def poll_all(
+        self, sources: Sequence[Source], *, concurrency: int = 8
+    ) -> list[PollReport]:
         """Poll several sources, a few at a time; reports in the order of ``sources``."""
         gate = asyncio.Semaphore(concurrency)
 

@@ -82,5 +82,13 @@ class QuotaTracker:
             if percent < threshold:
                 continue
             if await self.store.mark_usage_warned(channel, month, threshold):
-                await self.alert(key, {"channel": channel, "sent": total, "quota": quota,
-                                       "percent": int(percent), "time": self.digest_time})
+                await self.alert(
+                    key,
+                    {
+                        "channel": channel,
+                        "sent": total,
+                        "quota": quota,
+                        "percent": int(percent),
+                        "time": self.digest_time,
+                    },
+                )

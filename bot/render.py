@@ -35,7 +35,11 @@ def article_message(
     link_preview: bool = False,
 ) -> OutMessage:
     """One pushed article: title, date and tags, summary, read-more link."""
-    date = local_date(article.published_at or article.first_seen_at, tz, with_time=article.published_at is not None)
+    date = local_date(
+        article.published_at or article.first_seen_at,
+        tz,
+        with_time=article.published_at is not None,
+    )
     tags = " ".join(_topic_tags(article, topic_names))
     meta = " · ".join(p for p in (date, tags) if p)
     read_more = t(lang, "read_more")
@@ -57,9 +61,7 @@ def article_message(
     return OutMessage(text=text, html="\n".join(hlines), link_preview=link_preview)
 
 
-def article_list(
-    articles: Sequence[StoredArticle], *, header: str, tz: tzinfo
-) -> OutMessage:
+def article_list(articles: Sequence[StoredArticle], *, header: str, tz: tzinfo) -> OutMessage:
     """A numbered list of articles (``/latest``, search results)."""
     lines = [header]
     hlines = [f"<b>{html.escape(header)}</b>"]

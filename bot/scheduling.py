@@ -81,8 +81,14 @@ class PollScheduler:
 
     def _schedule(self, source_id: str, delay: float) -> None:
         self._scheduler.add_job(
-            self._job, "date", run_date=utcnow() + timedelta(seconds=delay), args=[source_id],
-            id=f"poll:{source_id}", replace_existing=True, misfire_grace_time=None, coalesce=True,
+            self._job,
+            "date",
+            run_date=utcnow() + timedelta(seconds=delay),
+            args=[source_id],
+            id=f"poll:{source_id}",
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
         )
 
     async def _job(self, source_id: str) -> None:

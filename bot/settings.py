@@ -34,10 +34,14 @@ class _Section(BaseSettings):
     its ``validation_alias`` where the historical variable name does not fit the prefix."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", case_sensitive=False,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        case_sensitive=False,
         # Several sections share a prefix (BANTIN_): each ignores the others' variables, and
         # load_settings refuses names no section knows.
-        extra="ignore", populate_by_name=True, frozen=True,
+        extra="ignore",
+        populate_by_name=True,
+        frozen=True,
     )
 
     @classmethod
@@ -218,8 +222,10 @@ class Settings(BaseModel):
     @model_validator(mode="after")
     def _webhook_needs_http(self) -> Settings:
         if self.http.mode == "off" and (self.telegram.webhook_url or self.zalo.webhook_url):
-            raise ValueError("BANTIN_HTTP=off, but a webhook (TELEGRAM_WEBHOOK_URL/"
-                             "ZALO_WEBHOOK_URL) needs the HTTP server")
+            raise ValueError(
+                "BANTIN_HTTP=off, but a webhook (TELEGRAM_WEBHOOK_URL/"
+                "ZALO_WEBHOOK_URL) needs the HTTP server"
+            )
         return self
 
     @classmethod
@@ -238,8 +244,16 @@ class Settings(BaseModel):
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line."""
-        return [v for v in (self.telegram.bot_token, self.telegram.webhook_secret,
-                            self.zalo.bot_token, self.zalo.webhook_secret) if v]
+        return [
+            v
+            for v in (
+                self.telegram.bot_token,
+                self.telegram.webhook_secret,
+                self.zalo.bot_token,
+                self.zalo.webhook_secret,
+            )
+            if v
+        ]
 
 
 def parse_admins(text: str) -> frozenset[tuple[str, str]]:

@@ -201,8 +201,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         # One TLS context for both pools: loading the CA bundle is the slow part.
         ssl_context = httpx.create_ssl_context()
         self._pools = {
-            flag: self._transport(limits, ssl_context, allow_private=flag)
-            for flag in (False, True)
+            flag: self._transport(limits, ssl_context, allow_private=flag) for flag in (False, True)
         }
 
     @staticmethod
@@ -312,9 +311,7 @@ def _decompressor(header: str | None, url: str) -> _Decompressor:
     codings = [c.strip().lower() for c in (header or "").split(",")]
     codings = [c for c in codings if c and c != "identity"]
     if len(codings) > 1:
-        raise NetworkError(
-            f"GET {url}: stacked Content-Encoding {header!r} refused", url=url
-        )
+        raise NetworkError(f"GET {url}: stacked Content-Encoding {header!r} refused", url=url)
     coding = codings[0] if codings else "identity"
     if coding == "identity":
         return _Identity()
@@ -541,7 +538,12 @@ _AS_WINDOWS_1252 = {"iso8859-1", "ascii", "cp1252"}
 # UTF-7 is refused by browsers (script smuggling); "undefined" raises on any byte; the escape
 # codecs and IDNA turn text into other text. A page naming one of them gets the fallbacks.
 _REFUSED = {
-    "utf-7", "undefined", "unicode-escape", "raw-unicode-escape", "idna", "punycode",
+    "utf-7",
+    "undefined",
+    "unicode-escape",
+    "raw-unicode-escape",
+    "idna",
+    "punycode",
 }
 _C1_ERRORS = "bantin-windows-1252-c1"
 

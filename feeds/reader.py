@@ -72,8 +72,13 @@ class SourceReader:
         """Fetch and parse the listing; ``None`` entries means 304 Not Modified."""
         try:
             result = await fetch(
-                self.client, source.url, etag=etag, last_modified=last_modified,
-                max_bytes=self.max_bytes, timeout=self.timeout, policy=listing_policy(source),
+                self.client,
+                source.url,
+                etag=etag,
+                last_modified=last_modified,
+                max_bytes=self.max_bytes,
+                timeout=self.timeout,
+                policy=listing_policy(source),
             )
         except FetchError as exc:
             raise SourceFailure(str(exc)) from exc
@@ -96,7 +101,10 @@ class SourceReader:
         """Fetch and extract one article page; raises a :class:`FeedError`."""
         async with self._pages:
             result = await fetch(
-                self.client, entry.url, max_bytes=self.max_bytes, timeout=self.timeout,
+                self.client,
+                entry.url,
+                max_bytes=self.max_bytes,
+                timeout=self.timeout,
                 policy=article_policy(source),
             )
         html = decode_html(result.content, result.content_type)

@@ -65,11 +65,64 @@ _WORD = re.compile(r"\w+")
 # Function words carry no topic; overlap on them says nothing about a sentence.
 _STOP = frozenset(
     (
-        "và", "của", "là", "có", "được", "cho", "các", "những", "một", "trong", "với", "này",
-        "đã", "đến", "không", "về", "người", "để", "từ", "thì", "khi", "theo", "tại", "như",
-        "cũng", "nhiều", "ra", "vào", "sẽ", "lại", "đó", "nên", "nhưng", "vì", "do", "bị",
-        "trên", "năm", "ông", "bà", "anh", "chị", "ngày", "đang", "rất", "còn", "mà", "thể",
-        "hơn", "nhất", "sau", "trước", "qua", "nay", "nói", "biết", "tháng", "giờ"
+        "và",
+        "của",
+        "là",
+        "có",
+        "được",
+        "cho",
+        "các",
+        "những",
+        "một",
+        "trong",
+        "với",
+        "này",
+        "đã",
+        "đến",
+        "không",
+        "về",
+        "người",
+        "để",
+        "từ",
+        "thì",
+        "khi",
+        "theo",
+        "tại",
+        "như",
+        "cũng",
+        "nhiều",
+        "ra",
+        "vào",
+        "sẽ",
+        "lại",
+        "đó",
+        "nên",
+        "nhưng",
+        "vì",
+        "do",
+        "bị",
+        "trên",
+        "năm",
+        "ông",
+        "bà",
+        "anh",
+        "chị",
+        "ngày",
+        "đang",
+        "rất",
+        "còn",
+        "mà",
+        "thể",
+        "hơn",
+        "nhất",
+        "sau",
+        "trước",
+        "qua",
+        "nay",
+        "nói",
+        "biết",
+        "tháng",
+        "giờ",
     )
 )
 _CANDIDATES = 15
@@ -111,7 +164,11 @@ def _content_sentences(text: str) -> list[str]:
         folded = fold_key(key)
         if _RELATED_HEAD.fullmatch(folded.strip(" .:>»-–—")):
             break
-        if _RELATED_LINK.match(folded) or _CAPTION.match(key) or _CREDIT_END.search(match_key(para[-80:])):
+        if (
+            _RELATED_LINK.match(folded)
+            or _CAPTION.match(key)
+            or _CREDIT_END.search(match_key(para[-80:]))
+        ):
             continue
         kept.append(para)
     while len(kept) > 1 and _is_byline(kept[-1]):
@@ -131,7 +188,11 @@ def _content_sentences(text: str) -> list[str]:
 def _is_dateline(prefix: str) -> bool:
     if prefix.startswith("("):
         return True
-    return prefix.upper() == prefix and any(c.isalpha() for c in prefix) and any(c in " ." for c in prefix)
+    return (
+        prefix.upper() == prefix
+        and any(c.isalpha() for c in prefix)
+        and any(c in " ." for c in prefix)
+    )
 
 
 def _is_byline(para: str) -> bool:

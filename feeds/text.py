@@ -97,7 +97,7 @@ def split_paragraphs(s: str) -> list[str]:
 
 
 # A line ending with one of these is complete, so a lower-case next line starts a new one.
-_LINE_END = frozenset(".!?…:;\"”’»)]")
+_LINE_END = frozenset('.!?…:;"”’»)]')
 
 
 def words(s: str) -> list[str]:
@@ -112,14 +112,17 @@ def words(s: str) -> list[str]:
 # three rhymes are ambiguous: with a final consonant (hoàn, thuyền) or another vowel (hoài)
 # both styles mark the same letter, and in quý the u belongs to the onset "qu". Keys use the
 # new style.
-_ONSET = frozenset("bcdđghklmnprstvx")  # no q: "qu" + y is the rhyme y, marked on the y in both styles
+_ONSET = frozenset(
+    "bcdđghklmnprstvx"
+)  # no q: "qu" + y is the rhyme y, marked on the y in both styles
 # Scanning for the marked vowel first keeps the common case (nothing to move) cheap; the
 # onset is checked only for the few hits.
 _OLD_STYLE = re.compile(r"[òóỏõọùúủũụ][aey](?!\w)")
 _TONES = "\u0300\u0301\u0309\u0303\u0323"  # grave, acute, hook above, tilde, dot below
 # "ò" + "a" -> "o" + "à", "ù" + "y" -> "u" + "ỳ": the same tone moved to the second vowel.
 _MOVE = {
-    (unicodedata.normalize("NFC", first + tone), second): first + unicodedata.normalize("NFC", second + tone)
+    (unicodedata.normalize("NFC", first + tone), second): first
+    + unicodedata.normalize("NFC", second + tone)
     for tone in _TONES
     for first, seconds in (("o", "ae"), ("u", "y"))
     for second in seconds
@@ -170,8 +173,31 @@ _OPENERS = "\"“‘'«([-–—"
 # Enumerations (v.v., vv.) are not here: before a capital they do end the sentence.
 _ABBREVIATIONS = frozenset(
     (
-        "tp", "tx", "tt", "gs", "pgs", "ts", "ths", "th.s", "bs", "bsck", "ck", "ckii", "cki",
-        "ks", "ncs", "ls", "lm", "nxb", "cty", "mr", "mrs", "ms", "dr", "prof", "st"
+        "tp",
+        "tx",
+        "tt",
+        "gs",
+        "pgs",
+        "ts",
+        "ths",
+        "th.s",
+        "bs",
+        "bsck",
+        "ck",
+        "ckii",
+        "cki",
+        "ks",
+        "ncs",
+        "ls",
+        "lm",
+        "nxb",
+        "cty",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "st",
     )
 )
 _ENUMERATOR = re.compile(r"(?:\d{1,3}|[ivxlc]{1,5}|[a-zđ])", re.IGNORECASE)
@@ -244,8 +270,20 @@ def _period_ends(para: str, start: int, dot: int, first: str) -> bool:
 # Capitalised sentence openers spelt without diacritics, so "Thanh T. Sau đó" still splits.
 _ASCII_OPENERS = frozenset(
     (
-        "Anh", "Ba", "Cho", "Con", "Em", "Hai", "Khi", "Ngay", "Qua", "Sau", "Theo", "Tin",
-        "Trong", "Tuy"
+        "Anh",
+        "Ba",
+        "Cho",
+        "Con",
+        "Em",
+        "Hai",
+        "Khi",
+        "Ngay",
+        "Qua",
+        "Sau",
+        "Theo",
+        "Tin",
+        "Trong",
+        "Tuy",
     )
 )
 

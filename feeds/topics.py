@@ -75,7 +75,9 @@ class KeywordIndex:
             accented = folded != key
             syllables = tuple(words(key if accented else folded))
             if syllables:
-                compiled.append(_Keyword(given, syllables, f" {' '.join(syllables)} ", not accented))
+                compiled.append(
+                    _Keyword(given, syllables, f" {' '.join(syllables)} ", not accented)
+                )
         self._keywords: tuple[_Keyword, ...] = tuple(compiled)
 
     def __len__(self) -> int:
@@ -86,7 +88,9 @@ class KeywordIndex:
         found: set[str] = set()
         for kw in self._keywords:
             present, runs = (
-                (keys.folded_syllables, keys.folded) if kw.folded else (keys.exact_syllables, keys.exact)
+                (keys.folded_syllables, keys.folded)
+                if kw.folded
+                else (keys.exact_syllables, keys.exact)
             )
             # The set test rejects almost every keyword before any substring search.
             if present.issuperset(kw.syllables) and (len(kw.syllables) == 1 or kw.run in runs):
@@ -109,7 +113,9 @@ class TopicIndex:
         """Slugs in configuration order: topics the source lists or whose keyword occurs."""
         return self._slugs(self._keywords.matches(keys), source_topics)
 
-    def classify_text(self, title: str, body: str, source_topics: Iterable[str] = ()) -> tuple[str, ...]:
+    def classify_text(
+        self, title: str, body: str, source_topics: Iterable[str] = ()
+    ) -> tuple[str, ...]:
         """:meth:`classify` for raw title and body text."""
         return self._slugs(self._keywords.match(title, body), source_topics)
 

@@ -110,7 +110,9 @@ class ArticleTopicRow(Base):
     """Topic membership computed once at ingestion; indexed for ``latest(topic)`` and fan-out."""
 
     __tablename__ = "article_topics"
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
     topic: Mapped[str] = mapped_column(String(100), primary_key=True)
     sort_at: Mapped[datetime] = mapped_column(UTCDateTime)  # copy of articles.sort_at
 
@@ -121,7 +123,9 @@ class ArticleKeywordRow(Base):
     """Followed keywords (match keys) an article contained when it was ingested."""
 
     __tablename__ = "article_keywords"
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
     keyword: Mapped[str] = mapped_column(String(300), primary_key=True)
 
 

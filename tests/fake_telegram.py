@@ -61,10 +61,24 @@ MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64  # bytes, UTF-8
 
 _METHODS = (
-    "getMe", "getUpdates", "sendMessage", "sendPhoto", "editMessageText",
-    "editMessageReplyMarkup", "answerCallbackQuery", "setMyCommands", "getMyCommands",
-    "deleteMyCommands", "setWebhook", "deleteWebhook", "getWebhookInfo", "getChatMember",
-    "getChat", "sendChatAction", "close", "logOut",
+    "getMe",
+    "getUpdates",
+    "sendMessage",
+    "sendPhoto",
+    "editMessageText",
+    "editMessageReplyMarkup",
+    "answerCallbackQuery",
+    "setMyCommands",
+    "getMyCommands",
+    "deleteMyCommands",
+    "setWebhook",
+    "deleteWebhook",
+    "getWebhookInfo",
+    "getChatMember",
+    "getChat",
+    "sendChatAction",
+    "close",
+    "logOut",
 )
 # Telegram matches method names case-insensitively.
 _METHOD_BY_LOWER = {m.lower(): m for m in _METHODS}
@@ -75,25 +89,61 @@ _BLOCKABLE = frozenset({*SEND_METHODS, *EDIT_METHODS, "sendChatAction"})
 
 # How form values (always strings on the wire) are typed, as Telegram's own parser does per
 # method signature. Everything else stays a string.
-_INT_FIELDS = frozenset({
-    "chat_id", "message_id", "user_id", "offset", "limit", "timeout", "max_connections",
-    "cache_time", "message_thread_id", "reply_to_message_id",
-})
-_BOOL_FIELDS = frozenset({
-    "disable_web_page_preview", "disable_notification", "protect_content", "show_alert",
-    "drop_pending_updates", "allow_sending_without_reply", "has_spoiler",
-    "show_caption_above_media", "allow_paid_broadcast",
-})
-_JSON_FIELDS = frozenset({
-    "reply_markup", "link_preview_options", "commands", "scope", "allowed_updates", "entities",
-    "caption_entities", "reply_parameters",
-})
+_INT_FIELDS = frozenset(
+    {
+        "chat_id",
+        "message_id",
+        "user_id",
+        "offset",
+        "limit",
+        "timeout",
+        "max_connections",
+        "cache_time",
+        "message_thread_id",
+        "reply_to_message_id",
+    }
+)
+_BOOL_FIELDS = frozenset(
+    {
+        "disable_web_page_preview",
+        "disable_notification",
+        "protect_content",
+        "show_alert",
+        "drop_pending_updates",
+        "allow_sending_without_reply",
+        "has_spoiler",
+        "show_caption_above_media",
+        "allow_paid_broadcast",
+    }
+)
+_JSON_FIELDS = frozenset(
+    {
+        "reply_markup",
+        "link_preview_options",
+        "commands",
+        "scope",
+        "allowed_updates",
+        "entities",
+        "caption_entities",
+        "reply_parameters",
+    }
+)
 
-_CHAT_ACTIONS = frozenset({
-    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-    "upload_document", "choose_sticker", "find_location", "record_video_note",
-    "upload_video_note",
-})
+_CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
 _COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
 _BOT_COMMAND_RE = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?=\s|$)")
 _BUTTON_URL_SCHEMES = frozenset({"http", "https", "tg"})
@@ -176,10 +226,25 @@ class HtmlError(ValueError):
     """Text with parse_mode HTML that Telegram would refuse; the message is Telegram's wording."""
 
 
-_HTML_TAGS = frozenset({
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "tg-spoiler",
-    "span", "blockquote",
-})
+_HTML_TAGS = frozenset(
+    {
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "a",
+        "code",
+        "pre",
+        "tg-spoiler",
+        "span",
+        "blockquote",
+    }
+)
 _ENTITY_TYPE = {
     "b": "bold",
     "strong": "bold",

@@ -33,10 +33,18 @@ from bot.httpserver import serve
 __all__ = ["MAX_TEXT", "FakeZalo", "Sent"]
 
 MAX_TEXT = 2000
-_METHODS = frozenset({
-    "getMe", "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo", "sendMessage",
-    "sendPhoto", "sendChatAction",
-})
+_METHODS = frozenset(
+    {
+        "getMe",
+        "getUpdates",
+        "setWebhook",
+        "deleteWebhook",
+        "getWebhookInfo",
+        "sendMessage",
+        "sendPhoto",
+        "sendChatAction",
+    }
+)
 _CHAT_ACTIONS = frozenset({"typing", "upload_photo"})
 
 
@@ -102,10 +110,12 @@ class FakeZalo:
         self._released = False
         self._scripts: dict[tuple[str, str | None], deque[_Script]] = {}
         self._ids = itertools.count(1)
-        self.app = Starlette(routes=[
-            Route("/bot{token}/{method}", self._endpoint, methods=["POST"]),
-            Route("/{path:path}", self._not_found, methods=["GET", "POST"]),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/bot{token}/{method}", self._endpoint, methods=["POST"]),
+                Route("/{path:path}", self._not_found, methods=["GET", "POST"]),
+            ]
+        )
 
     # -- serving ---------------------------------------------------------------------------
 
@@ -139,7 +149,9 @@ class FakeZalo:
         event_name: str = "message.text.received",
     ) -> dict[str, Any]:
         """A text update as Zalo sends it (getUpdates result or webhook body), not queued."""
-        sender = user_id if user_id is not None else (chat_id if chat_type == "PRIVATE" else "u-1001")
+        sender = (
+            user_id if user_id is not None else (chat_id if chat_type == "PRIVATE" else "u-1001")
+        )
         return {
             "event_name": event_name,
             "message": {
@@ -163,7 +175,11 @@ class FakeZalo:
     ) -> dict[str, Any]:
         """Queue a user's text for getUpdates; returns the update."""
         update = self.make_text_update(
-            chat_id, text, user_id=user_id, chat_type=chat_type, message_id=message_id,
+            chat_id,
+            text,
+            user_id=user_id,
+            chat_type=chat_type,
+            message_id=message_id,
             display_name=display_name,
         )
         self.push_update(update)
@@ -204,7 +220,9 @@ class FakeZalo:
         queue.append(_Script(status, body, dict(headers or {}), times))
 
     def _scripted(self, method: str, chat_id: str | None) -> _Script | None:
-        for key in ((method, chat_id), (method, None)) if chat_id is not None else ((method, None),):
+        for key in (
+            ((method, chat_id), (method, None)) if chat_id is not None else ((method, None),)
+        ):
             queue = self._scripts.get(key)
             if queue:
                 script = queue[0]
@@ -242,7 +260,9 @@ class FakeZalo:
         scripted = self._scripted(method, chat_id if isinstance(chat_id, str) else None)
         if scripted is not None:
             if isinstance(scripted.body, (str, bytes)):
-                return Response(scripted.body, status_code=scripted.status, headers=scripted.headers)
+                return Response(
+                    scripted.body, status_code=scripted.status, headers=scripted.headers
+                )
             return _json(scripted.body, scripted.status, scripted.headers)
         try:
             if method == "getUpdates":
@@ -299,8 +319,15 @@ class FakeZalo:
             raise _ApiError(400, "chat_id is required")
         return chat_id
 
-    def _record(self, method: str, chat_id: str, *, text: str | None = None,
-                photo: str | None = None, caption: str | None = None) -> dict[str, Any]:
+    def _record(
+        self,
+        method: str,
+        chat_id: str,
+        *,
+        text: str | None = None,
+        photo: str | None = None,
+        caption: str | None = None,
+    ) -> dict[str, Any]:
         message_id = f"s{next(self._ids):08x}"
         self.sent.append(Sent(method, chat_id, text, photo, caption, message_id))
         return {"message_id": message_id, "date": int(time.time() * 1000)}

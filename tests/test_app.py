@@ -28,7 +28,9 @@ async def test_console_chat_sees_pushes_and_answers_commands(database_url: str) 
     portal = ScriptedPortal(load_site())
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=portal.app))
     out = io.StringIO()
-    console = ConsoleChannel(stdin=io.StringIO("/subscribe dan van\n/follow chuyển đổi số\n"), stdout=out)
+    console = ConsoleChannel(
+        stdin=io.StringIO("/subscribe dan van\n/follow chuyển đổi số\n"), stdout=out
+    )
     app = App(config_for(database_url, demo_config_text(BASE)), channels=[console], client=client)
     await app.start()
     try:
@@ -42,11 +44,18 @@ async def test_console_chat_sees_pushes_and_answers_commands(database_url: str) 
         await wait_for(lambda: dan_van.title in out.getvalue())
         assert "Đọc tiếp: " + BASE + dan_van.path in out.getvalue()
         # Articles of other sections that mention the followed keyword arrive too; others do not.
-        keyword_hits = [a for a in load_site() if a.appear_after > 0 and a.section != "dan-van"
-                        and "chuyển đổi số" in " ".join((a.title, a.lead, *a.paragraphs)).lower()]
+        keyword_hits = [
+            a
+            for a in load_site()
+            if a.appear_after > 0
+            and a.section != "dan-van"
+            and "chuyển đổi số" in " ".join((a.title, a.lead, *a.paragraphs)).lower()
+        ]
         for article in keyword_hits:
             await wait_for(lambda article=article: article.title in out.getvalue())
-        others = [a for a in load_site() if a.appear_after > 0 and a not in keyword_hits and a != dan_van]
+        others = [
+            a for a in load_site() if a.appear_after > 0 and a not in keyword_hits and a != dan_van
+        ]
         assert all(a.title not in out.getvalue() for a in others)
     finally:
         await app.stop()
@@ -58,7 +67,11 @@ async def test_admins_get_one_alert_after_three_failures(database_url: str) -> N
     portal.override("/rss/kiem-tra.rss", 502, b"Bad Gateway")
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=portal.app))
     out = io.StringIO()
-    app = App(config_for(database_url, demo_config_text(BASE)), channels=[ConsoleChannel(stdin=io.StringIO(), stdout=out)], client=client)
+    app = App(
+        config_for(database_url, demo_config_text(BASE)),
+        channels=[ConsoleChannel(stdin=io.StringIO(), stdout=out)],
+        client=client,
+    )
     await app.open()
     try:
         source = next(s for s in app.config.sources if s.kind == "rss")
@@ -84,17 +97,28 @@ ITEM = "<item><title>{title}</title><link>{link}</link><guid>{guid}</guid><descr
 
 
 async def test_same_article_under_other_url_forms_is_not_new(database_url: str) -> None:
-    first = [("Bài một", "https://tin.example/bai-mot.html"), ("Bài hai", "https://tin.example/chuyen-muc/bai-hai/"),
-             ("Bài ba", "https://tin.example/bai-ba-duk123.aspx")]
-    second = [("Bài ba (sửa tiêu đề)", "http://TIN.example/ba-doi-slug-duk123.aspx#top"),
-              ("Bài hai", "http://www.tin.example/chuyen-muc/bai-hai?utm_source=zalo&fbclid=x"),
-              ("Bài một", "https://tin.example:443/bai-mot.html?utm_medium=rss")]
+    first = [
+        ("Bài một", "https://tin.example/bai-mot.html"),
+        ("Bài hai", "https://tin.example/chuyen-muc/bai-hai/"),
+        ("Bài ba", "https://tin.example/bai-ba-duk123.aspx"),
+    ]
+    second = [
+        ("Bài ba (sửa tiêu đề)", "http://TIN.example/ba-doi-slug-duk123.aspx#top"),
+        ("Bài hai", "http://www.tin.example/chuyen-muc/bai-hai?utm_source=zalo&fbclid=x"),
+        ("Bài một", "https://tin.example:443/bai-mot.html?utm_medium=rss"),
+    ]
     responses = [first, second]
 
     def handler(request: httpx.Request) -> httpx.Response:
         items = responses.pop(0) if len(responses) > 1 else responses[0]
-        body = FEED.format(items="".join(ITEM.format(title=t, link=link, guid=f"g{n}") for n, (t, link) in enumerate(items)))
-        return httpx.Response(200, content=body.encode(), headers={"Content-Type": "application/rss+xml"})
+        body = FEED.format(
+            items="".join(
+                ITEM.format(title=t, link=link, guid=f"g{n}") for n, (t, link) in enumerate(items)
+            )
+        )
+        return httpx.Response(
+            200, content=body.encode(), headers={"Content-Type": "application/rss+xml"}
+        )
 
     text = """[[topics]]
 slug = "tin"
@@ -182,17 +206,28 @@ async def test_scheduler_polls_each_source_on_its_interval(database_url: str) ->
     portal = ScriptedPortal(load_site())
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=portal.app))
     text = demo_config_text(BASE).replace("interval = 5", "interval = 1")
-    app = App(config_for(database_url, text), channels=[ConsoleChannel(stdin=io.StringIO(), stdout=io.StringIO())], client=client)
+    app = App(
+        config_for(database_url, text),
+        channels=[ConsoleChannel(stdin=io.StringIO(), stdout=io.StringIO())],
+        client=client,
+    )
     await app.start()
     try:
+
         def polls(path: str) -> int:
             return sum(1 for _, p, _ in portal.requests if p == path)
 
-        await wait_for(lambda: polls("/dan-van.aspx") >= 3 and polls("/rss/kiem-tra.rss") >= 3, timeout=15)
+        await wait_for(
+            lambda: polls("/dan-van.aspx") >= 3 and polls("/rss/kiem-tra.rss") >= 3, timeout=15
+        )
         statuses = [s for _, p, s in portal.requests if p == "/dan-van.aspx"]
-        assert statuses[0] == 200 and set(statuses[1:]) == {304}  # unchanged listing: conditional GET
+        assert statuses[0] == 200 and set(statuses[1:]) == {
+            304
+        }  # unchanged listing: conditional GET
         states = {s.id: s for s in await app.store.source_states()}
-        assert all(s.last_success_at is not None and s.seeded_at is not None for s in states.values())
+        assert all(
+            s.last_success_at is not None and s.seeded_at is not None for s in states.values()
+        )
     finally:
         await app.stop()
         await client.aclose()

@@ -22,8 +22,9 @@ from bot.channels.common import (
 )
 from bot.channels.console import CONSOLE_CHAT_ID, ConsoleChannel
 
-MENU = OutMessage("Chọn:", choices=((Choice("A", "pick:a"),), (Choice("B", "pick:b"),),
-                                    (Choice("C", "pick:c"),)))
+MENU = OutMessage(
+    "Chọn:", choices=((Choice("A", "pick:a"),), (Choice("B", "pick:b"),), (Choice("C", "pick:c"),))
+)
 
 
 def test_webhook_path() -> None:

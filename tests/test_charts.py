@@ -14,7 +14,11 @@ from bot import charts
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DAYS = [datetime.date(2026, 11, 13) + datetime.timedelta(days=i) for i in range(14)]
-LABELS = {"title": "Hoạt động 14 ngày qua", "articles_label": "Tin mới", "deliveries_label": "Tin đã gửi"}
+LABELS = {
+    "title": "Hoạt động 14 ngày qua",
+    "articles_label": "Tin mới",
+    "deliveries_label": "Tin đã gửi",
+}
 
 
 def _decode(png: bytes) -> Image.Image:
@@ -103,14 +107,18 @@ def test_no_days_or_negative_counts_raise() -> None:
 
 def test_large_values_get_round_ticks_and_fit_the_canvas() -> None:
     deliveries = [50_000 - i * 1_500 for i in range(14)]
-    image = _decode(charts.activity_chart(DAYS, [1_200 + i * 97 for i in range(14)], deliveries, **LABELS))
+    image = _decode(
+        charts.activity_chart(DAYS, [1_200 + i * 97 for i in range(14)], deliveries, **LABELS)
+    )
 
     assert image.size == (900, 500)
     assert charts.nice_ticks(50_000) == [0, 10_000, 20_000, 30_000, 40_000, 50_000]
     assert charts.format_count(50_000) == "50.000"
 
 
-@pytest.mark.parametrize("max_value", [0, 1, 4, 5, 7, 11, 99, 100, 101, 999, 1_234, 50_000, 123_456, 10**9])
+@pytest.mark.parametrize(
+    "max_value", [0, 1, 4, 5, 7, 11, 99, 100, 101, 999, 1_234, 50_000, 123_456, 10**9]
+)
 def test_ticks_are_few_round_and_cover_the_maximum(max_value: int) -> None:
     ticks = charts.nice_ticks(max_value)
 
@@ -124,7 +132,9 @@ def test_ticks_are_few_round_and_cover_the_maximum(max_value: int) -> None:
 
 def test_many_days_still_render() -> None:
     days = [datetime.date(2026, 9, 28) + datetime.timedelta(days=i) for i in range(60)]
-    image = _decode(charts.activity_chart(days, list(range(60)), [2 * i for i in range(60)], **LABELS))
+    image = _decode(
+        charts.activity_chart(days, list(range(60)), [2 * i for i in range(60)], **LABELS)
+    )
     assert image.size == (900, 500)
 
 
@@ -159,4 +169,7 @@ def test_without_any_vietnamese_font_text_is_folded_to_ascii(no_fonts: None) -> 
     image = _decode(charts.activity_chart(DAYS, [1] * 14, [3] * 14, **LABELS))
 
     assert image.size == (900, 500)
-    assert charts._fold_ascii("Hoạt động 14 ngày qua – Tin đã gửi") == "Hoat dong 14 ngay qua - Tin da gui"
+    assert (
+        charts._fold_ascii("Hoạt động 14 ngày qua – Tin đã gửi")
+        == "Hoat dong 14 ngay qua - Tin da gui"
+    )

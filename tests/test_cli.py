@@ -19,7 +19,9 @@ from bot.demo.portal import demo_config_text, load_site
 from bot.httpserver import RunningServer, serve
 
 ROOT = Path(__file__).resolve().parents[1]
-LINE = re.compile(r"^(?P<id>[\w-]+) (?P<status>ok|error) new=(?P<new>\d+) (?P<secs>\d+\.\d+)s(?: (?P<reason>.+))?$")
+LINE = re.compile(
+    r"^(?P<id>[\w-]+) (?P<status>ok|error) new=(?P<new>\d+) (?P<secs>\d+\.\d+)s(?: (?P<reason>.+))?$"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +33,9 @@ _url = [""]
 
 
 def env_for(tmp_path: Path, config: Path | None = None, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BANTIN_", "TELEGRAM_", "ZALO_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("BANTIN_", "TELEGRAM_", "ZALO_"))
+    }
     env.update(
         BANTIN_DATABASE_URL=_url[0],
         BANTIN_DATA_DIR=str(tmp_path / "data"),
@@ -43,10 +47,18 @@ def env_for(tmp_path: Path, config: Path | None = None, **extra: str) -> dict[st
     return env
 
 
-async def run_cli(*args: str, env: dict[str, str], cwd: Path, timeout: float = 60) -> tuple[int, str, str]:
+async def run_cli(
+    *args: str, env: dict[str, str], cwd: Path, timeout: float = 60
+) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "run_bot.py"), *args, env=env, cwd=cwd,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        sys.executable,
+        str(ROOT / "run_bot.py"),
+        *args,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     return proc.returncode or 0, out.decode(), err.decode()
@@ -61,7 +73,12 @@ async def portal_server() -> AsyncIterator[tuple[ScriptedPortal, RunningServer]]
 
 
 def test_help_lists_subcommands() -> None:
-    out = subprocess.run([sys.executable, str(ROOT / "run_bot.py"), "--help"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "run_bot.py"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     for name in ("run", "poll-once", "check-source", "demo", "db"):
         assert name in out
 
@@ -69,7 +86,9 @@ def test_help_lists_subcommands() -> None:
 async def test_poll_once_end_to_end(tmp_path: Path, portal_server) -> None:  # type: ignore[no-untyped-def]
     portal, server = portal_server
     config = tmp_path / "bantin.toml"
-    text = demo_config_text(server.base_url) + f"""
+    text = (
+        demo_config_text(server.base_url)
+        + f"""
 [[sources]]
 id = "dead"
 name = "Không tồn tại"
@@ -77,6 +96,7 @@ kind = "rss"
 url = "{server.base_url}/rss/khong-co.rss"
 allow_private = true
 """
+    )
     config.write_text(text, encoding="utf-8")
     env = env_for(tmp_path, config)
     code, out, err = await run_cli("poll-once", env=env, cwd=tmp_path)
@@ -100,11 +120,16 @@ allow_private = true
 
 async def test_bad_configuration_exits_2_with_file_key_reason(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
-    config.write_text('[[sources]]\nid = "x"\nname = "X"\nkind = "rss"\nurl = "https://x.example/"\nspeed = 3\n', encoding="utf-8")
+    config.write_text(
+        '[[sources]]\nid = "x"\nname = "X"\nkind = "rss"\nurl = "https://x.example/"\nspeed = 3\n',
+        encoding="utf-8",
+    )
     code, _, err = await run_cli("poll-once", env=env_for(tmp_path, config), cwd=tmp_path)
     assert code == 2
     assert f"{config}: sources[0].speed: unknown key" in err
-    code, _, err = await run_cli("poll-once", env=env_for(tmp_path, config, BANTIN_FETCH_CONCURENCY="3"), cwd=tmp_path)
+    code, _, err = await run_cli(
+        "poll-once", env=env_for(tmp_path, config, BANTIN_FETCH_CONCURENCY="3"), cwd=tmp_path
+    )
     assert code == 2 and "BANTIN_FETCH_CONCURENCY: unknown setting" in err
 
 
@@ -112,22 +137,41 @@ async def test_check_source_prints_what_it_extracted(tmp_path: Path, portal_serv
     _, server = portal_server
     config = tmp_path / "bantin.toml"
     config.write_text(demo_config_text(server.base_url), encoding="utf-8")
-    code, out, err = await run_cli("check-source", "demo-dan-van", "--limit", "2", env=env_for(tmp_path, config), cwd=tmp_path)
+    code, out, err = await run_cli(
+        "check-source", "demo-dan-van", "--limit", "2", env=env_for(tmp_path, config), cwd=tmp_path
+    )
     assert code == 0, err
-    newest = next(a for a in sorted(load_site(), key=lambda a: a.published, reverse=True)
-                  if a.section == "dan-van" and a.appear_after == 0)
-    assert newest.title in out and "date:" in out and "body:" in out and newest.paragraphs[0].split()[0] in out
+    newest = next(
+        a
+        for a in sorted(load_site(), key=lambda a: a.published, reverse=True)
+        if a.section == "dan-van" and a.appear_after == 0
+    )
+    assert (
+        newest.title in out
+        and "date:" in out
+        and "body:" in out
+        and newest.paragraphs[0].split()[0] in out
+    )
     if _url[0].startswith("sqlite"):
         assert not Path(_url[0].split("///", 1)[1]).exists()  # nothing stored
     # A URL that is not configured: guessed as a portal listing.
-    code, out, _ = await run_cli("check-source", f"{server.base_url}/kiem-tra.aspx", env=env_for(tmp_path, config), cwd=tmp_path)
+    code, out, _ = await run_cli(
+        "check-source",
+        f"{server.base_url}/kiem-tra.aspx",
+        env=env_for(tmp_path, config),
+        cwd=tmp_path,
+    )
     assert code == 0 and "guessed kind=html" in out
-    code, _, err = await run_cli("check-source", "nope", env=env_for(tmp_path, config), cwd=tmp_path)
+    code, _, err = await run_cli(
+        "check-source", "nope", env=env_for(tmp_path, config), cwd=tmp_path
+    )
     assert code == 2 and "no source 'nope'" in err
 
 
 async def test_db_upgrade(tmp_path: Path) -> None:
-    code, out, err = await run_cli("db", "upgrade", env=env_for(tmp_path, ROOT / "bantin.toml"), cwd=tmp_path)
+    code, out, err = await run_cli(
+        "db", "upgrade", env=env_for(tmp_path, ROOT / "bantin.toml"), cwd=tmp_path
+    )
     assert code == 0, err
     assert "revision 0003" in out
 
@@ -137,8 +181,14 @@ async def test_run_stops_cleanly_on_sigterm(tmp_path: Path, portal_server) -> No
     config = tmp_path / "bantin.toml"
     config.write_text(demo_config_text(server.base_url), encoding="utf-8")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "run_bot.py"), "run", env=env_for(tmp_path, config, BANTIN_LOG_LEVEL="INFO"),
-        cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        sys.executable,
+        str(ROOT / "run_bot.py"),
+        "run",
+        env=env_for(tmp_path, config, BANTIN_LOG_LEVEL="INFO"),
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     assert proc.stdout is not None and proc.stderr is not None
     # Wait until it runs (it logs once started), then ask for /help on the console.

@@ -40,8 +40,13 @@ async def commands(sqlite_url: str, clock) -> AsyncIterator[Commands]:  # type: 
         return [FakeReport("a", True, 2, 0.5), FakeReport("b", False, 0, 1.0, "HTTP 500")]
 
     yield Commands(
-        store, TOPICS, admins=frozenset({("telegram", "100")}), tz=ZoneInfo("Asia/Ho_Chi_Minh"),
-        clock=clock, poll_now=poll_now, source_names={"a": "A"},
+        store,
+        TOPICS,
+        admins=frozenset({("telegram", "100")}),
+        tz=ZoneInfo("Asia/Ho_Chi_Minh"),
+        clock=clock,
+        poll_now=poll_now,
+        source_names={"a": "A"},
     )
     await store.close()
 
@@ -97,12 +102,26 @@ async def test_follow_unfollow_and_unsubscribe_all(commands: Commands) -> None:
 async def test_latest_lists_articles(commands: Commands, clock) -> None:  # type: ignore[no-untyped-def]
     assert "Chưa có tin" in await say(commands, "/latest")
     store = commands.store
-    await store.sync_sources([type("S", (), {"id": "a", "name": "A", "kind": "rss", "url": "https://p/"})()], clock())
+    await store.sync_sources(
+        [type("S", (), {"id": "a", "name": "A", "kind": "rss", "url": "https://p/"})()], clock()
+    )
     now = clock()
     await store.save_articles(
-        [NewArticle("a", f"k{i}", f"https://p/{i}", f"Bài số {i}", now - timedelta(hours=i), "", "",
-                    ("dan-van",) if i % 2 else ("kiem-tra",)) for i in range(1, 8)],
-        now, seeded=True,
+        [
+            NewArticle(
+                "a",
+                f"k{i}",
+                f"https://p/{i}",
+                f"Bài số {i}",
+                now - timedelta(hours=i),
+                "",
+                "",
+                ("dan-van",) if i % 2 else ("kiem-tra",),
+            )
+            for i in range(1, 8)
+        ],
+        now,
+        seeded=True,
     )
     text = await say(commands, "/latest")
     assert text.count("https://p/") == 5 and text.index("Bài số 1") < text.index("Bài số 2")
@@ -111,11 +130,15 @@ async def test_latest_lists_articles(commands: Commands, clock) -> None:  # type
     assert "Không tìm thấy" in await say(commands, "/search không có đâu")
     assert "Cách dùng: /search" in await say(commands, "/search ...")
     text = await say(commands, "/latest 2 dan van")
-    assert "Dân vận" in text and "Bài số 1" in text and "Bài số 3" in text and "Bài số 2" not in text
+    assert (
+        "Dân vận" in text and "Bài số 1" in text and "Bài số 3" in text and "Bài số 2" not in text
+    )
 
 
 async def test_language_switch_and_english_default(commands: Commands) -> None:
-    text = "\n".join(m.text for m in await commands.handle(member("/start", chat_id="8", language_code="en-US")))
+    text = "\n".join(
+        m.text for m in await commands.handle(member("/start", chat_id="8", language_code="en-US"))
+    )
     assert "Hello" in text
     assert "Tiếng" not in await say(commands, "/lang en")
     assert "Subscribed to “Dân vận”" in await say(commands, "/subscribe dan van")
@@ -137,7 +160,9 @@ async def test_admin_commands_refuse_members_and_serve_admins(commands: Commands
     text = await say(commands, "/poll", chat_id="100")
     assert "✅ a: 2 tin mới" in text and "❌ b: lỗi" in text and "HTTP 500" in text
     await say(commands, "/start")
-    assert "tới 2 cuộc trò chuyện" in await say(commands, "/broadcast Họp chi bộ lúc 14:00", chat_id="100")
+    assert "tới 2 cuộc trò chuyện" in await say(
+        commands, "/broadcast Họp chi bộ lúc 14:00", chat_id="100"
+    )
     assert "Thống kê" in await say(commands, "/stats", chat_id="100")
     assert "Lệnh quản trị" in await say(commands, "/help", chat_id="100")
     assert "Lệnh quản trị" not in await say(commands, "/help")
@@ -151,13 +176,15 @@ async def test_group_members_cannot_change_group_subscriptions(commands: Command
         return True
 
     text = "\n".join(
-        m.text for m in await commands.handle(
+        m.text
+        for m in await commands.handle(
             member("/subscribe dan van", chat_id="-5", chat_kind="group", chat_admin_check=no)
         )
     )
     assert "quản trị viên của nhóm" in text
     text = "\n".join(
-        m.text for m in await commands.handle(
+        m.text
+        for m in await commands.handle(
             member("/subscribe dan van", chat_id="-5", chat_kind="group", chat_admin_check=yes)
         )
     )
@@ -198,7 +225,9 @@ async def test_group_members_cannot_change_group_subscriptions(commands: Command
         ("hello", "Type /help"),
     ],
 )
-async def test_every_command_answers_in_english(commands: Commands, text: str, english: str) -> None:
+async def test_every_command_answers_in_english(
+    commands: Commands, text: str, english: str
+) -> None:
     await commands.handle(member("/lang en", chat_id="55"))
     replies = "\n".join(m.text for m in await commands.handle(member(text, chat_id="55")))
     assert english in replies

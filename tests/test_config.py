@@ -69,15 +69,31 @@ def test_parse_good_file() -> None:
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        (lambda s: s.replace('interval = 600', 'interval = 600\ncolour = "red"'), "sources[0].colour: unknown key"),
+        (
+            lambda s: s.replace("interval = 600", 'interval = 600\ncolour = "red"'),
+            "sources[0].colour: unknown key",
+        ),
         (lambda s: s.replace('kind = "html"', 'kind = "atom"'), "sources[0].kind"),
-        (lambda s: s.replace('item = ".news-item"', 'item = ".news-item["'), "invalid CSS selector"),
-        (lambda s: s.replace('url = "https://portal.example/rss"', 'url = "ftp://x"'), "not an http(s) URL"),
+        (
+            lambda s: s.replace('item = ".news-item"', 'item = ".news-item["'),
+            "invalid CSS selector",
+        ),
+        (
+            lambda s: s.replace('url = "https://portal.example/rss"', 'url = "ftp://x"'),
+            "not an http(s) URL",
+        ),
         (lambda s: s.replace('topics = ["dan-van"]', 'topics = ["nope"]'), "unknown topic 'nope'"),
         (lambda s: s.replace('id = "feed"', 'id = "portal-dan-van"'), "duplicate source id"),
-        (lambda s: s.replace('[sources.list]\nitem = ".news-item"\nlink = "a.title"\ndate = ".date"\n', ""),
-         "needs a [sources.list]"),
-        (lambda s: s.replace('item = ".news-item"', 'link_pattern = "("'), "invalid regular expression"),
+        (
+            lambda s: s.replace(
+                '[sources.list]\nitem = ".news-item"\nlink = "a.title"\ndate = ".date"\n', ""
+            ),
+            "needs a [sources.list]",
+        ),
+        (
+            lambda s: s.replace('item = ".news-item"', 'link_pattern = "("'),
+            "invalid regular expression",
+        ),
         (lambda s: s + "\n[extra]\nx = 1\n", "extra: unknown key"),
         (lambda s: s.replace("interval = 600", "interval = -5"), "sources[0].interval"),
         (lambda s: s + "\n[[sources]\n", "not valid TOML"),
@@ -117,7 +133,9 @@ def test_admins_parse() -> None:
 
 
 def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / ".env").write_text("BANTIN_LOG_LEVEL=debug\nBANTIN_ADMINS=telegram:42\n", encoding="utf-8")
+    (tmp_path / ".env").write_text(
+        "BANTIN_LOG_LEVEL=debug\nBANTIN_ADMINS=telegram:42\n", encoding="utf-8"
+    )
     monkeypatch.chdir(tmp_path)
     for name in ("BANTIN_LOG_LEVEL", "BANTIN_ADMINS"):
         monkeypatch.delenv(name, raising=False)
@@ -126,8 +144,14 @@ def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_settings_are_grouped_by_section_under_the_same_variable_names() -> None:
-    settings = load_settings({"BANTIN_SEND_CONCURRENCY": "7", "BANTIN_HTTP": "on",
-                              "BANTIN_HTTP_TIMEOUT": "3", "ZALO_MONTHLY_QUOTA": "10"})
+    settings = load_settings(
+        {
+            "BANTIN_SEND_CONCURRENCY": "7",
+            "BANTIN_HTTP": "on",
+            "BANTIN_HTTP_TIMEOUT": "3",
+            "ZALO_MONTHLY_QUOTA": "10",
+        }
+    )
     assert settings.delivery.send_concurrency == 7
     assert settings.http.mode == "on" and settings.fetch.timeout == 3.0
     assert settings.zalo.monthly_quota == 10 and settings.telegram.rate == 30.0
@@ -139,8 +163,14 @@ def test_settings_are_grouped_by_section_under_the_same_variable_names() -> None
         ({"BANTIN_SEND_CONCURRENCY": "0"}, "BANTIN_SEND_CONCURRENCY"),
         ({"BANTIN_FETCH_CONCURRENCY": "x"}, "BANTIN_FETCH_CONCURRENCY"),
         ({"ZALO_WEBHOOK_URL": "https://x.example/z"}, "ZALO_WEBHOOK_SECRET is not"),
-        ({"BANTIN_HTTP": "off", "TELEGRAM_WEBHOOK_URL": "https://x.example/t",
-          "TELEGRAM_WEBHOOK_SECRET": "s"}, "BANTIN_HTTP=off"),
+        (
+            {
+                "BANTIN_HTTP": "off",
+                "TELEGRAM_WEBHOOK_URL": "https://x.example/t",
+                "TELEGRAM_WEBHOOK_SECRET": "s",
+            },
+            "BANTIN_HTTP=off",
+        ),
         ({"TELEGRAM_BOT_TOKN": "1"}, "TELEGRAM_BOT_TOKN: unknown setting"),
     ],
 )
@@ -159,9 +189,17 @@ def test_importing_the_config_loads_nothing_heavy() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, bot.config; "
-            "print(sorted(m for m in ('sqlalchemy', 'prometheus_client', 'telegram', 'storage') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                         timeout=60, check=True)
+    code = (
+        "import sys, bot.config; "
+        "print(sorted(m for m in ('sqlalchemy', 'prometheus_client', 'telegram', 'storage') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=True,
+    )
     assert out.stdout.strip() == "[]"

@@ -56,20 +56,26 @@ class FakeChannel:
 
 def make_worker(store: Store, channel: FakeChannel, clock, **kw) -> DeliveryWorker:  # type: ignore[no-untyped-def]
     kw.setdefault("limits", {"fake": Limits(rate=1000, private_interval=0)})
-    return DeliveryWorker(store, {"fake": channel}, clock=clock, tz=TZ, topic_names={"dan-van": "Dân vận"}, **kw)
+    return DeliveryWorker(
+        store, {"fake": channel}, clock=clock, tz=TZ, topic_names={"dan-van": "Dân vận"}, **kw
+    )
 
 
 @pytest.fixture
 async def setup(sqlite_url: str, clock) -> AsyncIterator[tuple[Store, FakeChannel, DeliveryWorker]]:  # type: ignore[no-untyped-def]
     store = await open_store(sqlite_url)
-    await store.sync_sources([type("S", (), {"id": "s", "name": "S", "kind": "rss", "url": "https://p/"})()], clock())
+    await store.sync_sources(
+        [type("S", (), {"id": "s", "name": "S", "kind": "rss", "url": "https://p/"})()], clock()
+    )
     channel = FakeChannel()
     yield store, channel, make_worker(store, channel, clock)
     await store.close()
 
 
 async def add_chat(store: Store, chat_id: str, clock, **values) -> None:  # type: ignore[no-untyped-def]
-    chat = await store.upsert_chat("fake", chat_id, clock(), kind="group" if chat_id.startswith("-") else "private")
+    chat = await store.upsert_chat(
+        "fake", chat_id, clock(), kind="group" if chat_id.startswith("-") else "private"
+    )
     await store.subscribe(chat, "topic", "dan-van", "dan-van", clock())
     if values:
         await store.update_chat(chat, clock(), **values)
@@ -77,7 +83,18 @@ async def add_chat(store: Store, chat_id: str, clock, **values) -> None:  # type
 
 async def publish(store: Store, key: str, clock, title: str = "Tin") -> None:  # type: ignore[no-untyped-def]
     await store.save_articles(
-        [NewArticle("s", key, f"https://p/{key}?a=1&b=2", f"{title} {key}", clock(), "Thân bài.", "Tóm tắt ngắn.", ("dan-van",))],
+        [
+            NewArticle(
+                "s",
+                key,
+                f"https://p/{key}?a=1&b=2",
+                f"{title} {key}",
+                clock(),
+                "Thân bài.",
+                "Tóm tắt ngắn.",
+                ("dan-van",),
+            )
+        ],
         clock(),
     )
 
@@ -150,7 +167,9 @@ async def test_several_new_articles_to_one_chat_go_as_one_message(setup, clock) 
     await worker.drain()
     assert len(channel.sent) == 1
     text = channel.sent[0][1].text
-    assert text.startswith("🗞 3 tin mới") and text.index("Tin a") < text.index("Tin b") < text.index("Tin c")
+    assert text.startswith("🗞 3 tin mới") and text.index("Tin a") < text.index(
+        "Tin b"
+    ) < text.index("Tin c")
     assert (await store.stats(clock())).deliveries_by_status == {DeliveryStatus.SENT: 3}
 
 
@@ -166,7 +185,9 @@ async def test_retry_later_waits_and_does_not_block_other_chats(setup, clock) ->
     await worker.drain()
     assert [c for c, _ in channel.sent] == ["fast", "fast"]
     clock.advance(31)
-    worker.senders["fake"].limiter = RateLimiter(Limits(rate=1000, private_interval=0))  # the real 30 s passed
+    worker.senders["fake"].limiter = RateLimiter(
+        Limits(rate=1000, private_interval=0)
+    )  # the real 30 s passed
     await worker.drain()
     slow = [m.text for c, m in channel.sent if c == "slow"]
     assert len(slow) == 1 and "Tin a" in slow[0] and "Tin b" in slow[0]  # both, in order, grouped
@@ -236,7 +257,9 @@ async def test_a_long_wait_parks_and_alerts(setup, clock) -> None:  # type: igno
 
     worker = make_worker(store, channel, clock, alert=alert)
     await add_chat(store, "1", clock)
-    channel.script["1"] = [RetryLater("Too Many Requests: retry after 7200", after=7200, scope="channel")]
+    channel.script["1"] = [
+        RetryLater("Too Many Requests: retry after 7200", after=7200, scope="channel")
+    ]
     await publish(store, "a", clock)
     await worker.drain(timeout=5)
     assert [k for k, _ in alerts] == ["alert_parked"]
@@ -307,9 +330,13 @@ async def test_digest_chat_gets_one_message_at_its_time(setup, clock) -> None:  
     assert "Tin late" in [m.text for c, m in channel.sent if c == "d"][-1]
 
 
-async def test_quiet_hours_hold_pushes_for_chats_that_did_not_opt_out(sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_quiet_hours_hold_pushes_for_chats_that_did_not_opt_out(
+    sqlite_url: str, clock
+) -> None:  # type: ignore[no-untyped-def]
     store = await open_store(sqlite_url)
-    await store.sync_sources([type("S", (), {"id": "s", "name": "S", "kind": "rss", "url": "https://p/"})()], clock())
+    await store.sync_sources(
+        [type("S", (), {"id": "s", "name": "S", "kind": "rss", "url": "https://p/"})()], clock()
+    )
     channel = FakeChannel()
     worker = make_worker(store, channel, clock, quiet_hours=(dtime(22), dtime(6)))
     clock.now = local(2026, 11, 26, 23)
@@ -319,21 +346,29 @@ async def test_quiet_hours_hold_pushes_for_chats_that_did_not_opt_out(sqlite_url
     await store.enqueue_message("alert", "Nguồn lỗi", clock(), chats=[("fake", "sleepy")])
     await worker.drain()
     # The owl gets the article; the sleeper only the alert (alerts and broadcasts are not held).
-    assert sorted((c, m.text.splitlines()[0]) for c, m in channel.sent) == [("owl", "📰 Tin night"),
-                                                                            ("sleepy", "Nguồn lỗi")]
+    assert sorted((c, m.text.splitlines()[0]) for c, m in channel.sent) == [
+        ("owl", "📰 Tin night"),
+        ("sleepy", "Nguồn lỗi"),
+    ]
     clock.now = local(2026, 11, 27, 6, 1)
     await worker.drain()
-    assert [(c, m.text.splitlines()[0]) for c, m in channel.sent][2:] == [("sleepy", "📰 Tin night")]
+    assert [(c, m.text.splitlines()[0]) for c, m in channel.sent][2:] == [
+        ("sleepy", "📰 Tin night")
+    ]
     await store.close()
 
 
 # -- crash safety and two workers -----------------------------------------------------------
 
 
-async def test_two_workers_on_one_database_never_send_the_same_delivery(sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_two_workers_on_one_database_never_send_the_same_delivery(
+    sqlite_url: str, clock
+) -> None:  # type: ignore[no-untyped-def]
     store_a = await open_store(sqlite_url)
     store_b = await open_store(sqlite_url)
-    await store_a.sync_sources([type("S", (), {"id": "s", "name": "S", "kind": "rss", "url": "https://p/"})()], clock())
+    await store_a.sync_sources(
+        [type("S", (), {"id": "s", "name": "S", "kind": "rss", "url": "https://p/"})()], clock()
+    )
     for i in range(60):
         await add_chat(store_a, str(i), clock)
     for key in "abc":

@@ -560,7 +560,7 @@ async def test_html_validation_through_ptb() -> None:
 def test_parse_html_entities_and_offsets() -> None:
     text, entities = parse_html(
         '😀<b>đậm <i>nghiêng</i></b> <pre><code class="language-python">x&lt;1</code></pre>'
-        '<blockquote expandable>q</blockquote><tg-spoiler>s</tg-spoiler>&#8364;&#x41;&quot;'
+        "<blockquote expandable>q</blockquote><tg-spoiler>s</tg-spoiler>&#8364;&#x41;&quot;"
     )
     assert text == '😀đậm nghiêng x<1qs€A"'
     assert entities == [

@@ -115,9 +115,12 @@ async def test_brotli_bomb_is_cut_when_brotli_is_installed() -> None:
 
     assert "br" in ACCEPT_ENCODING
     routes = {
-        "/b": Reply(headers=(("Content-Encoding", "br"),), body=brotli.compress(bytes(64 * MB), quality=5)),
-        "/s": Reply(headers=(("Content-Encoding", "br"),), body=brotli.compress(b"tin " * 5000),
-                    chunk=5),
+        "/b": Reply(
+            headers=(("Content-Encoding", "br"),), body=brotli.compress(bytes(64 * MB), quality=5)
+        ),
+        "/s": Reply(
+            headers=(("Content-Encoding", "br"),), body=brotli.compress(b"tin " * 5000), chunk=5
+        ),
     }
     async with HostileServer(routes).running() as server:
         assert (await _fetch_from(server, "/s")).content == b"tin " * 5000
@@ -300,9 +303,14 @@ class Split(httpx.AsyncBaseTransport):
         return await self.real.handle_async_request(request)
 
 
-@pytest.mark.parametrize("target", ["http://127.0.0.1:{port}/secret",
-                                    "http://db.evil.test:{port}/secret",
-                                    "http://[::ffff:127.0.0.1]:{port}/secret"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://127.0.0.1:{port}/secret",
+        "http://db.evil.test:{port}/secret",
+        "http://[::ffff:127.0.0.1]:{port}/secret",
+    ],
+)
 async def test_redirect_to_loopback_is_refused(target: str, fake_dns: list[str]) -> None:
     routes = {"/secret": Reply(body=b"database password is hunter2")}
     async with HostileServer(routes).running() as server:
@@ -346,7 +354,10 @@ async def test_too_many_redirects() -> None:
 
 def test_article_pages_only_from_the_site_or_article_hosts() -> None:
     source = Source(
-        "s", "S", "html", "https://portal.example/tin.aspx",
+        "s",
+        "S",
+        "html",
+        "https://portal.example/tin.aspx",
         article_hosts=("cdn.example.net", "*.img.example", "static.example:8443"),
     )
     policy = article_policy(source)

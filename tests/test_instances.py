@@ -22,12 +22,22 @@ TOPICS = '[[topics]]\nslug = "tin"\nname = "Tin"\n'
 
 def instance(db: str, url: str) -> App:
     env = {
-        "BANTIN_DATABASE_URL": db, "BANTIN_HTTP_HOST": "127.0.0.1", "BANTIN_HTTP_PORT": "0",
-        "BANTIN_LEASE_SECONDS": "3", "BANTIN_SEND_CONCURRENCY": "4",
-        "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": url, "TELEGRAM_RATE": "60",
-        "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/tg", "TELEGRAM_WEBHOOK_SECRET": "s3cret",
+        "BANTIN_DATABASE_URL": db,
+        "BANTIN_HTTP_HOST": "127.0.0.1",
+        "BANTIN_HTTP_PORT": "0",
+        "BANTIN_LEASE_SECONDS": "3",
+        "BANTIN_SEND_CONCURRENCY": "4",
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": url,
+        "TELEGRAM_RATE": "60",
+        "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/tg",
+        "TELEGRAM_WEBHOOK_SECRET": "s3cret",
     }
-    return App(Config(load_settings(env), (), (), Path("t.toml")).with_sources_text(TOPICS, filename="t.toml"))
+    return App(
+        Config(load_settings(env), (), (), Path("t.toml")).with_sources_text(
+            TOPICS, filename="t.toml"
+        )
+    )
 
 
 async def wait_for(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
@@ -45,7 +55,9 @@ async def test_leader_handover_without_duplicates(db_url: str) -> None:
         try:
             store = a.store
             now = datetime.now(UTC)
-            await store.sync_sources([type("S", (), {"id": "x", "name": "X", "kind": "rss", "url": "https://p/"})()], now)
+            await store.sync_sources(
+                [type("S", (), {"id": "x", "name": "X", "kind": "rss", "url": "https://p/"})()], now
+            )
             for i in range(40):
                 chat = await store.upsert_chat("telegram", str(5000 + i), now)
                 await store.subscribe(chat, "topic", "tin", "tin", now)
@@ -62,7 +74,18 @@ async def test_leader_handover_without_duplicates(db_url: str) -> None:
 
             for n in range(3):  # three articles, one at a time: three messages per chat
                 await store.save_articles(
-                    [NewArticle("x", f"k{n}", f"https://p/{n}", f"Bài số {n}", now, "", "Tóm tắt.", ("tin",))],
+                    [
+                        NewArticle(
+                            "x",
+                            f"k{n}",
+                            f"https://p/{n}",
+                            f"Bài số {n}",
+                            now,
+                            "",
+                            "Tóm tắt.",
+                            ("tin",),
+                        )
+                    ],
                     datetime.now(UTC),
                 )
                 await asyncio.sleep(0.3)
@@ -76,7 +99,12 @@ async def test_leader_handover_without_duplicates(db_url: str) -> None:
             await leader.stop()  # the leader goes away in the middle of the fan-out
 
             async def all_sent() -> bool:
-                got = Counter(s.chat_id for s in fake.sent for k in range(3) if f"Bài số {k}" in (s.text or ""))
+                got = Counter(
+                    s.chat_id
+                    for s in fake.sent
+                    for k in range(3)
+                    if f"Bài số {k}" in (s.text or "")
+                )
                 return len(got) == 40 and sum(got.values()) >= 120 - _grouped(fake)
 
             await wait_for(all_sent, timeout=40)
@@ -86,9 +114,13 @@ async def test_leader_handover_without_duplicates(db_url: str) -> None:
             assert holders.get("send:telegram") == follower.instance_id
             # Every (chat, article) pair arrived exactly once, whichever instance sent it.
             pairs = Counter(
-                (s.chat_id, k) for s in fake.sent for k in range(3) if f"Bài số {k}" in (s.text or "")
+                (s.chat_id, k)
+                for s in fake.sent
+                for k in range(3)
+                if f"Bài số {k}" in (s.text or "")
             )
             assert len(pairs) == 120 and set(pairs.values()) == {1}
+
             async def all_marked() -> bool:  # the last sends are marked right after they land
                 stats = await follower.store.stats(datetime.now(UTC))
                 return stats.deliveries_by_status == {DeliveryStatus.SENT: 120}
@@ -102,8 +134,11 @@ async def test_leader_handover_without_duplicates(db_url: str) -> None:
 
 def _grouped(fake: FakeTelegram) -> int:
     """Messages that carried several articles at once count once in fake.sent."""
-    return sum(sum(f"Bài số {k}" in (s.text or "") for k in range(3)) - 1 for s in fake.sent
-               if sum(f"Bài số {k}" in (s.text or "") for k in range(3)) > 1)
+    return sum(
+        sum(f"Bài số {k}" in (s.text or "") for k in range(3)) - 1
+        for s in fake.sent
+        if sum(f"Bài số {k}" in (s.text or "") for k in range(3)) > 1
+    )
 
 
 async def test_only_the_poll_leader_polls(db_url: str) -> None:
@@ -116,7 +151,9 @@ async def test_only_the_poll_leader_polls(db_url: str) -> None:
     apps = []
     for _ in range(2):
         env = {"BANTIN_DATABASE_URL": db_url, "BANTIN_LEASE_SECONDS": "3"}
-        config = Config(load_settings(env), (), (), Path("t.toml")).with_sources_text(text, filename="t.toml")
+        config = Config(load_settings(env), (), (), Path("t.toml")).with_sources_text(
+            text, filename="t.toml"
+        )
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=portal.app))
         apps.append((App(config, channels=[], client=client), client))
     try:
@@ -124,7 +161,12 @@ async def test_only_the_poll_leader_polls(db_url: str) -> None:
             await app.start()
 
         def polls(app: App) -> float:
-            return sum(s.value for m in app.metrics.polls.collect() for s in m.samples if s.name.endswith("_total"))
+            return sum(
+                s.value
+                for m in app.metrics.polls.collect()
+                for s in m.samples
+                if s.name.endswith("_total")
+            )
 
         async def enough() -> bool:
             return sum(polls(a) for a, _ in apps) >= 12

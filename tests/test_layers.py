@@ -53,9 +53,16 @@ def test_import_direction(module: str, path: Path) -> None:
     if module.startswith("storage"):
         assert not uses("bot"), f"{module} must not import bot"
     if module == "storage.records":  # plain values: any layer may hold them
-        assert imports <= {"__future__", "__future__.annotations", "dataclasses",
-                           "dataclasses.dataclass", "datetime", "datetime.datetime", "enum",
-                           "enum.StrEnum"}, f"{module} imports {sorted(imports)}"
+        assert imports <= {
+            "__future__",
+            "__future__.annotations",
+            "dataclasses",
+            "dataclasses.dataclass",
+            "datetime",
+            "datetime.datetime",
+            "enum",
+            "enum.StrEnum",
+        }, f"{module} imports {sorted(imports)}"
     if module.startswith("storage.") and module not in ("storage.store", "storage.tables"):
         # The resource modules know each other only through records, base and tables.
         assert not uses("storage.store"), f"{module} must not import storage.store"
@@ -63,7 +70,9 @@ def test_import_direction(module: str, path: Path) -> None:
         impure = uses("storage") + uses("httpx") + uses("feeds.fetch") + uses("feeds.reader")
         assert not impure, f"{module} must do no I/O, yet imports {impure}"
     if not module.startswith("storage"):
-        assert not uses("sqlalchemy") and not uses("alembic"), f"{module}: SQLAlchemy lives in storage/"
+        assert not uses("sqlalchemy") and not uses("alembic"), (
+            f"{module}: SQLAlchemy lives in storage/"
+        )
     if module.startswith("bot.channels.") and module != "bot.channels.base":
         may_use = (*ADAPTER_MAY_USE, *ADAPTER_OWN.get(module, ()))
         own = [i for i in uses("bot") if not any(i == m or i.startswith(m + ".") for m in may_use)]
@@ -71,11 +80,17 @@ def test_import_direction(module: str, path: Path) -> None:
         assert not uses("storage"), f"adapter {module} must not touch storage"
     if module not in COMPOSITION and module not in ADAPTERS:
         known = sorted(i for i in imports if any(i == a or i.startswith(a + ".") for a in ADAPTERS))
-        assert not known, f"{module} knows concrete adapters {known}; only {sorted(COMPOSITION)} may"
+        assert not known, (
+            f"{module} knows concrete adapters {known}; only {sorted(COMPOSITION)} may"
+        )
 
 
 def test_every_module_has_a_docstring() -> None:
-    missing = [m for m, p in _modules() if ast.get_docstring(ast.parse(p.read_text(encoding="utf-8"))) is None]
+    missing = [
+        m
+        for m, p in _modules()
+        if ast.get_docstring(ast.parse(p.read_text(encoding="utf-8"))) is None
+    ]
     assert not missing, f"modules without a docstring: {missing}"
 
 

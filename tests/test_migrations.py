@@ -120,7 +120,9 @@ async def test_0003_makes_unreachable_a_status_and_back(db_url: str, clock: Any)
         assert (progress.unreachable, progress.cancelled, progress.pending) == (3, 0, 0)
         stats = await store.stats(now)
         assert stats.deliveries_by_status == {
-            DeliveryStatus.CANCELLED: 1, DeliveryStatus.FAILED: 3, DeliveryStatus.SENT: 1
+            DeliveryStatus.CANCELLED: 1,
+            DeliveryStatus.FAILED: 3,
+            DeliveryStatus.SENT: 1,
         }
 
         await _downgrade(store, "0002")
@@ -141,16 +143,37 @@ async def test_0002_indexes_articles_stored_before_it(db_url: str, clock: Any) -
         now = clock()
         await store.sync_sources([Source("s1", "Nguồn", "rss", "https://portal.example/rss")], now)
         async with store.engine.begin() as conn:
-            await conn.execute(ARTICLE_T.insert().values(
-                source_id="s1", key="old", url="https://portal.example/old", title="Dân vận khéo",
-                published_at=None, body="Nội dung cũ.", summary="", topics="", seeded=False,
-                first_seen_at=now, sort_at=now,
-            ))
+            await conn.execute(
+                ARTICLE_T.insert().values(
+                    source_id="s1",
+                    key="old",
+                    url="https://portal.example/old",
+                    title="Dân vận khéo",
+                    published_at=None,
+                    body="Nội dung cũ.",
+                    summary="",
+                    topics="",
+                    seeded=False,
+                    first_seen_at=now,
+                    sort_at=now,
+                )
+            )
         await store.upgrade()
         later = clock.advance(60)
-        await store.save_articles([NewArticle(
-            "s1", "new", "https://portal.example/new", "Dân vận mới", None, "Nội dung.", "",
-        )], later)
+        await store.save_articles(
+            [
+                NewArticle(
+                    "s1",
+                    "new",
+                    "https://portal.example/new",
+                    "Dân vận mới",
+                    None,
+                    "Nội dung.",
+                    "",
+                )
+            ],
+            later,
+        )
         assert [a.key for a in await store.search("dan van")] == ["new", "old"]
         assert [a.key for a in await store.search("noi dung cu")] == ["old"]
     finally:

@@ -20,9 +20,19 @@ TOPICS = '[[topics]]\nslug = "dan-van"\nname = "Dân vận"\n'
 
 
 def make_app(database_url: str, url: str, **extra: str) -> App:
-    env = {"BANTIN_DATABASE_URL": database_url, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": url,
-           "BANTIN_HTTP_HOST": "127.0.0.1", "BANTIN_HTTP_PORT": "0", **extra}
-    return App(Config(load_settings(env), (), (), Path("t.toml")).with_sources_text(TOPICS, filename="t.toml"))
+    env = {
+        "BANTIN_DATABASE_URL": database_url,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": url,
+        "BANTIN_HTTP_HOST": "127.0.0.1",
+        "BANTIN_HTTP_PORT": "0",
+        **extra,
+    }
+    return App(
+        Config(load_settings(env), (), (), Path("t.toml")).with_sources_text(
+            TOPICS, filename="t.toml"
+        )
+    )
 
 
 async def test_healthz_and_metrics(database_url: str) -> None:
@@ -76,9 +86,18 @@ async def test_one_lease_holder_at_a_time(database_url: str, clock) -> None:  # 
         await store.close()
 
 
-def run_cli(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(ROOT / "run_bot.py"), *args], env=env, input=stdin,
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+def run_cli(
+    *args: str, env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run_bot.py"), *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
 
 
 async def test_export_import_round_trip(database_url: str, tmp_path: Path, clock) -> None:  # type: ignore[no-untyped-def]
@@ -95,7 +114,9 @@ async def test_export_import_round_trip(database_url: str, tmp_path: Path, clock
 
     import os
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BANTIN_", "TELEGRAM_", "ZALO_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("BANTIN_", "TELEGRAM_", "ZALO_"))
+    }
     env.update(BANTIN_DATABASE_URL=database_url, BANTIN_CONFIG=str(ROOT / "bantin.toml"))
     out = run_cli("export", "-o", str(tmp_path / "backup.json"), env=env)
     assert out.returncode == 0, out.stderr
@@ -107,7 +128,9 @@ async def test_export_import_round_trip(database_url: str, tmp_path: Path, clock
     first = run_cli("import", str(tmp_path / "backup.json"), env=env)
     assert first.returncode == 0, first.stderr
     assert "imported 2 chats and 3 new subscriptions" in first.stdout
-    again = run_cli("import", "-", env=env, stdin=(tmp_path / "backup.json").read_text(encoding="utf-8"))
+    again = run_cli(
+        "import", "-", env=env, stdin=(tmp_path / "backup.json").read_text(encoding="utf-8")
+    )
     assert "imported 2 chats and 0 new subscriptions" in again.stdout  # idempotent
     restored = await open_store(target)
     try:

@@ -12,7 +12,10 @@ from feeds.models import Entry, ListRules, Source
 from feeds.reader import keyed_entries
 
 HTML = Source(
-    id="s", name="S", kind="html", url="http://portal.test/s.aspx",
+    id="s",
+    name="S",
+    kind="html",
+    url="http://portal.test/s.aspx",
     list=ListRules(link_pattern=r"-duk\d+"),
 )
 RSS = Source(id="r", name="R", kind="rss", url="http://portal.test/r.rss")

@@ -49,7 +49,12 @@ def make_config(database_url: str, text: str | None = None) -> Config:
     )
 
 
-async def build(database_url: str, clock, portal: ScriptedPortal | None = None, pclock: PortalClock | None = None) -> Rig:  # type: ignore[no-untyped-def]
+async def build(
+    database_url: str,
+    clock,
+    portal: ScriptedPortal | None = None,
+    pclock: PortalClock | None = None,
+) -> Rig:  # type: ignore[no-untyped-def]
     pclock = pclock or PortalClock()
     portal = portal or ScriptedPortal(load_site(), clock=pclock)
     config = make_config(database_url)
@@ -61,7 +66,9 @@ async def build(database_url: str, clock, portal: ScriptedPortal | None = None, 
     async def alert(key: str, values: dict[str, object]) -> None:
         alerts.append((key, values))
 
-    poller = Poller(store, client, config.topics, clock=clock, settings=PollSettings(alert_after=3), alert=alert)
+    poller = Poller(
+        store, client, config.topics, clock=clock, settings=PollSettings(alert_after=3), alert=alert
+    )
     return Rig(portal, pclock, store, poller, config, alerts, client)
 
 
@@ -142,7 +149,12 @@ async def test_restart_does_not_requeue_and_304_costs_nothing(database_url: str,
 
 
 async def test_malformed_feed_and_broken_listing_fail_only_their_source(rig: Rig, clock) -> None:  # type: ignore[no-untyped-def]
-    rig.portal.override("/rss/kiem-tra.rss", 200, b"<rss><channel><item><title>oops", {"Content-Type": "application/rss+xml"})
+    rig.portal.override(
+        "/rss/kiem-tra.rss",
+        200,
+        b"<rss><channel><item><title>oops",
+        {"Content-Type": "application/rss+xml"},
+    )
     rig.portal.override("/dan-van.aspx", 500, b"Server Error")
     reports = {r.source_id: r for r in await rig.poller.poll_all(rig.config.sources)}
     kiem_tra = next(s.id for s in rig.config.sources if s.kind == "rss")
@@ -151,7 +163,9 @@ async def test_malformed_feed_and_broken_listing_fail_only_their_source(rig: Rig
     assert not reports[dan_van].ok and "500" in reports[dan_van].reason
     assert [r.ok for sid, r in reports.items() if sid not in (kiem_tra, dan_van)] == [True, True]
     state = await rig.store.source_state(dan_van)
-    assert state is not None and state.consecutive_failures == 1 and "500" in (state.last_error or "")
+    assert (
+        state is not None and state.consecutive_failures == 1 and "500" in (state.last_error or "")
+    )
 
 
 async def test_broken_article_page_still_stores_the_entry(rig: Rig, clock) -> None:  # type: ignore[no-untyped-def]
@@ -193,7 +207,9 @@ async def test_backoff_alert_once_and_recovery(rig: Rig, clock) -> None:  # type
 async def test_listing_that_stops_yielding_items_is_a_failure(rig: Rig, clock) -> None:  # type: ignore[no-untyped-def]
     source = next(s for s in rig.config.sources if s.kind == "html")
     assert (await rig.poller.poll(source)).ok
-    redesigned = "<html><body><div class='new-layout'><p>Trang đã đổi giao diện</p></div></body></html>"
+    redesigned = (
+        "<html><body><div class='new-layout'><p>Trang đã đổi giao diện</p></div></body></html>"
+    )
     rig.portal.override(source.url.removeprefix(BASE), 200, redesigned)
     report = await rig.poller.poll(source)
     assert not report.ok and "no items" in report.reason

@@ -11,16 +11,31 @@ from storage.records import DeliveryStatus, NewArticle
 from storage.store import Store, open_store
 
 
-def art(key: str, topics: tuple[str, ...] = ("dan-van",), keywords: tuple[str, ...] = (), source: str = "s1") -> NewArticle:
+def art(
+    key: str,
+    topics: tuple[str, ...] = ("dan-van",),
+    keywords: tuple[str, ...] = (),
+    source: str = "s1",
+) -> NewArticle:
     return NewArticle(
-        source_id=source, key=key, url=f"https://portal.example/{key}", title=f"Tin {key}",
-        published_at=None, body="Nội dung.", summary="Tóm tắt.", topics=topics, keywords=keywords,
+        source_id=source,
+        key=key,
+        url=f"https://portal.example/{key}",
+        title=f"Tin {key}",
+        published_at=None,
+        body="Nội dung.",
+        summary="Tóm tắt.",
+        topics=topics,
+        keywords=keywords,
     )
 
 
 async def _setup(store: Store, clock) -> None:  # type: ignore[no-untyped-def]
     await store.sync_sources(
-        [Source("s1", "Nguồn 1", "rss", "https://portal.example/rss"), Source("s2", "Nguồn 2", "rss", "https://portal.example/rss2")],
+        [
+            Source("s1", "Nguồn 1", "rss", "https://portal.example/rss"),
+            Source("s2", "Nguồn 2", "rss", "https://portal.example/rss2"),
+        ],
         clock(),
     )
 
@@ -62,11 +77,17 @@ async def test_fan_out_matches_topics_and_keywords_once_per_chat(store: Store, c
     assert await store.keyword_keys() == ["chuyển đổi số"]
 
     result = await store.save_articles([art("x", keywords=("chuyển đổi số",))], now)
-    assert result.deliveries == 3  # topic chat, keyword chat, and the chat with both once; not the paused one
+    assert (
+        result.deliveries == 3
+    )  # topic chat, keyword chat, and the chat with both once; not the paused one
     seeded = await store.save_articles([art("y")], now, seeded=True)
     assert seeded.deliveries == 0
     jobs = [*await store.claim_due("telegram", now), *await store.claim_due("zalo", now)]
-    assert sorted((j.chat.channel, j.chat.chat_id) for j in jobs) == [("telegram", "1"), ("telegram", "2"), ("zalo", "abc")]
+    assert sorted((j.chat.channel, j.chat.chat_id) for j in jobs) == [
+        ("telegram", "1"),
+        ("telegram", "2"),
+        ("zalo", "abc"),
+    ]
     assert all(j.article is not None and j.article.title == "Tin x" for j in jobs)
 
 
@@ -79,7 +100,9 @@ async def test_claims_keep_per_chat_order_and_never_hand_out_twice(store: Store,
     first = await store.claim_due("console", now)
     assert [j.article.key for j in first if j.article] == ["1"]
     assert await store.claim_due("console", now) == []  # "1" is in flight: the chat waits
-    await store.mark_retry(first[0].ids, now, next_attempt_at=now + timedelta(seconds=60), error="429")
+    await store.mark_retry(
+        first[0].ids, now, next_attempt_at=now + timedelta(seconds=60), error="429"
+    )
     assert await store.claim_due("console", now) == []  # still first in line, not due yet
     clock.advance(61)
     again = await store.claim_due("console", clock())
@@ -139,8 +162,12 @@ async def test_broadcast_targets_topic_subscribers_or_everyone(store: Store, clo
 async def test_latest_orders_by_publish_date_and_filters_by_topic(store: Store, clock) -> None:  # type: ignore[no-untyped-def]
     await _setup(store, clock)
     now = clock()
-    older = NewArticle("s1", "old", "https://p/old", "Cũ", now - timedelta(days=2), "", "", ("dan-van",))
-    newer = NewArticle("s1", "new", "https://p/new", "Mới", now - timedelta(hours=1), "", "", ("kiem-tra",))
+    older = NewArticle(
+        "s1", "old", "https://p/old", "Cũ", now - timedelta(days=2), "", "", ("dan-van",)
+    )
+    newer = NewArticle(
+        "s1", "new", "https://p/new", "Mới", now - timedelta(hours=1), "", "", ("kiem-tra",)
+    )
     await store.save_articles([older, newer], now, seeded=True)
     assert [a.key for a in await store.latest()] == ["new", "old"]
     assert [a.key for a in await store.latest("dan-van")] == ["old"]
@@ -150,7 +177,9 @@ async def test_latest_orders_by_publish_date_and_filters_by_topic(store: Store, 
 async def test_poll_state_round_trip(store: Store, clock) -> None:  # type: ignore[no-untyped-def]
     await _setup(store, clock)
     now = clock()
-    st = await store.record_poll_failure("s1", now, error="boom", next_check_at=now + timedelta(seconds=60))
+    st = await store.record_poll_failure(
+        "s1", now, error="boom", next_check_at=now + timedelta(seconds=60)
+    )
     assert st.consecutive_failures == 1 and st.last_error == "boom"
     await store.record_poll_success(
         "s1", now, next_check_at=now, etag='"abc"', last_modified=None, item_count=7, seeded=True
@@ -161,12 +190,16 @@ async def test_poll_state_round_trip(store: Store, clock) -> None:  # type: igno
     assert st.seeded_at == now and st.next_check_at == now
 
 
-async def test_search_is_accent_insensitive_needs_every_word_and_ranks_title_hits_first(store: Store, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_search_is_accent_insensitive_needs_every_word_and_ranks_title_hits_first(
+    store: Store, clock
+) -> None:  # type: ignore[no-untyped-def]
     await _setup(store, clock)
     now = clock()
 
     def a(key: str, title: str, body: str, hours_ago: int) -> NewArticle:
-        return NewArticle("s1", key, f"https://p/{key}", title, now - timedelta(hours=hours_ago), body, "", ())
+        return NewArticle(
+            "s1", key, f"https://p/{key}", title, now - timedelta(hours=hours_ago), body, "", ()
+        )
 
     await store.save_articles(
         [

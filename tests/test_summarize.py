@@ -155,14 +155,17 @@ def test_skips_caption_lines(caption: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "byline", ["PV", "Nguyễn Văn A", "Nguyễn Văn A.", "Theo TTXVN", "(Theo Báo Mới)", "Minh Anh (tổng hợp)"]
+    "byline",
+    ["PV", "Nguyễn Văn A", "Nguyễn Văn A.", "Theo TTXVN", "(Theo Báo Mới)", "Minh Anh (tổng hợp)"],
 )
 def test_skips_a_final_byline(byline: str) -> None:
     text = f"Cầu mới được thông xe sáng nay.\n\nNgười dân phấn khởi qua cầu.\n\n{byline}"
     assert _everything(text) == "Cầu mới được thông xe sáng nay. Người dân phấn khởi qua cầu."
 
 
-@pytest.mark.parametrize("heading", ["Các bài viết khác", "Tin liên quan:", "Xem thêm", "Đọc thêm >>", "TIN LIÊN QUAN"])
+@pytest.mark.parametrize(
+    "heading", ["Các bài viết khác", "Tin liên quan:", "Xem thêm", "Đọc thêm >>", "TIN LIÊN QUAN"]
+)
 def test_drops_related_list_and_what_follows(heading: str) -> None:
     text = (
         "Cầu mới được thông xe sáng nay.\n\nNgười dân phấn khởi qua cầu.\n\n"
@@ -182,7 +185,9 @@ def test_a_real_sentence_starting_like_a_header_is_kept() -> None:
 
 def test_large_input_is_fast() -> None:
     paragraphs = [
-        normalize(p) for p in (ARTICLE.split("Ảnh:")[0] + ARTICLE_2.split("Nông dân huyện")[0]).split("\n\n") if p.strip()
+        normalize(p)
+        for p in (ARTICLE.split("Ảnh:")[0] + ARTICLE_2.split("Nông dân huyện")[0]).split("\n\n")
+        if p.strip()
     ]
     text = ""
     i = 0

@@ -62,7 +62,9 @@ async def bot(database_url: str) -> AsyncIterator[Bot]:
     fake = FakeTelegram(TOKEN)
     async with fake.running() as url:
         settings = load_settings(settings_env(database_url, url))
-        config = Config(settings, (), (), Path("t.toml")).with_sources_text(TOPICS, filename="t.toml")
+        config = Config(settings, (), (), Path("t.toml")).with_sources_text(
+            TOPICS, filename="t.toml"
+        )
         app = App(config)
         await app.start()
         try:
@@ -98,7 +100,9 @@ async def test_start_shows_menu_and_a_tap_toggles_in_place(bot: Bot) -> None:
     labels = [b["text"] for row in edit.reply_markup["inline_keyboard"] for b in row]  # type: ignore[index]
     assert "✅ Kiểm tra" in labels and "▫️ Dân vận" in labels
     chat = await bot.app.store.get_chat("telegram", "7")
-    assert chat is not None and [s.key for s in await bot.app.store.subscriptions(chat)] == ["kiem-tra"]
+    assert chat is not None and [s.key for s in await bot.app.store.subscriptions(chat)] == [
+        "kiem-tra"
+    ]
     assert bot.fake.callback_answers  # the tap is acknowledged
 
 
@@ -126,8 +130,12 @@ async def test_english_speaker_gets_english(bot: Bot) -> None:
 async def test_menu_is_registered_in_both_languages(bot: Bot) -> None:
     commands = bot.fake.commands
     assert {"vi", "en", ""} <= set(commands)
-    assert any(c["command"] == "subscribe" and "Đăng ký" in c["description"] for c in commands["vi"])
-    assert any(c["command"] == "subscribe" and "Subscribe" in c["description"] for c in commands["en"])
+    assert any(
+        c["command"] == "subscribe" and "Đăng ký" in c["description"] for c in commands["vi"]
+    )
+    assert any(
+        c["command"] == "subscribe" and "Subscribe" in c["description"] for c in commands["en"]
+    )
 
 
 async def test_admin_stats_has_a_chart_and_broadcast_reports_progress(bot: Bot) -> None:
@@ -140,8 +148,13 @@ async def test_admin_stats_has_a_chart_and_broadcast_reports_progress(bot: Bot) 
     assert "Đã xếp hàng" in (progress.text or "")
     await wait_for(lambda: len(bot.fake.sent_to(7)) >= 3 and len(bot.fake.sent_to(8)) >= 3)
     assert any("Họp chi bộ lúc 14:00 &amp; đúng giờ" in (s.text or "") for s in bot.fake.sent_to(7))
-    await wait_for(lambda: any(e.message_id == progress.message_id and "Đã gửi xong" in (e.text or "")
-                               for e in bot.fake.edits), timeout=15)
+    await wait_for(
+        lambda: any(
+            e.message_id == progress.message_id and "Đã gửi xong" in (e.text or "")
+            for e in bot.fake.edits
+        ),
+        timeout=15,
+    )
     final = [e for e in bot.fake.edits if e.message_id == progress.message_id][-1]
     assert "đã gửi 3" in (final.text or "")  # chats 7, 8 and the admin's own
 
@@ -149,11 +162,23 @@ async def test_admin_stats_has_a_chart_and_broadcast_reports_progress(bot: Bot) 
 async def test_group_rules(bot: Bot) -> None:
     group = -500
     bot.fake.set_chat_admins(group, [42])
-    refused = await say(bot, group, "/subscribe@bantin_test_bot dan van", chat_type="supergroup", user_id=43,
-                        chat_title="Chi bộ 1")
+    refused = await say(
+        bot,
+        group,
+        "/subscribe@bantin_test_bot dan van",
+        chat_type="supergroup",
+        user_id=43,
+        chat_title="Chi bộ 1",
+    )
     assert "quản trị viên của nhóm" in texts(refused)
-    ok = await say(bot, group, "/subscribe@bantin_test_bot dan van", chat_type="supergroup", user_id=42,
-                   chat_title="Chi bộ 1")
+    ok = await say(
+        bot,
+        group,
+        "/subscribe@bantin_test_bot dan van",
+        chat_type="supergroup",
+        user_id=42,
+        chat_title="Chi bộ 1",
+    )
     assert "Đã đăng ký" in texts(ok)
     before = len(bot.fake.sent)
     bot.fake.push_message(group, "/start@another_bot", chat_type="supergroup", user_id=42)
@@ -166,18 +191,51 @@ async def test_articles_render_as_valid_html_and_long_ones_are_split(bot: Bot) -
     await say(bot, 7, "/subscribe dan van")
     store = bot.app.store
     now = datetime.now(UTC)
-    await store.sync_sources([type("S", (), {"id": "x", "name": "X", "kind": "rss", "url": "https://p/"})()], now)
+    await store.sync_sources(
+        [type("S", (), {"id": "x", "name": "X", "kind": "rss", "url": "https://p/"})()], now
+    )
     long_summary = " ".join(["Hội nghị <quan trọng> & cần thiết."] * 330)  # ~11,000 characters
     await store.save_articles(
-        [NewArticle("x", "k1", "https://portal.example/a?x=1&y=<2>", "Tin <b>nóng</b> & \"mới\"", now, "", "Tóm tắt.",
-                    ("dan-van",))], now,
+        [
+            NewArticle(
+                "x",
+                "k1",
+                "https://portal.example/a?x=1&y=<2>",
+                'Tin <b>nóng</b> & "mới"',
+                now,
+                "",
+                "Tóm tắt.",
+                ("dan-van",),
+            )
+        ],
+        now,
     )
     await wait_for(lambda: any("Tin &lt;b&gt;nóng" in (s.text or "") for s in bot.fake.sent_to(7)))
     await store.save_articles(
-        [NewArticle("x", "k2", "https://portal.example/b", "Bài rất dài", now, "", long_summary, ("dan-van",))], now
+        [
+            NewArticle(
+                "x",
+                "k2",
+                "https://portal.example/b",
+                "Bài rất dài",
+                now,
+                "",
+                long_summary,
+                ("dan-van",),
+            )
+        ],
+        now,
     )
-    await wait_for(lambda: sum("Hội nghị &lt;quan trọng&gt;" in (s.text or "") for s in bot.fake.sent_to(7)) >= 3)
-    await wait_for(lambda: any('href="https://portal.example/b"' in (s.text or "") for s in bot.fake.sent_to(7)))
+    await wait_for(
+        lambda: (
+            sum("Hội nghị &lt;quan trọng&gt;" in (s.text or "") for s in bot.fake.sent_to(7)) >= 3
+        )
+    )
+    await wait_for(
+        lambda: any(
+            'href="https://portal.example/b"' in (s.text or "") for s in bot.fake.sent_to(7)
+        )
+    )
     parts = [s for s in bot.fake.sent_to(7) if "quan trọng" in (s.text or "")]
     assert all(s.parse_mode == "HTML" for s in parts)
 
@@ -190,13 +248,22 @@ async def test_articles_render_as_valid_html_and_long_ones_are_split(bot: Bot) -
 async def test_webhook_checks_the_secret(database_url: str) -> None:
     fake = FakeTelegram(TOKEN)
     async with fake.running() as url:
-        env = settings_env(database_url, url, TELEGRAM_WEBHOOK_URL="https://bot.example.org/tg/hook-1",
-                           TELEGRAM_WEBHOOK_SECRET="s3cret_value")
-        config = Config(load_settings(env), (), (), Path("t.toml")).with_sources_text(TOPICS, filename="t.toml")
+        env = settings_env(
+            database_url,
+            url,
+            TELEGRAM_WEBHOOK_URL="https://bot.example.org/tg/hook-1",
+            TELEGRAM_WEBHOOK_SECRET="s3cret_value",
+        )
+        config = Config(load_settings(env), (), (), Path("t.toml")).with_sources_text(
+            TOPICS, filename="t.toml"
+        )
         app = App(config)
         await app.start()
         try:
-            assert fake.webhook is not None and fake.webhook["url"] == "https://bot.example.org/tg/hook-1"
+            assert (
+                fake.webhook is not None
+                and fake.webhook["url"] == "https://bot.example.org/tg/hook-1"
+            )
             assert fake.webhook.get("secret_token") == "s3cret_value"
             assert app.http is not None
             hook = f"http://127.0.0.1:{app.http.port}/tg/hook-1"
@@ -240,7 +307,14 @@ async def test_send_errors_become_the_three_outcomes() -> None:
             with pytest.raises(RetryLater) as down:
                 await channel.send("5", msg)
             assert down.value.after is None
-            fake.script("sendMessage", {"ok": False, "error_code": 400, "description": "Bad Request: message text is empty"})
+            fake.script(
+                "sendMessage",
+                {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: message text is empty",
+                },
+            )
             with pytest.raises(Rejected):
                 await channel.send("5", msg)
         finally:
@@ -261,16 +335,22 @@ async def test_group_migration_moves_subscriptions(bot: Bot) -> None:
         if moved:
             break
         await asyncio.sleep(0.05)
-    assert moved is not None and [s.key for s in await bot.app.store.subscriptions(moved)] == ["dan-van"]
+    assert moved is not None and [s.key for s in await bot.app.store.subscriptions(moved)] == [
+        "dan-van"
+    ]
 
 
-async def test_token_never_reaches_the_log(database_url: str, capfd: pytest.CaptureFixture[str]) -> None:
+async def test_token_never_reaches_the_log(
+    database_url: str, capfd: pytest.CaptureFixture[str]
+) -> None:
     fake = FakeTelegram(TOKEN)
     async with fake.running() as url:
         setup_logging("DEBUG", secrets=[TOKEN])
         try:
             settings = load_settings(settings_env(database_url, url))
-            config = Config(settings, (), (), Path("t.toml")).with_sources_text(TOPICS, filename="t.toml")
+            config = Config(settings, (), (), Path("t.toml")).with_sources_text(
+                TOPICS, filename="t.toml"
+            )
             app = App(config)
             await app.start()
             await say(Bot(fake, app, url), 7, "/help")
@@ -283,7 +363,9 @@ async def test_token_never_reaches_the_log(database_url: str, capfd: pytest.Capt
     assert TOKEN not in err and TOKEN.split(":")[1] not in err
 
 
-async def test_a_rejected_token_stops_the_bot_without_printing_it(database_url: str, tmp_path: Path) -> None:
+async def test_a_rejected_token_stops_the_bot_without_printing_it(
+    database_url: str, tmp_path: Path
+) -> None:
     import os
     import subprocess
     import sys
@@ -292,11 +374,24 @@ async def test_a_rejected_token_stops_the_bot_without_printing_it(database_url: 
     wrong = "987654:WRONG-token-abcdefghijklmnopqrstuvwxyz"
     async with fake.running() as url:
         (tmp_path / "t.toml").write_text(TOPICS, encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BANTIN_", "TELEGRAM_", "ZALO_"))}
-        env.update(settings_env(database_url, url, TELEGRAM_BOT_TOKEN=wrong, BANTIN_CONFIG=str(tmp_path / "t.toml")))
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("BANTIN_", "TELEGRAM_", "ZALO_"))
+        }
+        env.update(
+            settings_env(
+                database_url, url, TELEGRAM_BOT_TOKEN=wrong, BANTIN_CONFIG=str(tmp_path / "t.toml")
+            )
+        )
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, str(Path(__file__).resolve().parents[1] / "run_bot.py"), "run", env=env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            sys.executable,
+            str(Path(__file__).resolve().parents[1] / "run_bot.py"),
+            "run",
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 1

@@ -109,11 +109,30 @@ def test_match_key_folds_tone_placement(old: str, new: str) -> None:
     "word",
     [
         # "qu" + y: the u is part of the onset, the tone sits on the y in both styles.
-        "quý", "Quý", "quỳ", "quỷ", "quỹ", "quỵ",
+        "quý",
+        "Quý",
+        "quỳ",
+        "quỷ",
+        "quỹ",
+        "quỵ",
         # a final consonant or a third vowel: both styles mark the same letter.
-        "quỳnh", "hoàn", "thuyền", "khoảng", "tuyển", "hoài", "khuỷu", "hoạch", "loét", "toán",
+        "quỳnh",
+        "hoàn",
+        "thuyền",
+        "khoảng",
+        "tuyển",
+        "hoài",
+        "khuỷu",
+        "hoạch",
+        "loét",
+        "toán",
         # look-alikes that are not oa / oe / uy rhymes.
-        "của", "múa", "gió", "ngoại", "đoán", "khuya",
+        "của",
+        "múa",
+        "gió",
+        "ngoại",
+        "đoán",
+        "khuya",
     ],
 )
 def test_match_key_leaves_unambiguous_syllables(word: str) -> None:
@@ -164,7 +183,16 @@ def test_fold_key(raw: str, expected: str) -> None:
 
 def test_words() -> None:
     assert words("Ông A, 51 tuổi (TP.HCM) - 1.234,5 đồng!") == [
-        "Ông", "A", "51", "tuổi", "TP", "HCM", "1", "234", "5", "đồng",
+        "Ông",
+        "A",
+        "51",
+        "tuổi",
+        "TP",
+        "HCM",
+        "1",
+        "234",
+        "5",
+        "đồng",
     ]
     assert words("") == []
 
@@ -197,7 +225,10 @@ SPLITS = [
         "ThS. Nguyễn Minh Đức chủ trì. Tp. Cần Thơ đăng cai năm sau.",
         ["ThS. Nguyễn Minh Đức chủ trì.", "Tp. Cần Thơ đăng cai năm sau."],
     ),
-    ("Kết quả được công bố tại TP. HCM. Sau đó đoàn về.", ["Kết quả được công bố tại TP. HCM.", "Sau đó đoàn về."]),
+    (
+        "Kết quả được công bố tại TP. HCM. Sau đó đoàn về.",
+        ["Kết quả được công bố tại TP. HCM.", "Sau đó đoàn về."],
+    ),
     (
         "Trụ sở đặt tại số 5, Q. 1, TP. HCM. Mọi liên hệ xin gửi về đây.",
         ["Trụ sở đặt tại số 5, Q. 1, TP. HCM.", "Mọi liên hệ xin gửi về đây."],
@@ -244,7 +275,10 @@ SPLITS = [
         "Anh ấy nói xong. “Tôi đồng ý,” chị đáp ngay.",
         ["Anh ấy nói xong.", "“Tôi đồng ý,” chị đáp ngay."],
     ),
-    ("Cả hội trường vỗ tay (hoan nghênh.) Buổi lễ kết thúc.", ["Cả hội trường vỗ tay (hoan nghênh.)", "Buổi lễ kết thúc."]),
+    (
+        "Cả hội trường vỗ tay (hoan nghênh.) Buổi lễ kết thúc.",
+        ["Cả hội trường vỗ tay (hoan nghênh.)", "Buổi lễ kết thúc."],
+    ),
     # ellipses, exclamations, questions
     (
         "Chờ mãi… Cuối cùng xe cũng đến. Họ đợi... Rồi lại đợi...",
@@ -284,7 +318,10 @@ SPLITS = [
     ),
     ("Câu bị ngắt\ndòng giữa chừng. Câu sau.", ["Câu bị ngắt dòng giữa chừng.", "Câu sau."]),
     # no space after the dot: not a boundary (a typo or a domain)
-    ("Xem chi tiết tại dangcongsan.vn và baochinhphu.vn nhé.", ["Xem chi tiết tại dangcongsan.vn và baochinhphu.vn nhé."]),
+    (
+        "Xem chi tiết tại dangcongsan.vn và baochinhphu.vn nhé.",
+        ["Xem chi tiết tại dangcongsan.vn và baochinhphu.vn nhé."],
+    ),
     ("Đảng\u200b bộ  họp.\u00a0Xong.", ["Đảng bộ họp.", "Xong."]),
 ]
 

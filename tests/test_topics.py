@@ -141,7 +141,11 @@ def test_classify_source_topics() -> None:
         "quoc-te",
     )
     assert classify("Tin vắn", "Không có gì.", [], TOPICS) == ()
-    assert classify(TITLE, BODY, ["unknown"], TOPICS) == ("xay-dung-dang", "dan-van", "chuyen-doi-so")
+    assert classify(TITLE, BODY, ["unknown"], TOPICS) == (
+        "xay-dung-dang",
+        "dan-van",
+        "chuyen-doi-so",
+    )
 
 
 def test_classify_keyword_in_title_only() -> None:
@@ -156,7 +160,12 @@ def test_topic_index() -> None:
     index = TopicIndex(TOPICS)
     keys = ArticleKeys.of(TITLE, BODY)
     assert index.classify(keys) == ("xay-dung-dang", "dan-van", "chuyen-doi-so")
-    assert index.classify(keys, ["quoc-te"]) == ("xay-dung-dang", "dan-van", "chuyen-doi-so", "quoc-te")
+    assert index.classify(keys, ["quoc-te"]) == (
+        "xay-dung-dang",
+        "dan-van",
+        "chuyen-doi-so",
+        "quoc-te",
+    )
     assert index.classify_text("Kinh tế", "Tăng trưởng 7%.", []) == ("kinh-te",)
 
 

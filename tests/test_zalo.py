@@ -190,7 +190,9 @@ async def test_group_chat_and_other_events(bot: Bot) -> None:
 
 
 async def test_polling_survives_errors(bot: Bot) -> None:
-    bot.fake.script("getUpdates", 500, {"ok": False, "error_code": 500, "description": "boom"}, times=2)
+    bot.fake.script(
+        "getUpdates", 500, {"ok": False, "error_code": 500, "description": "boom"}, times=2
+    )
     bot.fake.script("getUpdates", 502, "<html>Bad Gateway</html>")
     bot.fake.push_text("c-2", "vẫn nhận")
     await wait_for(lambda: bot.received, timeout=8)
@@ -220,7 +222,9 @@ async def hook() -> AsyncIterator[tuple[Bot, httpx.AsyncClient]]:
         b = Bot(fake, channel, url)
         await channel.start(handler(b.received))
         assert channel.webhook_path == "/zalo/webhook"
-        app = Starlette(routes=[Route(channel.webhook_path, channel.webhook_endpoint, methods=["POST"])])
+        app = Starlette(
+            routes=[Route(channel.webhook_path, channel.webhook_endpoint, methods=["POST"])]
+        )
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot")
         try:
             yield b, client
@@ -229,7 +233,9 @@ async def hook() -> AsyncIterator[tuple[Bot, httpx.AsyncClient]]:
             await channel.stop()
 
 
-async def test_webhook_mode_sets_webhook_and_does_not_poll(hook: tuple[Bot, httpx.AsyncClient]) -> None:
+async def test_webhook_mode_sets_webhook_and_does_not_poll(
+    hook: tuple[Bot, httpx.AsyncClient],
+) -> None:
     b, _ = hook
     assert b.fake.webhook == {"url": WEBHOOK_URL, "secret_token": SECRET}
     await asyncio.sleep(0.1)
@@ -288,9 +294,7 @@ async def test_choices_become_numbered_options_answered_by_number(bot: Bot) -> N
     bot.fake.push_text("c-3", "/menu")
     await wait_for(lambda: texts(bot.fake, "c-3"))
     menu = texts(bot.fake, "c-3")[0]
-    assert menu == (
-        "Chọn chủ đề:\n\n1. ✅ Dân vận\n2. ▫️ Kiểm tra\n3. ▫️ Y tế\n" + CHOICES_HINT
-    )
+    assert menu == ("Chọn chủ đề:\n\n1. ✅ Dân vận\n2. ▫️ Kiểm tra\n3. ▫️ Y tế\n" + CHOICES_HINT)
 
     bot.fake.push_text("c-3", "2")
     await wait_for(lambda: len(texts(bot.fake, "c-3")) >= 2)
@@ -319,7 +323,11 @@ async def test_numbers_without_a_menu_are_text(bot: Bot) -> None:
     bot.fake.push_text("c-5", "1")  # ... so this is a number, not option 1
     await wait_for(lambda: len(bot.received) >= 5)
     assert [(m.text, m.callback_data) for m in bot.received] == [
-        ("2", None), ("/menu", None), ("7", None), ("/latest", None), ("1", None)
+        ("2", None),
+        ("/menu", None),
+        ("7", None),
+        ("/latest", None),
+        ("1", None),
     ]
 
 
@@ -424,7 +432,9 @@ async def test_404_twice_is_unreachable(sender: Bot) -> None:
 
 
 async def test_429_slows_the_whole_channel(sender: Bot) -> None:
-    sender.fake.script("sendMessage", 429, error(429, "Too Many Requests"), headers={"Retry-After": "7"})
+    sender.fake.script(
+        "sendMessage", 429, error(429, "Too Many Requests"), headers={"Retry-After": "7"}
+    )
     exc = await send_error(sender)
     assert isinstance(exc, RetryLater) and exc.scope == "channel" and exc.after == 7.0
     body = {**error(429), "parameters": {"retry_after": 5}}
@@ -530,8 +540,10 @@ async def test_token_reaches_no_log_record(caplog: pytest.LogCaptureFixture) -> 
     await bad.stop()
 
     assert any(r.name == "httpx" for r in caplog.records), "httpx logged nothing: test is moot"
-    assert any(r.name == "bot.channels.zalo" and "getUpdates failed" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        r.name == "bot.channels.zalo" and "getUpdates failed" in r.getMessage()
+        for r in caplog.records
+    )
     secret_part = TOKEN.split(":", 1)[1]
     for record in caplog.records:
         assert secret_part not in record.getMessage(), record.name

@@ -43,12 +43,20 @@ async def both(database_url: str) -> AsyncIterator[Both]:
     tg, zalo = FakeTelegram(TG_TOKEN), FakeZalo(ZALO_TOKEN)
     async with tg.running() as tg_url, zalo.running() as zalo_url:
         env = {
-            "BANTIN_DATABASE_URL": database_url, "BANTIN_HTTP_HOST": "127.0.0.1", "BANTIN_HTTP_PORT": "0",
-            "BANTIN_ADMINS": "zalo:admin-1", "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_BASE_URL": tg_url,
-            "ZALO_BOT_TOKEN": ZALO_TOKEN, "ZALO_API_BASE_URL": zalo_url, "ZALO_MONTHLY_QUOTA": "20",
+            "BANTIN_DATABASE_URL": database_url,
+            "BANTIN_HTTP_HOST": "127.0.0.1",
+            "BANTIN_HTTP_PORT": "0",
+            "BANTIN_ADMINS": "zalo:admin-1",
+            "TELEGRAM_BOT_TOKEN": TG_TOKEN,
+            "TELEGRAM_API_BASE_URL": tg_url,
+            "ZALO_BOT_TOKEN": ZALO_TOKEN,
+            "ZALO_API_BASE_URL": zalo_url,
+            "ZALO_MONTHLY_QUOTA": "20",
             "ZALO_RATE": "100",
         }
-        config = Config(load_settings(env), (), (), Path("t.toml")).with_sources_text(TOPICS, filename="t.toml")
+        config = Config(load_settings(env), (), (), Path("t.toml")).with_sources_text(
+            TOPICS, filename="t.toml"
+        )
         app = App(config)
         await app.start()
         try:
@@ -84,17 +92,35 @@ async def test_one_article_reaches_telegram_and_zalo_subscribers(both: Both) -> 
     await wait_for(lambda: bool(both.tg.sent_to(77)))
     now = datetime.now(UTC)
     store = both.app.store
-    await store.sync_sources([type("S", (), {"id": "x", "name": "X", "kind": "rss", "url": "https://p/"})()], now)
-    summary = " ".join(["Ủy ban Kiểm tra họp kỳ thứ 21 & xem xét kỷ luật."] * 110)  # ~5,400 characters
+    await store.sync_sources(
+        [type("S", (), {"id": "x", "name": "X", "kind": "rss", "url": "https://p/"})()], now
+    )
+    summary = " ".join(
+        ["Ủy ban Kiểm tra họp kỳ thứ 21 & xem xét kỷ luật."] * 110
+    )  # ~5,400 characters
     await store.save_articles(
-        [NewArticle("x", "k1", "https://portal.example/ky-hop-duk7.aspx", "Kỳ họp thứ 21", now, "", summary,
-                    ("kiem-tra",))], now,
+        [
+            NewArticle(
+                "x",
+                "k1",
+                "https://portal.example/ky-hop-duk7.aspx",
+                "Kỳ họp thứ 21",
+                now,
+                "",
+                summary,
+                ("kiem-tra",),
+            )
+        ],
+        now,
     )
     await wait_for(lambda: any("Kỳ họp thứ 21" in (s.text or "") for s in both.tg.sent_to(77)))
-    await wait_for(lambda: any("ky-hop-duk7.aspx" in (s.text or "") for s in both.zalo.sent_to("u-2")))
+    await wait_for(
+        lambda: any("ky-hop-duk7.aspx" in (s.text or "") for s in both.zalo.sent_to("u-2"))
+    )
     zalo_parts = [s.text or "" for s in both.zalo.sent_to("u-2")][-3:]
     assert all(len(p) <= 2000 for p in zalo_parts)
     assert "portal.example/ky-hop-duk7.aspx" in "".join(zalo_parts)  # the link survives the split
+
     async def marked() -> bool:  # each row is marked right after its platform accepted it
         return (await store.stats(now)).deliveries_by_status == {DeliveryStatus.SENT: 2}
 
@@ -108,20 +134,46 @@ async def test_quota_warns_at_80_and_switches_to_digest_above_95(both: Both) -> 
     month = app.quota.month()
     await store.add_usage("zalo", month, 15)  # 16 of 20 used
     await zalo_say(both, "u-3", "/mysubs")  # 17/20 = 85 %: the admins are warned once
-    await wait_for(lambda: any("85% hạn mức" in (s.text or "") for s in both.zalo.sent_to("admin-1")))
-    await zalo_say(both, "u-3", "/help")  # 18 + the warning to the admin = 19/20 = 95 %: digest mode
-    await wait_for(lambda: any("bản tin mỗi ngày lúc 07:00" in (s.text or "") for s in both.zalo.sent_to("admin-1")))
+    await wait_for(
+        lambda: any("85% hạn mức" in (s.text or "") for s in both.zalo.sent_to("admin-1"))
+    )
+    await zalo_say(
+        both, "u-3", "/help"
+    )  # 18 + the warning to the admin = 19/20 = 95 %: digest mode
+    await wait_for(
+        lambda: any(
+            "bản tin mỗi ngày lúc 07:00" in (s.text or "") for s in both.zalo.sent_to("admin-1")
+        )
+    )
     assert app.quota.forced_digest("zalo") == "07:00"
     now = datetime.now(UTC)
-    await store.sync_sources([type("S", (), {"id": "x", "name": "X", "kind": "rss", "url": "https://p/"})()], now)
+    await store.sync_sources(
+        [type("S", (), {"id": "x", "name": "X", "kind": "rss", "url": "https://p/"})()], now
+    )
     await store.update_chat(await store.get_chat("zalo", "u-3"), now, last_digest_at=now)  # type: ignore[arg-type]
     await store.save_articles(
-        [NewArticle("x", "q1", "https://portal.example/q1", "Tin giữa tháng", now, "", "Tóm tắt.", ("dan-van",))], now
+        [
+            NewArticle(
+                "x",
+                "q1",
+                "https://portal.example/q1",
+                "Tin giữa tháng",
+                now,
+                "",
+                "Tóm tắt.",
+                ("dan-van",),
+            )
+        ],
+        now,
     )
     await asyncio.sleep(2.5)
-    assert not any("Tin giữa tháng" in (s.text or "") for s in both.zalo.sent_to("u-3"))  # held for the digest
+    assert not any(
+        "Tin giữa tháng" in (s.text or "") for s in both.zalo.sent_to("u-3")
+    )  # held for the digest
     pending = await store.claim_due("zalo", now + timedelta(days=1, hours=1), group_max=50)
-    assert len(pending) == 1 and pending[0].articles[0].title == "Tin giữa tháng"  # due at the next 07:00
+    assert (
+        len(pending) == 1 and pending[0].articles[0].title == "Tin giữa tháng"
+    )  # due at the next 07:00
     sent, warned = await store.usage("zalo", month)
     assert sent >= 19 and warned == 95
 
@@ -130,5 +182,10 @@ async def test_broadcast_from_zalo_reports_the_final_count_in_a_new_message(both
     await zalo_say(both, "u-5", "/start")
     queued = await zalo_say(both, "admin-1", "/broadcast Họp chi bộ lúc 14:00")
     assert "Đã xếp hàng gửi thông báo tới 2" in queued  # u-5 and the admin
-    await wait_for(lambda: any("Họp chi bộ lúc 14:00" in (s.text or "") for s in both.zalo.sent_to("u-5")))
-    await wait_for(lambda: any("Đã gửi xong" in (s.text or "") for s in both.zalo.sent_to("admin-1")), timeout=15)
+    await wait_for(
+        lambda: any("Họp chi bộ lúc 14:00" in (s.text or "") for s in both.zalo.sent_to("u-5"))
+    )
+    await wait_for(
+        lambda: any("Đã gửi xong" in (s.text or "") for s in both.zalo.sent_to("admin-1")),
+        timeout=15,
+    )

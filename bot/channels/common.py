@@ -143,8 +143,10 @@ class NumberedChoices:
         offered: tuple[str, ...] | None = self._offered.get(incoming.chat_id)
         if numbers is None or not offered or not all(1 <= n <= len(offered) for n in numbers):
             return None
-        return [dataclasses.replace(incoming, text=str(n), callback_data=offered[n - 1])
-                for n in numbers]
+        return [
+            dataclasses.replace(incoming, text=str(n), callback_data=offered[n - 1])
+            for n in numbers
+        ]
 
     async def dispatch(self, incoming: Incoming, reply: Reply, on_message: OnMessage) -> None:
         """Hand ``incoming`` to the application as text, or as the presses it stands for."""

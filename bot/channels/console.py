@@ -107,7 +107,11 @@ class ConsoleChannel:
             if not text:
                 continue
             msg = Incoming(
-                channel=self.name, chat_id=CONSOLE_CHAT_ID, text=text, user_id=CONSOLE_CHAT_ID,
-                user_name="console", chat_kind="console",
+                channel=self.name,
+                chat_id=CONSOLE_CHAT_ID,
+                text=text,
+                user_id=CONSOLE_CHAT_ID,
+                user_name="console",
+                chat_kind="console",
             )
             await self._choices.dispatch(msg, self._reply, on_message)

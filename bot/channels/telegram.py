@@ -70,8 +70,15 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 
 #: BadRequest descriptions that mean the chat is gone rather than the message being wrong
 # PTB lower-cases descriptions after the first letter, so these are compared lower-case.
-_UNREACHABLE = ("chat not found", "user is deactivated", "bot was kicked", "not enough rights to send",
-                "have no rights to send", "group chat was deactivated", "peer_id_invalid")
+_UNREACHABLE = (
+    "chat not found",
+    "user is deactivated",
+    "bot was kicked",
+    "not enough rights to send",
+    "have no rights to send",
+    "group chat was deactivated",
+    "peer_id_invalid",
+)
 
 
 _TAG = re.compile(r"<[^>]+>")
@@ -95,7 +102,10 @@ def split_html(html_text: str, limit: int = MAX_TEXT) -> list[str] | None:
         if visible_length(line) + 1 <= limit:
             lines.append(line)
         elif _TAG.search(line) is None:
-            lines.extend(html.escape(part, quote=False) for part in split_text(html.unescape(line), limit - 1))
+            lines.extend(
+                html.escape(part, quote=False)
+                for part in split_text(html.unescape(line), limit - 1)
+            )
         else:
             return None
     pieces: list[str] = []
@@ -168,10 +178,19 @@ class TelegramChannel:
             .base_url(f"{base_url}/bot")
             .base_file_url(f"{base_url}/file/bot")
             # Sends come from many outbox workers at once: a pool as large as our concurrency.
-            .request(HTTPXRequest(connection_pool_size=pool_size, connect_timeout=connect_timeout,
-                                  read_timeout=read_timeout, write_timeout=read_timeout))
-            .get_updates_request(HTTPXRequest(connect_timeout=connect_timeout,
-                                              read_timeout=poll_timeout + read_timeout))
+            .request(
+                HTTPXRequest(
+                    connection_pool_size=pool_size,
+                    connect_timeout=connect_timeout,
+                    read_timeout=read_timeout,
+                    write_timeout=read_timeout,
+                )
+            )
+            .get_updates_request(
+                HTTPXRequest(
+                    connect_timeout=connect_timeout, read_timeout=poll_timeout + read_timeout
+                )
+            )
         )
         if webhook_url:
             builder = builder.updater(None)
@@ -201,7 +220,9 @@ class TelegramChannel:
         else:
             await app.bot.delete_webhook()
             assert app.updater is not None
-            await app.updater.start_polling(timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES)
+            await app.updater.start_polling(
+                timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
+            )
             log.info("telegram: long polling as @%s", self.username)
 
     async def stop(self) -> None:
@@ -242,7 +263,9 @@ class TelegramChannel:
         return JSONResponse({"ok": True})
 
     async def _on_error(self, update: object, context: Any) -> None:
-        log.error("telegram: error while handling an update: %s", context.error, exc_info=context.error)
+        log.error(
+            "telegram: error while handling an update: %s", context.error, exc_info=context.error
+        )
 
     async def _dispatch(self, update: Update, context: Any) -> None:
         if self._on_message is None:
@@ -256,8 +279,13 @@ class TelegramChannel:
         chat = message.chat
         if message.migrate_to_chat_id:
             await self._on_message(
-                Incoming(channel=self.name, chat_id=str(chat.id), text="",
-                         migrate_to_chat_id=str(message.migrate_to_chat_id), chat_kind="group"),
+                Incoming(
+                    channel=self.name,
+                    chat_id=str(chat.id),
+                    text="",
+                    migrate_to_chat_id=str(message.migrate_to_chat_id),
+                    chat_kind="group",
+                ),
                 self._replier(str(message.migrate_to_chat_id)),
             )
             return
@@ -317,9 +345,16 @@ class TelegramChannel:
             return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
         incoming = Incoming(
-            channel=self.name, chat_id=str(chat.id), text="", user_id=str(user.id), user_name=user.full_name,
-            chat_kind=kind, chat_title=chat.title or "", language_code=user.language_code,
-            callback_data=query.data, chat_admin_check=is_admin if kind == "group" else None,
+            channel=self.name,
+            chat_id=str(chat.id),
+            text="",
+            user_id=str(user.id),
+            user_name=user.full_name,
+            chat_kind=kind,
+            chat_title=chat.title or "",
+            language_code=user.language_code,
+            callback_data=query.data,
+            chat_admin_check=is_admin if kind == "group" else None,
         )
         message_id = str(message.message_id)
         chat_id = str(chat.id)
@@ -341,13 +376,18 @@ class TelegramChannel:
         if not message.choices:
             return None
         return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(c.label, callback_data=c.data) for c in row] for row in message.choices]
+            [
+                [InlineKeyboardButton(c.label, callback_data=c.data) for c in row]
+                for row in message.choices
+            ]
         )
 
     @staticmethod
     def _pieces(message: OutMessage) -> tuple[list[str], str | None]:
         """The message as Telegram texts and their parse mode."""
-        source = message.html if message.html is not None else html.escape(message.text, quote=False)
+        source = (
+            message.html if message.html is not None else html.escape(message.text, quote=False)
+        )
         pieces = split_html(source)
         if pieces is not None:
             return pieces, ParseMode.HTML
@@ -360,19 +400,35 @@ class TelegramChannel:
             pieces, mode = self._pieces(message)
             sent_id: str | None = None
             if message.photo is not None:
-                caption = pieces[0] if len(pieces) == 1 and visible_length(pieces[0]) <= MAX_CAPTION else None
+                caption = (
+                    pieces[0]
+                    if len(pieces) == 1 and visible_length(pieces[0]) <= MAX_CAPTION
+                    else None
+                )
                 if caption is None:
                     for i, piece in enumerate(pieces):
                         markup = self._markup(message) if i == len(pieces) - 1 else None
-                        await bot.send_message(chat_id, piece, parse_mode=mode, reply_markup=markup,
-                                               link_preview_options=preview)
-                sent = await bot.send_photo(chat_id, message.photo, caption=caption, parse_mode=mode)
+                        await bot.send_message(
+                            chat_id,
+                            piece,
+                            parse_mode=mode,
+                            reply_markup=markup,
+                            link_preview_options=preview,
+                        )
+                sent = await bot.send_photo(
+                    chat_id, message.photo, caption=caption, parse_mode=mode
+                )
                 return str(sent.message_id)
             for i, piece in enumerate(pieces):
                 # Buttons belong under the last piece, where the reader ends up.
                 markup = self._markup(message) if i == len(pieces) - 1 else None
-                sent = await bot.send_message(chat_id, piece, parse_mode=mode, reply_markup=markup,
-                                              link_preview_options=preview)
+                sent = await bot.send_message(
+                    chat_id,
+                    piece,
+                    parse_mode=mode,
+                    reply_markup=markup,
+                    link_preview_options=preview,
+                )
                 sent_id = str(sent.message_id)
             return sent_id
         except TelegramError as exc:
@@ -382,11 +438,17 @@ class TelegramChannel:
         pieces, mode = self._pieces(message)
         try:
             await self.application.bot.edit_message_text(
-                pieces[0], chat_id=chat_id, message_id=int(message_id), parse_mode=mode,
-                reply_markup=self._markup(message), link_preview_options=LinkPreviewOptions(is_disabled=True),
+                pieces[0],
+                chat_id=chat_id,
+                message_id=int(message_id),
+                parse_mode=mode,
+                reply_markup=self._markup(message),
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         except BadRequest as exc:
             if "not modified" not in exc.message.lower():
-                log.warning("telegram: could not edit message %s in %s: %s", message_id, chat_id, exc)
+                log.warning(
+                    "telegram: could not edit message %s in %s: %s", message_id, chat_id, exc
+                )
         except TelegramError as exc:
             log.warning("telegram: could not edit message %s in %s: %s", message_id, chat_id, exc)

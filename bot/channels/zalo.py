@@ -115,7 +115,9 @@ class ZaloChannel:
         on_api_send: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         if webhook_url and not webhook_secret:
-            raise ValueError("a Zalo webhook needs a secret: without one it would accept anyone's updates")
+            raise ValueError(
+                "a Zalo webhook needs a secret: without one it would accept anyone's updates"
+            )
         self.client = ZaloClient(token, base_url=base_url, http=http)
         #: told of every message Zalo accepted (the monthly quota counts each one)
         self.on_api_send = on_api_send
@@ -148,7 +150,9 @@ class ZaloChannel:
             self.me = await self.client.get_me()
         except ZaloAuthError as exc:
             raise ZaloAuthError(
-                "getMe", status=exc.status, error_code=exc.error_code,
+                "getMe",
+                status=exc.status,
+                error_code=exc.error_code,
                 description=f"Zalo refused the bot token, check ZALO_BOT_TOKEN ({exc.description})",
             ) from None
         if self.webhook_url:
@@ -164,7 +168,9 @@ class ZaloChannel:
                 log.warning("zalo: deleteWebhook failed: %s", exc)
             self._tasks.append(asyncio.create_task(self._dispatch_loop(), name="zalo-dispatch"))
             self._tasks.append(asyncio.create_task(self._poll_loop(), name="zalo-poll"))
-            log.info("zalo: long polling as %s", self.me.get("account_name") or self.me.get("id", "?"))
+            log.info(
+                "zalo: long polling as %s", self.me.get("account_name") or self.me.get("id", "?")
+            )
 
     async def stop(self) -> None:
         """Stop polling and dispatching, and close the HTTP client if it is ours."""
@@ -291,8 +297,11 @@ class ZaloChannel:
         on_message = self._on_message
         if incoming is None or on_message is None:
             return
-        if (incoming.chat_kind == "group" and not incoming.text.startswith("/")
-                and self._choices.presses(incoming) is None):
+        if (
+            incoming.chat_kind == "group"
+            and not incoming.text.startswith("/")
+            and self._choices.presses(incoming) is None
+        ):
             return  # people talking to each other
         reply = replier(self.send, incoming.chat_id, log)
         await self._choices.dispatch(incoming, reply, on_message)

@@ -151,8 +151,10 @@ class ZaloClient:
         self._prefix = f"{self.base_url}/bot{token}/"
         self._timeout = timeout
         self._own_http = http is None
-        self._http = http if http is not None else httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout))
+        self._http = (
+            http
+            if http is not None
+            else httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)))
         )
         self._log_filter = _RedactToken(token)
         logging.getLogger("httpx").addFilter(self._log_filter)
@@ -163,8 +165,9 @@ class ZaloClient:
     def _redact(self, text: str) -> str:
         return text.replace(self._token, REDACTED)
 
-    async def call(self, method: str, payload: dict[str, Any] | None = None, *,
-                   timeout: float | None = None) -> Any:
+    async def call(
+        self, method: str, payload: dict[str, Any] | None = None, *, timeout: float | None = None
+    ) -> Any:
         """POST ``payload`` as JSON to ``method``; return ``result`` or raise a ZaloError."""
         extra: dict[str, Any] = {}
         if timeout is not None:
@@ -225,8 +228,9 @@ class ZaloClient:
             raise
         if result is None or isinstance(result, dict):
             return result or None
-        log.warning("zalo: getUpdates answered a %s, not one update; ignored",
-                    type(result).__name__)
+        log.warning(
+            "zalo: getUpdates answered a %s, not one update; ignored", type(result).__name__
+        )
         return None
 
     async def send_message(self, chat_id: str, text: str) -> dict[str, Any]:

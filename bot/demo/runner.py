@@ -56,8 +56,14 @@ async def run_demo(args: argparse.Namespace) -> int:
         for topic in config.topics:
             await app.store.subscribe(chat, "topic", topic.slug, topic.slug, app.clock())
         later = sum(1 for a in articles if a.appear_after > 0)
-        print(INTRO.format(base_url=server.base_url, later=later,
-                           speed=f" (x{speed:g} speed)" if speed != 1 else ""), flush=True)
+        print(
+            INTRO.format(
+                base_url=server.base_url,
+                later=later,
+                speed=f" (x{speed:g} speed)" if speed != 1 else "",
+            ),
+            flush=True,
+        )
         await app.run_until_signal(duration=args.duration)
     finally:
         await server.stop()

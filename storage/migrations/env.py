@@ -31,7 +31,9 @@ connection = config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:  # CLI use: a synchronous URL, e.g. -x url=sqlite:///data/bantin.sqlite3
-    url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url")
+    url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option(
+        "sqlalchemy.url"
+    )
     if not url:
         raise SystemExit("give the database with: alembic -x url=sqlite:///path.sqlite3 ...")
     engine = create_engine(url)

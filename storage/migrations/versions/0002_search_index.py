@@ -55,28 +55,48 @@ def search_rowid(sort_at: datetime, article_id: int) -> int:
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
-        op.execute("CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, content='', tokenize='unicode61')")
+        op.execute(
+            "CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, content='', tokenize='unicode61')"
+        )
         insert = sa.text("INSERT INTO articles_fts(rowid, title, body) VALUES (:id, :title, :body)")
     else:
         op.create_table(
             "article_search",
-            sa.Column("article_id", sa.BigInteger, sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+            sa.Column(
+                "article_id",
+                sa.BigInteger,
+                sa.ForeignKey("articles.id", ondelete="CASCADE"),
+                primary_key=True,
+            ),
             sa.Column("sort_key", sa.BigInteger, nullable=False),
             sa.Column("title_doc", sa.dialects.postgresql.TSVECTOR, nullable=False),
             sa.Column("doc", sa.dialects.postgresql.TSVECTOR, nullable=False),
         )
         # fastupdate off: a query never has to scan a long pending list after a busy poll.
-        op.create_index("ix_article_search_title_doc", "article_search", ["title_doc"], postgresql_using="gin",
-                        postgresql_with={"fastupdate": "off"})
-        op.create_index("ix_article_search_doc", "article_search", ["doc"], postgresql_using="gin",
-                        postgresql_with={"fastupdate": "off"})
+        op.create_index(
+            "ix_article_search_title_doc",
+            "article_search",
+            ["title_doc"],
+            postgresql_using="gin",
+            postgresql_with={"fastupdate": "off"},
+        )
+        op.create_index(
+            "ix_article_search_doc",
+            "article_search",
+            ["doc"],
+            postgresql_using="gin",
+            postgresql_with={"fastupdate": "off"},
+        )
         op.create_index("ix_article_search_sort_key", "article_search", ["sort_key"])
         insert = sa.text(
             "INSERT INTO article_search(article_id, sort_key, title_doc, doc) VALUES (:id, :sort_key, "
             "to_tsvector('simple', :title), to_tsvector('simple', :title || ' ' || :body))"
         )
     articles = sa.table(
-        "articles", sa.column("id"), sa.column("title"), sa.column("body"),
+        "articles",
+        sa.column("id"),
+        sa.column("title"),
+        sa.column("body"),
         sa.column("sort_at", sa.DateTime(timezone=True)),
     )
     rows = bind.execute(sa.select(articles)).all()
