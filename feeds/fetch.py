@@ -1,33 +1,31 @@
-"""HTTP fetching, the only I/O in feeds/: conditional GET, size and time limits, bounded
-decompression, the outbound policy on every hop and connection, charset decoding.
-
-FetchError (FeedError)    could not get the document; the message names the URL
- ├── HTTPStatusError      the server answered 4xx/5xx (or an unfollowable 3xx): .status
- ├── TooLarge             the body passed max_bytes (announced, raw, or decompressed)
- ├── FetchTimeout         connect/read/overall deadline passed
- ├── Refused              the outbound policy forbids the URL or the address it resolves to
- └── NetworkError         DNS, refused connection, reset, broken or unknown compression, ...
+"""HTTP fetching, the only I/O in feeds/: conditional GET, size and time limits, the outbound
+policy on every hop and connection. Bodies are decompressed by feeds.decompress and decoded
+to text by feeds.charset; the errors (FetchError and its subclasses) live in feeds.errors.
 """
 
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
 import logging
-import re
 import socket
-import unicodedata
-import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import httpcore
 import httpx
 
-from feeds.errors import FeedError
+from feeds.decompress import ACCEPT_ENCODING, read_body
+from feeds.errors import (
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    NetworkError,
+    Refused,
+    TooLarge,
+)
 from feeds.netpolicy import OutboundPolicy, address_refusal, host_address
 
 log = logging.getLogger(__name__)
@@ -42,46 +40,7 @@ _ACCEPT = (
     "application/xml;q=0.9,text/xml;q=0.9,*/*;q=0.5"
 )
 _REDIRECTS = frozenset((301, 302, 303, 307, 308))
-# Decompressed output per step: small enough that one step never holds the loop for long.
-_STEP = 64 * 1024
-# Raw bytes may exceed the decoded size only by framing; anything more is trailing junk.
-_RAW_SLACK = 64 * 1024
 _EXT_ALLOW_PRIVATE = "bantin_allow_private"
-
-
-class FetchError(FeedError):
-    """Root of fetch failures. ``url`` is the URL that was asked for."""
-
-    def __init__(self, message: str, *, url: str) -> None:
-        super().__init__(message)
-        self.url = url
-
-
-class HTTPStatusError(FetchError):
-    """The server answered with an error status. ``retry_after`` is in seconds when it said so."""
-
-    def __init__(
-        self, message: str, *, url: str, status: int, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message, url=url)
-        self.status = status
-        self.retry_after = retry_after
-
-
-class TooLarge(FetchError):
-    """The body is bigger than the caller's ``max_bytes``."""
-
-
-class FetchTimeout(FetchError):
-    """A connect, read or overall deadline passed."""
-
-
-class Refused(FetchError):
-    """The outbound policy forbids this URL (host not allowed, private address): never sent."""
-
-
-class NetworkError(FetchError):
-    """The transport failed: DNS, connection refused or reset, undecodable compression."""
 
 
 @dataclass(frozen=True)
@@ -229,141 +188,6 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             await transport.aclose()
 
 
-# --- decompression -----------------------------------------------------------------------------
-
-
-class _Decompressor(Protocol):
-    def feed(self, data: bytes) -> Iterator[bytes]: ...
-
-    def complete(self) -> bool: ...
-
-
-class _Identity:
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        for i in range(0, len(data), _STEP):
-            yield data[i : i + _STEP]
-
-    def complete(self) -> bool:
-        return True
-
-
-class _Zlib:
-    """gzip or deflate (zlib-wrapped or raw, told apart by the first two bytes)."""
-
-    def __init__(self, wbits: int | None) -> None:
-        self._wbits = wbits
-        self._d: Any = None if wbits is None else zlib.decompressobj(wbits)
-        self._head = b""
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        if self._d is None:
-            self._head += data
-            if len(self._head) < 2:
-                return
-            data, self._head = self._head, b""
-            cmf, flg = data[0], data[1]
-            zlib_header = cmf & 0x0F == 8 and (cmf << 8 | flg) % 31 == 0
-            self._d = zlib.decompressobj(zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS)
-        d = self._d
-        while data and not d.eof:
-            # max_length bounds each step's output; the rest waits in unconsumed_tail.
-            out = d.decompress(data, _STEP)
-            data = d.unconsumed_tail
-            if out:
-                yield out
-
-    def complete(self) -> bool:
-        return self._d is not None and bool(self._d.eof)
-
-
-class _Brotli:
-    def __init__(self, module: Any) -> None:
-        self._d = module.Decompressor()
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        out = self._d.process(data, output_buffer_limit=_STEP)
-        if out:
-            yield out
-        while not self._d.is_finished() and not self._d.can_accept_more_data():
-            out = self._d.process(b"", output_buffer_limit=_STEP)
-            if not out:
-                break
-            yield out
-
-    def complete(self) -> bool:
-        return bool(self._d.is_finished())
-
-
-def _bounded_brotli() -> Any:
-    """The brotli module if it can cap its output per call (brotli >= 1.2), else None."""
-    try:
-        import brotli  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        return None
-    return brotli if hasattr(brotli.Decompressor, "can_accept_more_data") else None
-
-
-_BROTLI = _bounded_brotli()
-ACCEPT_ENCODING = "gzip, deflate" + (", br" if _BROTLI is not None else "")
-
-
-def _decompressor(header: str | None, url: str) -> _Decompressor:
-    codings = [c.strip().lower() for c in (header or "").split(",")]
-    codings = [c for c in codings if c and c != "identity"]
-    if len(codings) > 1:
-        raise NetworkError(f"GET {url}: stacked Content-Encoding {header!r} refused", url=url)
-    coding = codings[0] if codings else "identity"
-    if coding == "identity":
-        return _Identity()
-    if coding in ("gzip", "x-gzip"):
-        return _Zlib(16 + zlib.MAX_WBITS)
-    if coding == "deflate":
-        return _Zlib(None)
-    if coding == "br" and _BROTLI is not None:
-        return _Brotli(_BROTLI)
-    raise NetworkError(f"GET {url}: unsupported Content-Encoding {coding!r}", url=url)
-
-
-def _too_large(url: str, max_bytes: int) -> bytes:
-    raise TooLarge(f"GET {url}: body exceeds the limit of {max_bytes} bytes", url=url)
-
-
-async def _read_body(resp: httpx.Response, url: str, max_bytes: int) -> bytes:
-    """The decoded body, never more than ``max_bytes`` decoded nor much more raw."""
-    if resp.is_stream_consumed:
-        # A response a test transport built from bytes: httpx has read (and decoded) it.
-        return resp.content if len(resp.content) <= max_bytes else _too_large(url, max_bytes)
-    decoder = _decompressor(resp.headers.get("Content-Encoding"), url)
-    body = bytearray()
-    raw = 0
-    steps = 0
-    try:
-        async for chunk in resp.aiter_raw():
-            raw += len(chunk)
-            if raw > max_bytes + _RAW_SLACK:
-                raise TooLarge(f"GET {url}: body exceeds the limit of {max_bytes} bytes", url=url)
-            for piece in decoder.feed(chunk):
-                body += piece
-                if len(body) > max_bytes:
-                    raise TooLarge(
-                        f"GET {url}: body exceeds the limit of {max_bytes} bytes"
-                        + (" once decompressed" if raw < len(body) else ""),
-                        url=url,
-                    )
-                steps += 1
-                if steps % 4 == 0:
-                    await asyncio.sleep(0)  # let the loop breathe between bounded steps
-        if not decoder.complete():
-            raise NetworkError(f"GET {url}: truncated compressed body", url=url)
-    except zlib.error as exc:
-        raise NetworkError(f"GET {url}: broken compressed body: {exc}", url=url) from exc
-    except Exception as exc:
-        if _BROTLI is not None and isinstance(exc, _BROTLI.error):
-            raise NetworkError(f"GET {url}: broken brotli body: {exc}", url=url) from exc
-        raise
-    return bytes(body)
-
-
 # --- fetch -------------------------------------------------------------------------------------
 
 
@@ -497,7 +321,7 @@ async def _answer(
     return FetchResult(
         url=final,
         status=resp.status_code,
-        content=await _read_body(resp, url, max_bytes),
+        content=await read_body(resp, url, max_bytes),
         content_type=resp.headers.get("Content-Type"),
         etag=new_etag,
         last_modified=new_modified,
@@ -525,116 +349,3 @@ def _retry_after(value: str | None) -> float | None:
     if value and value.strip().isdigit():
         return float(value.strip())
     return None
-
-
-# --- charset ---------------------------------------------------------------------------------
-
-_HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
-_META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
-_XML_ENCODING = re.compile(rb"""<\?xml[^>]*?encoding\s*=\s*["']([\w.:-]+)""", re.IGNORECASE)
-_SNIFF_BYTES = 2048
-# Browsers decode these labels as windows-1252 (WHATWG Encoding), and so do pages in the wild.
-_AS_WINDOWS_1252 = {"iso8859-1", "ascii", "cp1252"}
-# UTF-7 is refused by browsers (script smuggling); "undefined" raises on any byte; the escape
-# codecs and IDNA turn text into other text. A page naming one of them gets the fallbacks.
-_REFUSED = {
-    "utf-7",
-    "undefined",
-    "unicode-escape",
-    "raw-unicode-escape",
-    "idna",
-    "punycode",
-}
-_C1_ERRORS = "bantin-windows-1252-c1"
-
-
-def _c1_fallback(exc: UnicodeError) -> tuple[str, int]:
-    # windows-1252 as browsers do it: the five unassigned bytes map to the C1 controls.
-    if not isinstance(exc, UnicodeDecodeError):
-        raise exc
-    return exc.object[exc.start : exc.end].decode("latin-1"), exc.end
-
-
-codecs.register_error(_C1_ERRORS, _c1_fallback)
-
-
-def decode_html(content: bytes, content_type: str | None) -> str:
-    """Decode an HTML/XML body to NFC text, getting Vietnamese legacy encodings right.
-
-    Order: a byte-order mark; strict UTF-8 (valid multi-byte UTF-8 is practically never legacy
-    text, and a wrong header is common); the HTTP header charset; the document's own
-    declaration in its first 2 KB; windows-1258. Unknown labels fall through.
-    """
-    for bom, codec in (
-        (codecs.BOM_UTF8, "utf-8"),
-        (codecs.BOM_UTF16_LE, "utf-16-le"),
-        (codecs.BOM_UTF16_BE, "utf-16-be"),
-    ):
-        if content.startswith(bom):
-            return _nfc(content[len(bom) :].decode(codec, errors="replace"))
-    try:
-        return _nfc(content.decode("utf-8"))
-    except UnicodeDecodeError:
-        pass
-    declared = [c for c in (_header_codec(content_type), _document_codec(content)) if c]
-    for codec in declared:
-        text = _try_decode(content, codec)
-        if text is not None:
-            return _nfc(text)
-    # Nothing declared decodes cleanly: the portal's legacy encoding is the best bet, and a
-    # declared single-byte codec with a stray byte is next.
-    text = _try_decode(content, "cp1258")
-    if text is not None:
-        return _nfc(text)
-    for codec in declared:
-        # Any codec may still refuse (a label Python maps to something odd): never raise here.
-        with contextlib.suppress(LookupError, UnicodeError, ValueError, TypeError):
-            return _nfc(content.decode(codec, errors="replace"))
-    return _nfc(content.decode("cp1258", errors="replace"))
-
-
-def _nfc(text: str) -> str:
-    # windows-1258 yields base letters plus combining tone marks; NFC composes them.
-    return unicodedata.normalize("NFC", text.lstrip("\ufeff"))
-
-
-def _header_codec(content_type: str | None) -> str | None:
-    if not content_type:
-        return None
-    m = _HEADER_CHARSET.search(content_type)
-    return _codec(m.group(1)) if m else None
-
-
-def _document_codec(content: bytes) -> str | None:
-    head = content[:_SNIFF_BYTES]
-    found = [m for m in (_META_CHARSET.search(head), _XML_ENCODING.search(head)) if m]
-    if not found:
-        return None
-    first = min(found, key=lambda m: m.start())
-    return _codec(first.group(1).decode("ascii", errors="replace"))
-
-
-def _codec(label: str) -> str | None:
-    """A Python text codec name for a charset label, or None when unknown or refused."""
-    try:
-        info = codecs.lookup(label.strip().lower())
-    except LookupError:
-        return None
-    name = info.name
-    if not getattr(info, "_is_text_encoding", True):
-        return None  # base64, zlib, rot13...: bytes-to-bytes codecs behind a plausible label
-    if name in _REFUSED or name == "utf-8":
-        # utf-8 was already tried strictly and failed; a declaration cannot make it right.
-        return None
-    if name in _AS_WINDOWS_1252:
-        return "cp1252"
-    return name
-
-
-def _try_decode(content: bytes, codec: str) -> str | None:
-    errors = _C1_ERRORS if codec == "cp1252" else "strict"
-    try:
-        return content.decode(codec, errors=errors)
-    except (UnicodeError, LookupError, ValueError, TypeError):
-        # LookupError: a binary codec such as base64 or zlib behind a plausible label.
-        return None

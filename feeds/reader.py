@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import httpx
 
+from feeds.charset import decode_html
 from feeds.errors import FeedError
 from feeds.extract import extract_article
-from feeds.fetch import FetchError, FetchResult, decode_html, fetch
+from feeds.fetch import FetchError, FetchResult, fetch
 from feeds.html import parse_listing
 from feeds.models import Entry, ExtractedArticle, Source
 from feeds.netpolicy import article_policy, listing_policy

@@ -14,8 +14,8 @@ from typing import Any
 
 import feedparser
 
+from feeds.charset import decode_html
 from feeds.errors import FeedError, ParseError
-from feeds.fetch import decode_html
 from feeds.html import html_texts
 from feeds.models import Entry
 from feeds.text import MAX_BODY_CHARS, cap_text, clean_title
@@ -74,7 +74,7 @@ def _as_utf8(content: bytes, content_type: str | None) -> tuple[bytes, str | Non
     """UTF-8 bytes and a charset-free content type for feedparser, for any legacy feed.
 
     feedparser falls back to windows-1252 for an undeclared legacy feed, which garbles
-    windows-1258 Vietnamese; :func:`feeds.fetch.decode_html` knows better. UTF-8 feeds (nearly
+    windows-1258 Vietnamese; :func:`feeds.charset.decode_html` knows better. UTF-8 feeds (nearly
     all) pass through untouched.
     """
     try:

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from feeds.charset import decode_html
 from feeds.errors import FeedError, ParseError, RulesError
 from feeds.extract import extract_article
-from feeds.fetch import decode_html
 from feeds.models import ArticleRules
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
+from feeds.charset import decode_html
 from feeds.errors import FeedError
 from feeds.fetch import (
     DEFAULT_USER_AGENT,
@@ -18,7 +19,6 @@ from feeds.fetch import (
     HTTPStatusError,
     NetworkError,
     TooLarge,
-    decode_html,
     fetch,
     make_client,
 )

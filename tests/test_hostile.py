@@ -22,13 +22,13 @@ from hostile_server import (
 
 from bot.check import escape_controls
 from bot.config import ConfigError, parse_sources_toml
+from feeds.charset import decode_html
 from feeds.fetch import (
     FetchError,
     FetchTimeout,
     NetworkError,
     Refused,
     TooLarge,
-    decode_html,
     fetch,
     make_client,
     refusal_counts,
@@ -111,7 +111,7 @@ async def test_unknown_encoding_is_refused(coding: str) -> None:
 
 async def test_brotli_bomb_is_cut_when_brotli_is_installed() -> None:
     brotli = pytest.importorskip("brotli", reason="optional: br is offered only with brotli")
-    from feeds.fetch import ACCEPT_ENCODING
+    from feeds.decompress import ACCEPT_ENCODING
 
     assert "br" in ACCEPT_ENCODING
     routes = {
