@@ -1,0 +1,155 @@
+"""Article extraction on the shared development set: our extractor against trafilatura alone.
+
+Usage: ``.venv/bin/python bench/extract.py [--limit N] [--worst N] [--only ours|trafilatura]``.
+Score per page = share of its ``with`` snippets found in the main text plus its ``without``
+snippets absent, over all its snippets; averaged over pages. Also median ms/page. The pages
+are third-party (``shared/research-samples/extraction-dev``), read in place, never copied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import re
+import statistics
+import sys
+import time
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from feeds.errors import ParseError  # noqa: E402
+from feeds.extract import extract_article  # noqa: E402
+from feeds.fetch import decode_html  # noqa: E402
+
+SET_NAME = "extraction-dev"
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the set: its HTML and the snippets its main text must (not) contain."""
+
+    name: str
+    url: str
+    html: str
+    with_: tuple[str, ...]
+    without: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    score: float
+    ms: float
+    error: str = ""
+
+
+def set_path() -> Path:
+    """``$BANTIN_SAMPLES_DIR/extraction-dev`` if set, else ``../shared/research-samples/...``."""
+    root = os.environ.get("BANTIN_SAMPLES_DIR")
+    if root:
+        return Path(root) / SET_NAME
+    return Path(__file__).resolve().parents[2] / "shared" / "research-samples" / SET_NAME
+
+
+def load(path: Path, limit: int | None = None) -> Iterator[Page]:
+    spec = json.loads((path / "expected.json").read_text(encoding="utf-8"))
+    for i, (name, entry) in enumerate(sorted(spec.items())):
+        if limit is not None and i >= limit:
+            break
+        raw = gzip.decompress((path / "pages" / f"{name}.gz").read_bytes())
+        yield Page(
+            name, entry["url"], decode_html(raw, None), tuple(entry["with"]),
+            tuple(entry["without"]),
+        )
+
+
+def _norm(text: str) -> str:
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def score(text: str, page: Page) -> float:
+    """Share of the page's snippets handled right (``with`` present, ``without`` absent)."""
+    text = _norm(text)
+    good = sum(_norm(s) in text for s in page.with_)
+    good += sum(_norm(s) not in text for s in page.without)
+    return good / max(len(page.with_) + len(page.without), 1)
+
+
+def ours(page: Page) -> str:
+    try:
+        return extract_article(page.html, url=page.url).body
+    except ParseError:
+        return ""
+
+
+def trafilatura_alone(page: Page) -> str:
+    import trafilatura
+
+    return trafilatura.extract(page.html, url=page.url) or ""
+
+
+def run(extractor: Callable[[Page], str], pages: list[Page]) -> list[Result]:
+    out = []
+    for page in pages:
+        started = time.perf_counter()
+        error = ""
+        try:
+            text = extractor(page)
+        except Exception as exc:  # the bench reports it; the target is that none happens
+            text, error = "", f"{type(exc).__name__}: {exc}"
+        out.append(Result(page.name, score(text, page), 1000 * (time.perf_counter() - started),
+                          error))
+    return out
+
+
+def _line(name: str, results: list[Result]) -> str:
+    mean = statistics.fmean(r.score for r in results)
+    median = statistics.median(r.ms for r in results)
+    raised = sum(1 for r in results if r.error)
+    return f"{name:<12} score {mean:.4f}  median {median:6.2f} ms/page  raised {raised}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=None, help="only the first N pages")
+    parser.add_argument("--worst", type=int, default=0, help="list our N worst pages")
+    parser.add_argument("--only", choices=("ours", "trafilatura"), default=None)
+    args = parser.parse_args(argv)
+    path = set_path()
+    if not (path / "expected.json").is_file():
+        print(f"skipped: development set not found at {path} (set BANTIN_SAMPLES_DIR)")
+        return 0
+    pages = list(load(path, args.limit))
+    print(f"{len(pages)} pages from {path}")
+    runs: dict[str, list[Result]] = {}
+    if args.only in (None, "ours"):
+        runs["ours"] = run(ours, pages)
+    if args.only in (None, "trafilatura"):
+        try:
+            import trafilatura  # noqa: F401
+        except ImportError as exc:
+            print(f"trafilatura: skipped ({exc})")
+        else:
+            runs["trafilatura"] = run(trafilatura_alone, pages)
+    for name, results in runs.items():
+        print(_line(name, results))
+    for name, results in runs.items():
+        for r in results:
+            if r.error:
+                print(f"  {name} raised on {r.name}: {r.error}")
+    if args.worst and "ours" in runs:
+        other = {r.name: r.score for r in runs.get("trafilatura", [])}
+        for r in sorted(runs["ours"], key=lambda r: r.score - other.get(r.name, 0))[: args.worst]:
+            print(f"  {r.score:.2f} (trafilatura {other.get(r.name, float('nan')):.2f}) {r.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
