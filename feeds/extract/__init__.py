@@ -77,9 +77,9 @@ def _body(tree: LexborHTMLParser, rules: ArticleRules, title: str, url: str) -> 
     page = tree.body
     if page is None:
         return "", ""
-    # The library works on a copy: our fallback scores the page as it was.
-    fallback = LexborHTMLParser(page.html or "").body
+    # The library's pass edits the tree: our fallback scores the page as it was.
+    snapshot = page.html or ""
     text = main_text(page, title, url)
-    if not text and fallback is not None:
+    if not text and (fallback := LexborHTMLParser(snapshot).body) is not None:
         text = container_body(fallback, title)
     return text, "generic"

@@ -23,6 +23,11 @@ _SENTENCE_END = re.compile(r"[.!?…:;\"”)]$")
 _RIGHT = re.compile(r"text-align\s*:\s*right", re.IGNORECASE)
 _BYLINE_CLASS = re.compile(r"author|byline|tac-?gia|signature|writer", re.IGNORECASE)
 _EMPHASIS = ("strong", "b", "em", "i")
+# Paragraphs, and whatever is set right or named like a byline.
+_BYLINE_CANDIDATES = (
+    "p, address, [style*='right' i], [align='right' i], [class*='author' i], "
+    "[class*='byline' i], [class*='tac-gia' i], [class*='tacgia' i], [class*='right' i]"
+)
 # Less than this is an error page's message or a teaser, not an article.
 MIN_BODY = 120
 
@@ -49,8 +54,11 @@ def main_text(page: LexborNode, title: str, url: str) -> str:
 
 
 def _mark_bylines(root: LexborNode) -> None:
-    for node in root.css("p, div, span, address"):
-        text = normalize(node.text())
+    for node in root.css(_BYLINE_CANDIDATES):
+        raw = node.text()
+        if len(raw) > 2 * _BYLINE_MAX:
+            continue
+        text = normalize(raw)
         if not text or len(text) > _BYLINE_MAX or len(text.split()) > 8:
             continue
         if _SENTENCE_END.search(text):
