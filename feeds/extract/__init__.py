@@ -21,7 +21,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from feeds.errors import ParseError, RulesError
 from feeds.html import css
-from feeds.models import ArticleRules, ExtractedArticle
+from feeds.models import ArticleRules, ExtractedArticle, FieldOrigin
 from feeds.text import normalize
 
 from .dates import find_date
@@ -55,7 +55,8 @@ def extract_article(
     tree = LexborHTMLParser(html)
     for selector in rules.remove:
         decompose(css(tree, selector))
-    title, title_node, own_title, title_from = find_title(tree, rules)
+    title, title_node, own_title, found = find_title(tree, rules)
+    title_from: FieldOrigin = found
     published, date_from = find_date(tree, rules.date, title_node, now=now, url=url)
     # Everything that reads the header area is done: the body pass may now delete it.
     body, body_from = _body(tree, rules, title, url)
@@ -69,7 +70,9 @@ def extract_article(
     )
 
 
-def _body(tree: LexborHTMLParser, rules: ArticleRules, title: str, url: str) -> tuple[str, str]:
+def _body(
+    tree: LexborHTMLParser, rules: ArticleRules, title: str, url: str
+) -> tuple[str, FieldOrigin]:
     if rules.body:
         roots = outermost(css(tree, rules.body))
         if roots and (text := selector_body(roots, title)):

@@ -34,9 +34,14 @@ _META_DATES = (
 _NEAR_SIBLINGS = 6
 _NEAR_LEVELS = 3
 _SHORT_TEXT = 200
+# A paragraph this long is running text: the body has started.
+_SENTENCE = 80
 # A clock a little behind the publisher's is not a "future" date.
 _SKEW = timedelta(hours=1)
-_SIDEBAR = ("sidebar", "widget", "most", "xem-nhieu", "doc-nhieu", "related", "lien-quan")
+_SIDEBAR = (
+    "sidebar", "widget", "most", "xem-nhieu", "doc-nhieu", "related", "lien-quan", "box-right",
+    "tin-khac", "tin-moi", "other",
+)
 
 
 def find_date(
@@ -91,14 +96,18 @@ def element_date(node: LexborNode) -> datetime | None:
 def _in_sidebar(node: LexborNode) -> bool:
     parent = node.parent
     while parent is not None and parent.tag not in ("body", "html"):
-        if parent.tag == "aside":
-            return True
-        attrs = parent.attributes
-        names = f"{attrs.get('id') or ''} {attrs.get('class') or ''}".lower()
-        if any(word in names for word in _SIDEBAR):
+        if _is_side_box(parent):
             return True
         parent = parent.parent
     return False
+
+
+def _is_side_box(node: LexborNode) -> bool:
+    if node.tag in ("aside", "nav", "footer"):
+        return True
+    attrs = node.attributes
+    names = f"{attrs.get('id') or ''} {attrs.get('class') or ''}".lower()
+    return any(word in names for word in _SIDEBAR)
 
 
 def _date_near(title: LexborNode) -> datetime | None:
@@ -109,7 +118,10 @@ def _date_near(title: LexborNode) -> datetime | None:
         if node is None or node.tag in ("body", "html") or body_started:
             break
         for sib in element_siblings(node, forward=True, limit=_NEAR_SIBLINGS):
-            if len(sib.text()) > _SHORT_TEXT:
+            if _is_side_box(sib):
+                continue
+            size = len(sib.text())
+            if size > _SHORT_TEXT or (sib.tag == "p" and size > _SENTENCE):
                 # The body has started; a date in its text is about something else.
                 stamp = sib.css_first("time[datetime]")
                 if stamp is not None and (when := element_date(stamp)) is not None:

@@ -13,7 +13,6 @@ from feeds.text import normalize
 
 from .tree import class_words, decompose, element_siblings, names
 
-
 # Never article text, whatever their class says. Not <form>: ASP.NET wraps whole pages in one.
 # fmt: off
 _JUNK_TAGS = frozenset({
@@ -147,6 +146,9 @@ def _is_light_junk(node: LexborNode) -> bool:
     if tag == "figure":
         # WordPress wraps tables in <figure>; a photo's figure is furniture.
         return node.css_first("table") is None
+    if tag == "table" and node.css_first("img") is None:
+        # Some CMSs class every table "tplCaption", data tables too.
+        return False
     return (
         tag not in ("body", "html", "main", "article")
         # Themes put "share" or "social-..." on the article's own wrapper: a box that big is

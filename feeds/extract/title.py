@@ -85,3 +85,4 @@ def _find_heading(tree: LexborHTMLParser, title: str) -> LexborNode | None:
         if node.tag not in ("title", "meta") and node_text(node) == title:
             return node
     return None
+
