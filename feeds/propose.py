@@ -241,7 +241,7 @@ def _pattern(chosen: list[_Shape], groups: dict[_Shape, list[_Link]], host: str)
         alternatives.append("/".join([*parts, last]))
     body = alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
     host_re = r"(?:www\.)?" + re.escape(host)
-    return rf"^https?://{host_re}/{guard}{body}(?:[?#]|$)"
+    return rf"^https?://{host_re}(?::\d+)?/{guard}{body}(?:[?#]|$)"
 
 
 def _toml_escape(text: str) -> str:
