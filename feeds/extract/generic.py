@@ -28,6 +28,16 @@ _BYLINE_CANDIDATES = (
     "p, address, [style*='right' i], [align='right' i], [class*='author' i], "
     "[class*='byline' i], [class*='tac-gia' i], [class*='tacgia' i], [class*='right' i]"
 )
+# A teaser line inside the text: "Xem thêm: <another article>", and its kin in other languages.
+_TEASER = re.compile(
+    r"(?:xem thêm|đọc thêm|tin liên quan|bài liên quan|có thể bạn quan tâm|mời bạn đọc xem|"
+    r"lesen sie auch|mehr zum thema|mehr themen|schon gelesen|le puede interesar|"
+    r"vea también|lea también|lire aussi)\b"
+    # Words that may also open a sentence count only with a colon or alone.
+    r"|(?:read more|see also|also read|related(?: articles| stories| posts)?)\s*(?:[:»›]|$)",
+    re.IGNORECASE,
+)
+_TEASER_MAX = 200
 # Less than this is an error page's message or a teaser, not an article.
 MIN_BODY = 120
 
@@ -97,6 +107,8 @@ def _filter_lines(text: str, title: str) -> str:
     for line in lines:
         line = normalize(line.replace(MARK, ""))
         if not line or CAPTION_LINE.match(line) or is_section_heading(line):
+            continue
+        if len(line) <= _TEASER_MAX and _TEASER.match(line):
             continue
         if not out or out[-1] != line:
             out.append(line)

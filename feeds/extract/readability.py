@@ -49,6 +49,8 @@ _JUNK_SELECTOR = ", ".join(sorted(_JUNK_TAGS))
 _SECTION_WORDS = re.compile(r"khác|liên quan|cùng chuyên mục|cùng chủ đề|nổi bật|mới|đọc|xem|"
                             r"tiêu điểm|quan tâm")
 _LIGHT_BOX_MAX = 1500
+# A page with this many long captions is a photo story told in them.
+_GALLERY_CAPTION, _GALLERY_MIN = 120, 5
 _CONTENT_HINT = re.compile(
     r"article|content|detail|\bmain\b|\bbody\b|\bpost\b|entry|story|noi-?dung|chi-?tiet",
     re.IGNORECASE,
@@ -118,7 +120,12 @@ def clean(root: LexborNode, *, light: bool = False) -> None:
     doomed: list[LexborNode] = []
     if light:
         # CSS runs in C: far cheaper than visiting every node from Python.
-        doomed.extend(n for n in root.css(_LIGHT_SELECTOR) if _is_light_junk(n))
+        boxes = root.css(_LIGHT_SELECTOR)
+        if _is_gallery(root):
+            # A gallery's text is its captions: only share bars and related lists go.
+            boxes = [n for n in boxes if n.tag not in ("figure", "figcaption")
+                     and "caption" not in names(n).lower()]
+        doomed.extend(n for n in boxes if _is_light_junk(n))
     else:
         doomed.extend(root.css(_JUNK_SELECTOR))
         doomed.extend(n for n in root.css("[id], [class]") if _is_junk_box(n))
@@ -137,6 +144,16 @@ def clean(root: LexborNode, *, light: bool = False) -> None:
         if text and len(text) <= _HEADING_MAX and _SECTION_HEADING.fullmatch(text):
             doomed.extend(_section(node.parent, root, text))
     decompose(doomed)
+
+
+def _is_gallery(root: LexborNode) -> bool:
+    long = 0
+    for node in root.css("figcaption"):
+        if len(node.text(strip=True)) > _GALLERY_CAPTION:
+            long += 1
+            if long >= _GALLERY_MIN:
+                return True
+    return False
 
 
 def _is_light_junk(node: LexborNode) -> bool:
