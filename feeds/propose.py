@@ -12,11 +12,14 @@ from __future__ import annotations
 import re
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from feeds.errors import FeedError
+from feeds.html import parse_listing, parse_vn_date
+from feeds.models import ListRules
 from feeds.text import normalize
 from feeds.urls import absolutize
 
@@ -43,6 +46,10 @@ _PAGINATION = re.compile(r"(?:^|[-_/])(?:trang|page|p)[-_]?\d+(?:\.[a-z]+)?$", r
 _MIN_SLUG_WORDS = 4
 _MIN_TEXT = 25
 _MIN_GROUP = 3
+# Cards: how far up from a link, how many articles must share the look and show a date.
+_CARD_DEPTH = 4
+_CARD_SHARE = 0.8
+_DATE_TEXT = 60
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,10 @@ class Proposal:
     other_urls: tuple[str, ...]
     #: one line per URL shape seen, for the admin: "kept|dropped  count  template  why".
     shapes: tuple[str, ...] = ()
+    #: when the articles sit in cards with dates: selectors that find the same articles.
+    item: str | None = None
+    title: str | None = None
+    date: str | None = None
 
 
 @dataclass
@@ -92,17 +103,29 @@ def propose_source(html: str, *, url: str) -> Proposal:
         if shape is not None:
             groups[shape].append(link)
     chosen: list[_Shape] = []
-    lines: list[str] = []
+    verdicts: list[tuple[_Shape, bool, str]] = []
     for shape, members in sorted(groups.items(), key=lambda kv: -len(kv[1])):
         ok, why = _article_like(shape, members)
         if ok:
             chosen.append(shape)
-        lines.append(f"{'kept   ' if ok else 'dropped'} {len(members):4d}  {shape.template()}  {why}")
+        verdicts.append((shape, ok, why))
+    # A few links of a kept id shape at another depth ("/section/sub/slug-123.htm" among
+    # "/section/slug-456.htm") are articles too, though too few to judge on their own.
+    ids = {(s.prefix, s.ext, s.sep, s.digits) for s in chosen if s.digits}
+    lines: list[str] = []
+    for shape, ok, why in verdicts:
+        if not ok and _same_id_shape(shape, ids, groups[shape]):
+            chosen.append(shape)
+            ok, why = True, "same id shape as a kept group"
+        lines.append(
+            f"{'kept   ' if ok else 'dropped'} {len(groups[shape]):4d}  {shape.template()}  {why}"
+        )
     pattern = _pattern(chosen, groups, host) if chosen else None
     regex = re.compile(pattern, re.IGNORECASE) if pattern else None
     articles = tuple(u for u in links if regex is not None and regex.search(u))
     others = tuple(u for u in links if u not in set(articles))
-    return Proposal(url, pattern, articles, others, tuple(lines))
+    proposal = Proposal(url, pattern, articles, others, tuple(lines))
+    return _with_cards(proposal, tree, html) if articles else proposal
 
 
 def source_toml(proposal: Proposal, *, source_id: str, name: str) -> str:
@@ -120,9 +143,19 @@ def source_toml(proposal: Proposal, *, source_id: str, name: str) -> str:
     if proposal.link_pattern is None:
         lines.append("# no article links recognised: write link_pattern or item selectors")
         lines.append("link_pattern = ''")
-    else:
-        # A TOML literal string: no escapes, so the regex reads as written.
-        lines.append(f"link_pattern = '{proposal.link_pattern}'")
+        return "\n".join(lines)
+    # A TOML literal string: no escapes, so the regex reads as written.
+    pattern = f"link_pattern = '{proposal.link_pattern}'"
+    if proposal.item is None:
+        lines.append(pattern)
+        return "\n".join(lines)
+    lines.append("# cards with dates: these selectors find the same articles as the pattern")
+    lines.append(f'item = "{_toml_escape(proposal.item)}"')
+    lines.append('link = "a[href]"')
+    if proposal.title:
+        lines.append(f'title = "{_toml_escape(proposal.title)}"')
+    lines.append(f'date = "{_toml_escape(proposal.date or "")}"')
+    lines.append(f"# or, less tied to the layout but without reliable dates: {pattern}")
     return "\n".join(lines)
 
 
@@ -199,6 +232,16 @@ def _slug_words(link: _Link, shape: _Shape) -> int:
     return len(_WORD.findall(last))
 
 
+def _same_id_shape(
+    shape: _Shape, ids: set[tuple[str, str, str, int]], members: list[_Link]
+) -> bool:
+    return (
+        (shape.prefix, shape.ext, shape.sep, shape.digits) in ids
+        and not any(d in _NOT_ARTICLE_DIRS for d in shape.dirs)
+        and statistics.median(_slug_words(m, shape) for m in members) >= _MIN_SLUG_WORDS
+    )
+
+
 def _article_like(shape: _Shape, members: list[_Link]) -> tuple[bool, str]:
     if any(d in _NOT_ARTICLE_DIRS for d in shape.dirs):
         return False, "under a topic/tag/video/search path"
@@ -227,7 +270,7 @@ def _pattern(chosen: list[_Shape], groups: dict[_Shape, list[_Link]], host: str)
     excluded = sorted({d for s in groups for d in s.dirs if d in _NOT_ARTICLE_DIRS})
     guard = f"(?!(?:{'|'.join(map(re.escape, excluded))})/)" if excluded else ""
     alternatives = []
-    for (depth, dirs, prefix, ext, sep, has_id), lengths in sorted(merged.items()):
+    for (_depth, dirs, prefix, ext, sep, has_id), lengths in sorted(merged.items()):
         parts = []
         for seg in dirs:
             parts.append(rf"\d{{{seg[1:]}}}" if seg.startswith("#") else r"[^/?#]+")
@@ -242,6 +285,77 @@ def _pattern(chosen: list[_Shape], groups: dict[_Shape, list[_Link]], host: str)
     body = alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
     host_re = r"(?:www\.)?" + re.escape(host)
     return rf"^https?://{host_re}(?::\d+)?/{guard}{body}(?:[?#]|$)"
+
+
+def _with_cards(proposal: Proposal, tree: LexborHTMLParser, html: str) -> Proposal:
+    """Item/title/date selectors when most articles sit in same-looking cards with a date,
+    kept only if they find exactly the articles the pattern finds."""
+    wanted = set(proposal.article_urls)
+    cards: dict[str, LexborNode] = {}
+    holds: dict[int, set[str]] = defaultdict(set)
+    anchors = []
+    for a in tree.css("a[href]"):
+        absolute = absolutize(a.attributes.get("href"), proposal.url)
+        if absolute in wanted:
+            anchors.append((a, absolute))
+            for node in _up(a, _CARD_DEPTH):
+                holds[node.mem_id].add(absolute)
+    for a, absolute in anchors:
+        card = None
+        for node in _up(a, _CARD_DEPTH):
+            if holds[node.mem_id] != {absolute}:
+                break
+            card = node
+        if card is not None and absolute not in cards:
+            cards[absolute] = card
+    signatures = defaultdict(list)
+    for card in cards.values():
+        signatures[_signature(card)].append(card)
+    if not signatures:
+        return proposal
+    item, members = max(signatures.items(), key=lambda kv: len(kv[1]))
+    if not item or len(members) < _CARD_SHARE * len(wanted):
+        return proposal
+    dates = [d for d in (_date_node(c) for c in members) if d]
+    if len(dates) < _CARD_SHARE * len(members):
+        return proposal
+    date = statistics.mode(dates)
+    title = next((h for h in ("h2", "h3", "h4", "h5") if all(
+        c.css_first(f"{h} a[href]") is not None for c in members)), None)
+    rules = ListRules(item=item, link="a[href]", title=title and f"{title} a", date=date)
+    try:
+        found = {e.url for e in parse_listing(html, base_url=proposal.url, rules=rules)}
+    except FeedError:
+        return proposal
+    if found != wanted:
+        return proposal
+    return replace(proposal, item=item, title=rules.title, date=date)
+
+
+def _up(node: LexborNode, depth: int) -> list[LexborNode]:
+    out = []
+    parent = node.parent
+    while parent is not None and depth > 0 and parent.tag not in ("body", "html"):
+        out.append(parent)
+        parent = parent.parent
+        depth -= 1
+    return out
+
+
+def _signature(node: LexborNode) -> str:
+    classes = (node.attributes.get("class") or "").split()
+    safe = [c for c in classes if re.fullmatch(r"[A-Za-z_][\w-]*", c)]
+    return f"{node.tag}.{safe[0]}" if safe else ""
+
+
+def _date_node(card: LexborNode) -> str:
+    """The selector of the smallest element of ``card`` showing a date, or ""."""
+    for node in card.css("time, span, div, p, small, em, i"):
+        if node.mem_id == card.mem_id or len(node.text()) > _DATE_TEXT:
+            continue
+        if node.attributes.get("datetime") or parse_vn_date(node.text()) is not None:
+            return _signature(node) or (node.tag or "")
+    return ""
 
 
 def _toml_escape(text: str) -> str:

@@ -131,3 +131,23 @@ def test_page_without_article_links_proposes_nothing() -> None:
     proposal = propose_source(html + "</body></html>", url="https://x.example.vn/")
     assert proposal.link_pattern is None and proposal.article_urls == ()
     assert "no article links" in source_toml(proposal, source_id="x", name="x")
+
+
+def test_cards_with_dates_get_item_selectors_that_find_the_same_articles() -> None:
+    base = "https://dangbomau.example.vn"
+    cards = "".join(
+        f"<div class='news-item'><a href='/{slug}-duk{500 + i}.aspx'><img src='/{i}.jpg'></a>"
+        f"<h3><a href='/{slug}-duk{500 + i}.aspx'>{TITLES[i]}</a></h3>"
+        f"<span class='date'>{10 + i}/11/2026 08:{10 + i}</span></div>"
+        for i, slug in enumerate(SLUGS)
+    )
+    noise = _menu([("/dan-van.aspx", "Dân vận"), ("/video-1032.aspx", "Video"),
+                   ("/trang-2.aspx", "2")])
+    html = f"<html><body>{noise}<div class='list-news'>{cards}</div></body></html>"
+    proposal = propose_source(html, url=f"{base}/dan-van.aspx")
+    assert (proposal.item, proposal.title, proposal.date) == ("div.news-item", "h3 a", "span.date")
+    source = tomllib.loads(source_toml(proposal, source_id="dv", name="Dân vận"))["sources"][0]
+    rules = ListRules(**source["list"])
+    entries = parse_listing(html, base_url=f"{base}/dan-van.aspx", rules=rules)
+    assert {e.url for e in entries} == set(proposal.article_urls) and len(entries) == len(SLUGS)
+    assert entries[0].title == TITLES[0] and entries[0].published_at is not None
