@@ -51,7 +51,8 @@ async def _adhoc_source(url: str, config: Config) -> tuple[Source, str]:
         # Portal article links; any other site: links whose path carries a long number.
         pattern = DEFAULT_ID_PATTERN if b"-duk" in result.content else r"/[^?#]*\d{4,}[^/]*$"
         proposal = replace(proposal, link_pattern=pattern)
-    source = Source(id="adhoc", name=host, kind="html", url=url, list=ListRules(link_pattern=pattern))
+    rules = ListRules(link_pattern=pattern)
+    source = Source(id="adhoc", name=host, kind="html", url=url, list=rules)
     return source, source_toml(proposal, source_id=source_id, name=host)
 
 

@@ -24,19 +24,21 @@ TITLES = [s.replace("-", " ").capitalize() for s in SLUGS]
 
 
 def _menu(links: list[tuple[str, str]]) -> str:
-    return "<ul class='menu'>" + "".join(f"<li><a href='{h}'>{t}</a></li>" for h, t in links) + "</ul>"
+    items = "".join(f"<li><a href='{h}'>{t}</a></li>" for h, t in links)
+    return f"<ul class='menu'>{items}</ul>"
 
 
 def dantri_like() -> tuple[str, set[str]]:
     base = "https://baomau.example.vn"
     cats = ["the-thao", "kinh-doanh", "xa-hoi", "giao-duc"]
     articles = [
-        f"/{cats[i % 4]}/{slug}-2026120{i % 9 + 1}0830001{i:02d}.htm" for i, slug in enumerate(SLUGS)
+        f"/{cats[i % 4]}/{slug}-2026120{i % 9 + 1}0830001{i:02d}.htm"
+        for i, slug in enumerate(SLUGS)
     ]
     cards = "".join(
         f"<article class='article-item'><a class='thumb' href='{u}'><img src='/i/{i}.jpg'></a>"
         f"<h3 class='article-title'><a href='{u}'>{TITLES[i]}</a></h3>"
-        f"<div class='article-excerpt'>Mô tả ngắn của bài số {i} về thời sự trong ngày.</div></article>"
+        f"<div class='article-excerpt'>Mô tả ngắn của bài số {i}.</div></article>"
         for i, u in enumerate(articles)
     )
     noise = [
@@ -52,7 +54,8 @@ def dantri_like() -> tuple[str, set[str]]:
     ]
     html = (
         f"<html><body>{_menu(noise[:2])}<main><div class='article-list'>{cards}</div>"
-        f"<div class='tags'>{_menu(noise[2:6])}</div><div class='video-box'>{_menu(noise[6:8])}</div>"
+        f"<div class='tags'>{_menu(noise[2:6])}</div>"
+        f"<div class='video-box'>{_menu(noise[6:8])}</div>"
         f"<div class='pagination'>{_menu(noise[8:10])}</div>{_menu(noise[10:])}</main>"
         "<footer><a href='https://other.example.com/a-12345.htm'>Đối tác</a></footer></body></html>"
     )
@@ -84,8 +87,9 @@ def portal_like() -> tuple[str, set[str]]:
     thumbs = "".join(f"<td><a href='{u}'><img src='/Uploads/{i}.jpg'></a></td>" for i, u in
                      enumerate(articles[:4]))
     rows = "".join(
-        f"<tr><td><a class='title' href='{u}'>{TITLES[i]}</a> <span class='date'>0{i % 9 + 1}/11/2026</span>"
-        "</td></tr>" for i, u in enumerate(articles[4:], 4)
+        f"<tr><td><a class='title' href='{u}'>{TITLES[i]}</a>"
+        f" <span class='date'>0{i % 9 + 1}/11/2026</span></td></tr>"
+        for i, u in enumerate(articles[4:], 4)
     )
     noise = [
         ("/tin-tuc-su-kien.aspx", "Tin tức - Sự kiện"), ("/xay-dung-dang.aspx", "Xây dựng Đảng"),

@@ -76,7 +76,8 @@ _EMPHASIS_TAGS = frozenset({"strong", "b", "em", "i"})
 _MIN_BLOCK = 25
 _MIN_GENERIC_BODY = 120
 CAPTION_LINE = re.compile(
-    r"^[(\[]?\s*(?:(?:nguồn )?ảnh(?: minh (?:họa|hoạ))?\s*[:\-–]|ảnh minh (?:họa|hoạ)\s*[)\]]?\s*$)",
+    r"^[(\[]?\s*(?:(?:nguồn )?ảnh(?: minh (?:họa|hoạ))?\s*[:\-–]"
+    r"|ảnh minh (?:họa|hoạ)\s*[)\]]?\s*$)",
     re.IGNORECASE,
 )
 _BYLINE_MAX = 60
