@@ -49,6 +49,7 @@ _JUNK_SELECTOR = ", ".join(sorted(_JUNK_TAGS))
 _SECTION_WORDS = re.compile(r"khác|liên quan|cùng chuyên mục|cùng chủ đề|nổi bật|mới|đọc|xem|"
                             r"tiêu điểm|quan tâm")
 _LIGHT_BOX_MAX = 1500
+_SENTENCE_CHARS = 80
 # A page with this many long captions is a photo story told in them.
 _GALLERY_CAPTION, _GALLERY_MIN = 120, 5
 _CONTENT_HINT = re.compile(
@@ -172,7 +173,20 @@ def _is_light_junk(node: LexborNode) -> bool:
         # Themes put "share" or "social-..." on the article's own wrapper: a box that big is
         # not a share bar.
         and len(node.text()) < _LIGHT_BOX_MAX
+        # Nor is a "caption" box holding paragraphs of running text (a broken page's <div
+        # class="wp-caption"> left open around the story).
+        and not _holds_paragraphs(node)
     )
+
+
+def _holds_paragraphs(node: LexborNode) -> bool:
+    long = 0
+    for p in node.css("p"):
+        if p.mem_id != node.mem_id and len(p.text(strip=True)) > _SENTENCE_CHARS:
+            long += 1
+            if long >= 2:
+                return True
+    return False
 
 
 def _is_junk_box(node: LexborNode) -> bool:
