@@ -34,6 +34,11 @@ _NOT_ARTICLE_DIRS = frozenset({
     "keyword", "keywords", "profile", "user", "users", "login", "dang-nhap", "live", "tv",
 })
 # fmt: on
+# Words that mark such a folder inside a longer name ("video-page", "tag-list").
+_NOT_ARTICLE_WORDS = frozenset({
+    "tag", "tags", "topic", "topics", "video", "videos", "podcast", "podcasts", "search",
+    "author", "authors", "event", "events", "livestream", "timkiem", "tacgia", "chude",
+})
 # "slug-words[-prefix]digits[.ext]": an id at the end of the last segment.
 _ID_SEGMENT = re.compile(
     r"(?P<slug>.*?)(?P<sep>[-_.,]?)(?P<prefix>[a-z]{0,5})(?P<id>\d{3,})(?P<ext>\.[a-z]{2,5})?",
@@ -206,10 +211,10 @@ def _shape(path: str) -> _Shape | None:
         return None
     *dirs, last = segments
     shaped_dirs = []
-    for i, seg in enumerate(dirs):
+    for seg in dirs:
         if seg.isdigit():
             shaped_dirs.append(f"#{len(seg)}")
-        elif i == 0 and seg.lower() in _NOT_ARTICLE_DIRS:
+        elif _not_article_dir(seg):
             shaped_dirs.append(seg.lower())
         else:
             shaped_dirs.append("*")
@@ -221,6 +226,12 @@ def _shape(path: str) -> _Shape | None:
     ext_m = _EXT.search(last)
     ext = ext_m.group(0).lower() if ext_m else ""
     return _Shape(len(segments), tuple(shaped_dirs), "", 0, ext, "")
+
+
+def _not_article_dir(segment: str) -> bool:
+    """"tag", "chu-de", "video-page", "tags-list": a folder of pages that are not articles."""
+    low = segment.lower()
+    return low in _NOT_ARTICLE_DIRS or any(w in _NOT_ARTICLE_WORDS for w in re.split(r"[-_.]", low))
 
 
 def _slug_words(link: _Link, shape: _Shape) -> int:
@@ -237,13 +248,13 @@ def _same_id_shape(
 ) -> bool:
     return (
         (shape.prefix, shape.ext, shape.sep, shape.digits) in ids
-        and not any(d in _NOT_ARTICLE_DIRS for d in shape.dirs)
+        and not any(_not_article_dir(d) for d in shape.dirs)
         and statistics.median(_slug_words(m, shape) for m in members) >= _MIN_SLUG_WORDS
     )
 
 
 def _article_like(shape: _Shape, members: list[_Link]) -> tuple[bool, str]:
-    if any(d in _NOT_ARTICLE_DIRS for d in shape.dirs):
+    if any(_not_article_dir(d) for d in shape.dirs):
         return False, "under a topic/tag/video/search path"
     if len(members) < _MIN_GROUP:
         return False, f"fewer than {_MIN_GROUP} links of this shape"
@@ -267,7 +278,7 @@ def _pattern(chosen: list[_Shape], groups: dict[_Shape, list[_Link]], host: str)
         key = (shape.depth, shape.dirs, shape.prefix, shape.ext, shape.sep, bool(shape.digits))
         merged[key].append(shape.digits)
     # Excluding the words that dropped groups live under keeps tag/video links out.
-    excluded = sorted({d for s in groups for d in s.dirs if d in _NOT_ARTICLE_DIRS})
+    excluded = sorted({s.dirs[0] for s in groups if s.dirs and _not_article_dir(s.dirs[0])})
     guard = f"(?!(?:{'|'.join(map(re.escape, excluded))})/)" if excluded else ""
     alternatives = []
     for (_depth, dirs, prefix, ext, sep, has_id), lengths in sorted(merged.items()):

@@ -47,7 +47,7 @@ def dantri_like() -> tuple[str, set[str]]:
         ("/tag/lu-lut-mien-trung-9934.htm", "Lũ lụt miền Trung"),
         ("/su-kien/bao-lu-mien-trung-2026-1234.htm", "Bão lũ miền Trung 2026"),
         ("/video/clip-doi-tuyen-viet-nam-an-mung-chien-thang-20261201101500123.htm", "Clip"),
-        ("/video/toan-canh-mua-lu-mien-trung-qua-flycam-20261201101500456.htm", "Video"),
+        ("/video-page/toan-canh-mua-lu-mien-trung-qua-flycam-20261201101500456.htm", "Video"),
         ("/the-thao/trang-2.htm", "2"), ("/the-thao/trang-3.htm", "3"),
         ("/the-thao/bong-da-viet-nam-12.htm", "Bóng đá Việt Nam"),
         ("/tac-gia/bao-ngoc-123.htm", "Bảo Ngọc"),
