@@ -5,15 +5,18 @@ from __future__ import annotations
 import re
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime, tzinfo
 from typing import TextIO
 from urllib.parse import urlsplit
 
 from bot.config import Config, ConfigError
+from feeds.charset import decode_html
 from feeds.fetch import DEFAULT_USER_AGENT, FetchError, fetch, make_client
 from feeds.models import ListRules, Source
 from feeds.netpolicy import OutboundPolicy, address_refusal, host_address
-from feeds.reader import SourceFailure, SourceReader
+from feeds.propose import propose_source, source_toml
+from feeds.reader import CheckedEntry, SourceFailure, SourceReader
 from feeds.urls import DEFAULT_ID_PATTERN
 
 EXIT_FAILED = 1
@@ -49,27 +52,68 @@ def _looks_like_feed(content: bytes, content_type: str | None) -> bool:
     return head.startswith(b"<?xml") or head.startswith(b"<rss") or head.startswith(b"<feed")
 
 
-async def _adhoc_source(url: str, config: Config) -> Source:
-    """A throw-away source for a URL that is not configured: feed or listing, guessed."""
-    async with make_client(user_agent=config.settings.fetch.user_agent or DEFAULT_USER_AGENT) as client:
-        private = _typed_private(url)
+async def _adhoc_source(url: str, config: Config) -> tuple[Source, str]:
+    """A throw-away source for a URL that is not configured, and its ``[[sources]]`` block.
+
+    A feed is a feed; a listing gets the link pattern proposed from its own article links
+    (feeds.propose), else the portal's pattern, else any link whose path carries a number.
+    """
+    user_agent = config.settings.fetch.user_agent or DEFAULT_USER_AGENT
+    private = _typed_private(url)
+    async with make_client(user_agent=user_agent) as client:
         result = await fetch(
-            client, url, max_bytes=config.settings.fetch.max_response_bytes,
+            client,
+            url,
+            max_bytes=config.settings.fetch.max_response_bytes,
             policy=OutboundPolicy(allow_private=private, label="adhoc"),
         )
     host = urlsplit(url).hostname or "adhoc"
+    source_id = host.removeprefix("www.").split(".")[0] or "adhoc"
     if _looks_like_feed(result.content, result.content_type):
-        return Source(id="adhoc", name=host, kind="rss", url=url, allow_private=private)
-    # Portal article links by default; any other site: links whose path carries a long number.
-    pattern = DEFAULT_ID_PATTERN if b"-duk" in result.content else r"/[^?#]*\d{4,}[^/]*$"
-    return Source(
-        id="adhoc", name=host, kind="html", url=url, list=ListRules(link_pattern=pattern),
-        allow_private=private,
-    )
+        block = "\n".join(
+            [
+                "[[sources]]",
+                f'id = "{source_id}"',
+                f'name = "{host}"',
+                'kind = "rss"',
+                f'url = "{url}"',
+                "topics = []",
+                "interval = 900",
+            ]
+        )
+        return Source(id="adhoc", name=host, kind="rss", url=url, allow_private=private), block
+    proposal = propose_source(decode_html(result.content, result.content_type), url=result.url)
+    _say("URL shapes on the page (kept = article links):")
+    for line in proposal.shapes:
+        _say(f"  {line}")
+    pattern = proposal.link_pattern
+    if pattern is None:
+        # Portal article links; any other site: links whose path carries a long number.
+        pattern = DEFAULT_ID_PATTERN if b"-duk" in result.content else r"/[^?#]*\d{4,}[^/]*$"
+        proposal = replace(proposal, link_pattern=pattern)
+    rules = ListRules(link_pattern=pattern)
+    source = Source(id="adhoc", name=host, kind="html", url=url, list=rules, allow_private=private)
+    return source, source_toml(proposal, source_id=source_id, name=host)
 
 
-def format_when(value: datetime | None, tz: tzinfo) -> str:
-    return value.astimezone(tz).strftime("%d/%m/%Y %H:%M") if value else "-"
+def _origin(found: str) -> str:
+    return found or "none"
+
+
+def _title(c: CheckedEntry) -> tuple[str, str]:
+    page = c.article
+    if page and page.title:
+        return page.title, page.title_from
+    return c.entry.title, "listing" if c.entry.title else ""
+
+
+def _date(c: CheckedEntry, source: Source) -> tuple[datetime | None, str]:
+    """The date the poller will store, and where it came from (same precedence as it)."""
+    page = c.article
+    page_date = (page.published_at, page.date_from) if page and page.published_at else None
+    entry_date = (c.entry.published_at, "listing") if c.entry.published_at else None
+    first, second = (entry_date, page_date) if source.kind == "rss" else (page_date, entry_date)
+    return first or second or (None, "")
 
 
 def _first_words(text: str, n: int = BODY_WORDS) -> str:
@@ -77,19 +121,33 @@ def _first_words(text: str, n: int = BODY_WORDS) -> str:
     return " ".join(words[:n]) + (" …" if len(words) > n else "")
 
 
+def format_when(value: datetime | None, tz: tzinfo) -> str:
+    return value.astimezone(tz).strftime("%d/%m/%Y %H:%M") if value else "-"
+
+
 async def check_source(config: Config, source_ref: str, *, limit: int = 5) -> int:
     source = config.source(source_ref)
     if source is None:
         if not source_ref.startswith(("http://", "https://")):
             known = ", ".join(s.id for s in config.sources) or "none"
-            raise ConfigError(f"{config.config_path}: no source {source_ref!r} (known: {known}); or give a URL")
+            raise ConfigError(
+                f"{config.config_path}: no source {source_ref!r} (known: {known}); or give a URL"
+            )
         try:
-            source = await _adhoc_source(source_ref, config)
+            source, block = await _adhoc_source(source_ref, config)
         except FetchError as exc:
             _say(f"error: {exc}")
             return EXIT_FAILED
-        _say(f"(not in {config.config_path}: guessed kind={source.kind}"
-              + (f", link_pattern={source.list.link_pattern!r}" if source.list else "") + ")")
+        _say(
+            f"(not in {config.config_path}: guessed kind={source.kind}"
+            + (f", link_pattern={source.list.link_pattern!r}" if source.list else "")
+            + ")"
+        )
+        _say(f"proposed source, to paste into {config.config_path}:")
+        _say()
+        for line in block.splitlines():  # one line at a time: _say escapes newlines too
+            _say(line)
+        _say()
     _say(f"source {source.id} ({source.kind}) {source.url}")
     started = time.perf_counter()
     async with make_client(
@@ -106,17 +164,27 @@ async def check_source(config: Config, source_ref: str, *, limit: int = 5) -> in
     _say(f"{total} entries in {time.perf_counter() - started:.2f}s; the first {len(checked)}:")
     for i, c in enumerate(checked, 1):
         page = c.article
-        title = page.title if page and page.title else c.entry.title
-        when = c.entry.published_at or (page.published_at if page else None)
+        title, title_from = _title(c)
+        when, date_from = _date(c, source)
+        body, body_from = (
+            (page.body, page.body_from)
+            if page and page.body
+            else ((c.entry.summary, "listing") if c.entry.summary else ("", ""))
+        )
         _say()
-        _say(f"{i}. {title}")
-        _say(f"   date:  {format_when(when, tz)}")
+        _say(f"{i}. {title or '(untitled)'}  [title: {_origin(title_from)}]")
+        _say(f"   date:  {format_when(when, tz)}  [{_origin(date_from)}]")
         _say(f"   link:  {c.entry.url}")
         _say(f"   key:   {c.key}")
         if c.error:
             _say(f"   page:  ERROR {c.error}")
-        body = page.body if page else c.entry.summary
-        _say(f"   body:  {_first_words(body) if body else '(empty)'}")
+        _say(f"   body:  {_first_words(body) if body else '(empty)'}  [{_origin(body_from)}]")
+    if checked and source.kind == "html" and source.fetch_articles:
+        _say()
+        _say(
+            "[selector] = the source's [sources.article] rule; [generic] = found without one;"
+            " [listing] = taken from the listing page. Add a selector where generic is wrong."
+        )
     if not checked:
         _say("no entries found: check the selectors or link_pattern", file=sys.stderr)
         return EXIT_FAILED

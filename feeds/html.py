@@ -65,7 +65,9 @@ def parse_listing(html: str, *, base_url: str, rules: ListRules | None = None) -
     ``a[href]``), title ``rules.title`` or the link's text, date ``rules.date``. Otherwise every
     ``a[href]`` whose absolute URL matches ``rules.link_pattern`` (default: the portal's
     ``-duk{id}.aspx``) is one. Entries repeated under one URL (an image link and a title
-    link) merge, keeping the longest title; untitled entries are dropped. Raises
+    link) merge, keeping the longest title. A link without text (a thumbnail) titles itself
+    from its ``title`` attribute or its image's ``alt``/``title``; with none, the entry is
+    kept with an empty title, which the article page fills in. Raises
     :class:`RulesError` for an invalid selector or pattern. ``rules=None`` is ``ListRules()``.
     """
     rules = rules or ListRules()
@@ -88,8 +90,6 @@ def parse_listing(html: str, *, base_url: str, rules: ListRules | None = None) -
             merged[url] = (seen[0] if seen else card, title)
     entries = []
     for url, (card, title) in merged.items():
-        if not title:
-            continue
         entries.append(
             Entry(
                 url=url,
@@ -247,8 +247,11 @@ def _link_title(link: LexborNode) -> str:
     title = link.attributes.get("title")
     if title:
         return normalize(title)
-    img = link.css_first("img[alt]")
-    return normalize(img.attributes.get("alt") or "") if img is not None else ""
+    for img in link.css("img"):
+        for attr in ("alt", "title"):
+            if text := normalize(img.attributes.get(attr) or ""):
+                return text
+    return ""
 
 
 def _resolver(base: str) -> Callable[[LexborNode], str | None]:

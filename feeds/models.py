@@ -79,10 +79,21 @@ class Entry:
     summary: str = ""
 
 
+#: Where an extracted field came from: the source's ``[sources.article]`` selector, the
+#: generic extractor, the listing entry (a title only), or nowhere ("": the field is empty).
+FieldOrigin = Literal["selector", "generic", "listing", ""]
+
+
 @dataclass(frozen=True)
 class ExtractedArticle:
-    """What the extractor found on an article page. ``published_at`` is UTC."""
+    """What the extractor found on an article page. ``published_at`` is UTC.
+
+    The ``*_from`` fields say where each field came from, so an admin knows what to configure.
+    """
 
     title: str
     published_at: datetime | None
     body: str
+    title_from: FieldOrigin = ""
+    date_from: FieldOrigin = ""
+    body_from: FieldOrigin = ""

@@ -152,6 +152,8 @@ async def test_check_source_prints_what_it_extracted(tmp_path: Path, portal_serv
         and "body:" in out
         and newest.paragraphs[0].split()[0] in out
     )
+    # Where each field came from, so the admin knows which selector to add.
+    assert "[title: " in out and "[generic]" in out or "[selector]" in out
     if _url[0].startswith("sqlite"):
         assert not Path(_url[0].split("///", 1)[1]).exists()  # nothing stored
     # A URL that is not configured: guessed as a portal listing.
@@ -162,6 +164,9 @@ async def test_check_source_prints_what_it_extracted(tmp_path: Path, portal_serv
         cwd=tmp_path,
     )
     assert code == 0 and "guessed kind=html" in out
+    # A ready [[sources]] block with the link pattern proposed from the page's own links.
+    block = out.split("proposed source", 1)[1].split("\n\n")[1]
+    assert block.startswith("[[sources]]") and "link_pattern = '" in block
     code, _, err = await run_cli(
         "check-source", "nope", env=env_for(tmp_path, config), cwd=tmp_path
     )

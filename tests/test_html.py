@@ -77,10 +77,12 @@ def test_link_pattern_titles_dedup_and_order() -> None:
     assert [(e.url, e.title) for e in entries] == [
         ("https://dukcqtw.dcs.vn/a-duk1.aspx", "Hội nghị Ban Thường vụ Đảng ủy Khối"),
         ("https://dukcqtw.dcs.vn/b-duk2.aspx", "Tin B đầy đủ tiêu đề"),  # title attribute
+        # c has neither text, title nor alt: still an entry, titled from its page later
+        ("https://dukcqtw.dcs.vn/c-duk3.aspx", ""),
         ("https://dukcqtw.dcs.vn/d-duk4.aspx", "Tiêu đề xuống dòng"),
-    ]  # c has neither text, title nor alt: dropped
+    ]
     assert entries[0].published_at is None  # <i> is not a date element of the card
-    assert entries[2].published_at is None  # 31/02 is no date
+    assert entries[3].published_at is None  # 31/02 is no date
 
 
 def test_item_rules_with_title_and_date_selectors() -> None:
@@ -88,13 +90,31 @@ def test_item_rules_with_title_and_date_selectors() -> None:
     entries = parse_listing(LISTING, base_url="https://dukcqtw.dcs.vn/", rules=rules)
     assert entries[0].title == "Hội nghị Ban Thường vụ Đảng ủy Khối"
     assert entries[0].published_at == datetime(2026, 11, 26, 1, 30, tzinfo=UTC)
-    assert [e.url[-12:] for e in entries] == ["/a-duk1.aspx", "/b-duk2.aspx", "/d-duk4.aspx"]
+    assert [e.url[-12:] for e in entries] == [
+        "/a-duk1.aspx", "/b-duk2.aspx", "/c-duk3.aspx", "/d-duk4.aspx"
+    ]
 
 
 def test_img_alt_is_the_last_resort_title() -> None:
     html = '<div class="i"><a href="/x-duk9.aspx"><img alt="Chỉ có ảnh"></a></div>'
     entries = parse_listing(html, base_url="https://d.vn/", rules=ListRules(item="div.i"))
     assert [e.title for e in entries] == ["Chỉ có ảnh"]
+
+
+def test_image_only_thumbnail_grid_gives_every_entry() -> None:
+    """A grid of thumbnails without text: every matching link is an article."""
+    cells = "".join(
+        f'<div class="cell"><a href="/bai-viet-so-{i}-duk{100 + i}.aspx">'
+        f'<img src="/anh/{i}.jpg"{extra}></a></div>'
+        for i, extra in enumerate(["", ' alt=""', ' title="Tiêu đề từ ảnh"', ' alt="Ảnh alt"'])
+    )
+    html = f'<div class="grid">{cells}</div><a href="/gioi-thieu.aspx"><img src="l.png"></a>'
+    for rules in (ListRules(link_pattern=r"-duk\d+\.aspx$"), ListRules(item="div.cell")):
+        entries = parse_listing(html, base_url="https://d.vn/", rules=rules)
+        assert [e.url.rsplit("-", 1)[1] for e in entries] == [
+            "duk100.aspx", "duk101.aspx", "duk102.aspx", "duk103.aspx"
+        ]
+        assert [e.title for e in entries] == ["", "", "Tiêu đề từ ảnh", "Ảnh alt"]
 
 
 def test_base_href_is_honoured() -> None:

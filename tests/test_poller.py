@@ -219,3 +219,24 @@ def test_backoff_is_capped() -> None:
     assert backoff_delay(900, 1, 3600) == 900
     assert backoff_delay(900, 2, 3600) == 1800
     assert backoff_delay(900, 10, 3600) == 3600
+
+
+async def test_image_only_listing_links_are_titled_from_their_pages(  # type: ignore[no-untyped-def]
+    rig: Rig, clock
+) -> None:
+    """A thumbnail grid without text or alt: every link is an entry, titled by its page."""
+    source = next(s for s in rig.config.sources if s.url.endswith("/xay-dung-dang.aspx"))
+    await rig.poller.poll(source)
+    rig.portal.publish_all()
+    later = [a for a in load_site() if a.appear_after > 0 and a.section == "xay-dung-dang"]
+    assert later
+    grid = "".join(
+        f'<div class="cell"><a href="{a.path}"><img src="/x.jpg"></a></div>' for a in later
+    )
+    rig.portal.override("/xay-dung-dang.aspx", 200, f"<html><body>{grid}</body></html>".encode(),
+                        {"Content-Type": "text/html; charset=utf-8"})
+    report = await rig.poller.poll(source)
+    assert report.ok and report.new == len(later), report.line()
+    stored = {a.url: a.title for a in await rig.store.latest(limit=100)}
+    for article in later:
+        assert stored[f"{BASE}{article.path}"] == article.title
