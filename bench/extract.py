@@ -157,7 +157,7 @@ def golden() -> str:
         must_not = spec.get("must_not_contain", [])
         assert isinstance(must, list) and isinstance(must_not, list)
         return (
-            body.startswith(str(spec["body_startswith"]))
+            body.startswith(str(spec.get("generic_body_startswith", spec["body_startswith"])))
             and all(m in body for m in must)
             and not any(m in body for m in must_not)
         )

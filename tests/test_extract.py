@@ -55,6 +55,10 @@ def test_captured_article(page: Path, spec: dict[str, Any], mode: str) -> None:
         datetime.fromisoformat(expected_date) if expected_date else None
     )
     body = article.body
+    # Without selectors the page's lead (sapo) opens the body; a body selector may leave it out.
+    if mode == "generic" and "generic_body_startswith" in spec:
+        spec = {**spec, "body_startswith": spec["generic_body_startswith"]}
+        spec.pop("paragraphs", None)
     assert body.startswith(spec["body_startswith"]), body[:200]
     assert body.endswith(spec["body_endswith"]), body[-200:]
     if "paragraphs" in spec:
@@ -171,7 +175,8 @@ def test_selectors_that_no_longer_match_fall_back_to_generic() -> None:
     rules = ArticleRules(title=".gone-title", date=".gone-date", body=".gone-body")
     generic = extract_article(html, url=URL)
     assert extract_article(html, url=URL, rules=rules) == generic
-    assert generic.body.startswith("Sáng 26/11")
+    assert generic.body.startswith("Năm 2026, công tác kiểm tra")  # the lead (sapo) first
+    assert generic.body.split("\n\n")[1].startswith("Sáng 26/11")
 
 
 def test_body_selector_list_joins_in_document_order() -> None:

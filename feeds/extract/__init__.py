@@ -10,7 +10,7 @@ byline at the end); when it finds nothing, our readability-style container scori
 the Vietnamese date line by the title, the page's metadata, then htmldate. A page counts as
 broken when it has no body text and no article title of its own (a heading or og:title; the
 <title> alone names the site as often as the article). Modules: title, dates, generic
-(trafilatura), readability (our rules), tree (helpers).
+(trafilatura), lead (the sapo above the story), readability (our rules), tree (helpers).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from feeds.text import MAX_BODY_CHARS, cap_text, clean_title, normalize
 
 from .dates import find_date
 from .generic import main_text
+from .lead import find_lead, with_lead
 from .readability import container_body, selector_body
 from .title import find_title
 from .tree import decompose, outermost
@@ -87,7 +88,8 @@ def _body(
         return "", ""
     # The library's pass edits the tree: our fallback scores the page as it was.
     snapshot = page.html or ""
+    lead = find_lead(tree, title)
     text = main_text(page, title, url)
     if not text and (fallback := LexborHTMLParser(snapshot).body) is not None:
         text = container_body(fallback, title)
-    return text, "generic"
+    return with_lead(text, lead), "generic"
