@@ -71,6 +71,7 @@ class ReachCommands:
                 tz=self.tz,
                 topic_names=self._names,
                 header=header,
+                grouped=True,
             )
         ]
 
@@ -124,7 +125,12 @@ class ReachCommands:
             return [OutMessage(t(chat.language, "usage_unmute"))]
         if not await msg.sender_is_chat_admin():
             return [OutMessage(t(chat.language, "group_admin_only"))]
-        removed = await self.store.unsubscribe(chat, "mute", match_key(args))
+        # Accents optional here too: "/unmute bão lũ" lifts "/mute bao lu".
+        wanted = {match_key(args), fold_key(args)}
+        removed = 0
+        for s in await self.store.subscriptions(chat):
+            if s.kind == "mute" and (s.key in wanted or fold_key(s.value) in wanted):
+                removed += await self.store.unsubscribe(chat, "mute", s.key)
         return [OutMessage(t(chat.language, "unmuted" if removed else "not_muted", keyword=args))]
 
     async def format(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
@@ -141,10 +147,10 @@ class ReachCommands:
     async def channel(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
         """``/channel add @name <topics>``, ``/channel list``, ``/channel remove @name``."""
         lang = chat.language
-        if msg.chat_kind != "private":
-            return [OutMessage(t(lang, "channel_private_only"))]
-        if msg.channel_check is None:
+        if msg.channel_check is None and msg.chat_kind != "group":
             return [OutMessage(t(lang, "channel_unsupported"))]
+        if msg.chat_kind != "private" or msg.channel_check is None:
+            return [OutMessage(t(lang, "channel_private_only"))]
         action, _, rest = args.partition(" ")
         action = action.lower()
         owner = f"{msg.channel}:{msg.user_id}"

@@ -139,13 +139,16 @@ def formatted(
     topic_names: Mapping[str, str],
     header: str,
     link_preview: bool = False,
+    grouped: bool = False,
 ) -> OutMessage:
-    """Articles in a chat's format; ``header`` heads a group of several (or a backfill)."""
+    """Articles in a chat's format; ``header`` heads a group of several, or any number when
+    ``grouped`` (a backfill)."""
+    grouped = grouped or len(articles) > 1
     if fmt == "compact":
-        return compact_message(articles, header=header if len(articles) > 1 else None)
+        return compact_message(articles, header=header if grouped else None)
     if fmt == "titles":
         return titles_message(articles, header=header)
-    if len(articles) == 1:
+    if not grouped:
         return article_message(
             articles[0], lang=lang, tz=tz, topic_names=topic_names, link_preview=link_preview
         )
