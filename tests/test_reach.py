@@ -366,3 +366,33 @@ async def test_mutes_format_and_channels_on_zalo_and_the_console(sqlite_url: str
             assert [s for s in await store.subscriptions(chat) if s.kind == "mute"] == []
     finally:
         await store.close()
+
+
+async def test_links_prints_each_topic_and_writes_a_qr_png(tmp_path: Path) -> None:
+    from test_cli import env_for, run_cli
+
+    config = tmp_path / "bantin.toml"
+    config.write_text(TOPICS, encoding="utf-8")
+    fake = FakeTelegram(TOKEN, username="bantin_portal_bot")
+    async with fake.running() as url:
+        env = env_for(tmp_path, config, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=url)
+        code, out, err = await run_cli("links", "-o", str(tmp_path / "qr"), env=env, cwd=tmp_path)
+    assert code == 0, err
+    assert fake.calls["getMe"] == 1
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert rows[0][:4] == [
+        "dan-van",
+        "Dân vận",
+        "https://t.me/bantin_portal_bot?start=dan-van",
+        "https://t.me/bantin_portal_bot?startgroup=dan-van",
+    ]
+    assert rows[-1][2] == "https://t.me/bantin_portal_bot?start=dan-van_kiem-tra"
+    for slug in ("dan-van", "kiem-tra"):
+        png = (tmp_path / "qr" / f"{slug}.png").read_bytes()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 200
+    assert TOKEN not in out + err
+
+    code, out, err = await run_cli(
+        "links", "--username", "@x_bot", "-o", str(tmp_path / "q2"), env=env, cwd=tmp_path
+    )
+    assert code == 0 and "https://t.me/x_bot?start=kiem-tra" in out
