@@ -217,10 +217,12 @@ def _check_export(data: object) -> str | None:
         for j, sub in enumerate(chat.get("subscriptions", [])):
             if (
                 not isinstance(sub, dict)
-                or sub.get("kind") not in ("topic", "keyword")
+                or sub.get("kind") not in ("topic", "keyword", "mute")
                 or not sub.get("key")
             ):
-                return f"chats[{i}].subscriptions[{j}]: needs kind (topic|keyword), value and key"
+                return (
+                    f"chats[{i}].subscriptions[{j}]: needs kind (topic|keyword|mute), value and key"
+                )
             sub.setdefault("value", sub["key"])
     return None
 

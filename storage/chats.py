@@ -181,11 +181,12 @@ class ChatsMixin(StoreBase):
         async with self.engine.connect() as conn:
             subs: dict[int, list[dict[str, str]]] = {}
             for r in await conn.execute(
-                select(s.c.chat_id, s.c.kind, s.c.value, s.c.key).order_by(s.c.id)
+                select(s.c.chat_id, s.c.kind, s.c.value, s.c.key, s.c.thread_id).order_by(s.c.id)
             ):
-                subs.setdefault(r.chat_id, []).append(
-                    {"kind": r.kind, "value": r.value, "key": r.key}
-                )
+                sub = {"kind": r.kind, "value": r.value, "key": r.key}
+                if r.thread_id:
+                    sub["thread_id"] = r.thread_id
+                subs.setdefault(r.chat_id, []).append(sub)
             chats = (await conn.execute(select(c).order_by(c.c.id))).all()
         return [
             {
@@ -198,6 +199,7 @@ class ChatsMixin(StoreBase):
                 "paused": bool(r.paused),
                 "digest_time": r.digest_time,
                 "quiet_hours": bool(r.quiet_hours),
+                "format": r.format or "full",
                 "subscriptions": subs.get(r.id, []),
             }
             for r in chats
@@ -220,6 +222,7 @@ class ChatsMixin(StoreBase):
                     "paused": bool(item.get("paused", False)),
                     "digest_time": item.get("digest_time"),
                     "quiet_hours": bool(item.get("quiet_hours", True)),
+                    "format": item.get("format") or None,
                 }
                 await conn.execute(
                     self._insert(c)
@@ -250,6 +253,7 @@ class ChatsMixin(StoreBase):
                             value=sub["value"],
                             key=sub["key"],
                             created_at=now,
+                            thread_id=sub.get("thread_id"),
                         )
                         .on_conflict_do_nothing(index_elements=["chat_id", "kind", "key"])
                     )
