@@ -151,7 +151,7 @@ class OutboxMixin(StoreBase):
             groups: dict[int, list[int]] = {h.id: [h.id] for h in heads}
             if group_max > 1:
                 article_head = {h.chat_id: h.id for h in heads if h.article_id is not None}
-                head_thread = {h.chat_id: h.thread_id for h in heads}
+                head_thread = {h.chat_id: h.thread_id for h in heads if h.article_id is not None}
                 grouped = list(article_head)
                 for i in range(0, len(grouped), 500):
                     chunk = grouped[i : i + 500]

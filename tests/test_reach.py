@@ -396,3 +396,37 @@ async def test_links_prints_each_topic_and_writes_a_qr_png(tmp_path: Path) -> No
         "links", "--username", "@x_bot", "-o", str(tmp_path / "q2"), env=env, cwd=tmp_path
     )
     assert code == 0 and "https://t.me/x_bot?start=kiem-tra" in out
+
+
+async def test_grouped_messages_never_mix_forum_topics(sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+    from storage.store import Store
+
+    store = Store.open(sqlite_url)
+    await store.upgrade()
+    try:
+        now = clock()
+        await store.sync_sources(
+            [type("S", (), {"id": "x", "name": "X", "kind": "rss", "url": "https://p/"})()], now
+        )
+        chat = await store.upsert_chat("telegram", str(FORUM), now, kind="group")
+        await store.subscribe(chat, "topic", "a", "a", now, thread_id="5")
+        await store.subscribe(chat, "topic", "b", "b", now)
+        articles = [
+            NewArticle("x", f"g{i}", f"https://p/{i}", f"T{i}", now, "", "", (topic,))
+            for i, topic in enumerate(["a", "a", "b", "a"])
+        ]
+        await store.save_articles(articles, now)
+        seen = []
+        while jobs := await store.claim_due("telegram", now, owner="w", group_max=50):
+            (job,) = jobs
+            seen.append((job.thread_id, [a.title for a in job.articles]))
+            await store.mark_sent(job.ids, now)
+        assert seen == [("5", ["T0", "T1"]), (None, ["T2"]), ("5", ["T3"])]
+        # Subscribing again from another topic moves the subscription there.
+        assert not await store.subscribe(chat, "topic", "b", "b", now, thread_id="9")
+        subs = {s.key: s.thread_id for s in await store.subscriptions(chat)}
+        assert subs == {"a": "5", "b": "9"}
+        assert await store.unbind_thread(chat.id, "5", now) == 1
+        assert await store.unbind_thread(chat.id, "5", now) == 0
+    finally:
+        await store.close()

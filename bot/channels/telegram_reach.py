@@ -124,8 +124,9 @@ class ReachUpdates:
         assert change is not None and self._on_message is not None
         if change.chat.type != "channel":
             return
+        # Only an administrator can post in a channel: anything less ends our posting there.
         status = change.new_chat_member.status
-        if status not in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+        if status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER):
             return
         incoming = Incoming(
             channel=self.name,
