@@ -128,8 +128,7 @@ class Incoming:
 
     async def sender_is_chat_admin(self) -> bool:
         """True outside groups; in a group, whether the sender is one of its administrators."""
-        if self.chat_kind == "channel":  # only a channel's admins can post in it
-            return True
+        # (A channel's posts come from its administrators only: they may change it too.)
         if self.chat_kind != "group":
             return True
         if self.chat_admin_check is None:
