@@ -160,16 +160,20 @@ class ReachUpdates:
             inline_query=query.query,
         )
         await self._on_message(incoming, collect)
-        results = [self._inline_result(card) for card in cards[:MAX_INLINE_RESULTS]]
+        results = [
+            self._inline_result(i, card) for i, card in enumerate(cards[:MAX_INLINE_RESULTS])
+        ]
         try:
             await query.answer(results, cache_time=INLINE_CACHE_SECONDS, is_personal=False)
         except TelegramError as exc:
             log.warning("telegram: could not answer an inline query: %s", exc)
 
-    def _inline_result(self, card: OutMessage) -> InlineQueryResultArticle:
+    def _inline_result(self, index: int, card: OutMessage) -> InlineQueryResultArticle:
         pieces, mode = self._pieces(card)
         body = pieces[0]
-        key = hashlib.sha256((card.title + card.text).encode("utf-8")).hexdigest()[:32]
+        # Ids must be unique within one answer: the position keeps twin cards apart.
+        digest = hashlib.sha256(card.text.encode("utf-8")).hexdigest()[:32]
+        key = f"{index}-{digest}"
         lines = card.text.split("\n")
         return InlineQueryResultArticle(
             id=key,
