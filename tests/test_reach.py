@@ -7,8 +7,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from conftest import Clock
 from fake_telegram import FakeTelegram, Sent
 from helpers import eventually, wait_for
 from test_telegram import ADMIN, TOKEN, TOPICS, Bot, settings_env, texts
@@ -74,7 +76,7 @@ async def publish(
     bot.app.worker.wake()
 
 
-async def say(bot: Bot, chat_id: int, text: str, *, settle: float = 0.4, **kw) -> list[Sent]:  # type: ignore[no-untyped-def]
+async def say(bot: Bot, chat_id: int, text: str, *, settle: float = 0.4, **kw: Any) -> list[Sent]:
     before = len(bot.fake.sent)
     bot.fake.push_message(chat_id, text, **kw)
     await wait_for(lambda: len(bot.fake.sent) > before)
@@ -333,7 +335,9 @@ async def test_help_and_menu_name_the_new_commands(bot: Bot) -> None:
     assert ADMIN  # the admin chat exists in the settings
 
 
-async def test_mutes_format_and_channels_on_zalo_and_the_console(sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_mutes_format_and_channels_on_zalo_and_the_console(
+    sqlite_url: str, clock: Clock
+) -> None:
     from zoneinfo import ZoneInfo
 
     from bot.channels.base import Incoming
@@ -398,7 +402,7 @@ async def test_links_prints_each_topic_and_writes_a_qr_png(tmp_path: Path) -> No
     assert code == 0 and "https://t.me/x_bot?start=kiem-tra" in out
 
 
-async def test_grouped_messages_never_mix_forum_topics(sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_grouped_messages_never_mix_forum_topics(sqlite_url: str, clock: Clock) -> None:
     from storage.store import Store
 
     store = Store.open(sqlite_url)
