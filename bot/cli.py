@@ -1,5 +1,5 @@
 """Command-line interface: ``run`` (default), ``poll-once``, ``check-source``, ``demo``, ``db upgrade``,
-``export`` and ``import``.
+``export``, ``import`` and ``links``.
 
 Exit codes: 0 done (even when some sources failed), 2 bad configuration or arguments.
 """
@@ -61,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp = sub.add_parser("import", help="read chats and subscriptions from an export (idempotent)")
     imp.add_argument("file", type=Path, help="a file written by export, or - for standard input")
+    links = sub.add_parser(
+        "links", help="print every topic's Telegram deep link and write a QR code PNG per topic"
+    )
+    links.add_argument(
+        "--output", "-o", type=Path, default=Path("links"), help="folder for the PNGs (./links)"
+    )
+    links.add_argument("--username", help="the bot's username (default: asked with getMe)")
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_sub.add_parser("upgrade", help="apply migrations")
@@ -175,6 +182,28 @@ async def _import(config: Config, source: Path) -> int:
     return EXIT_OK
 
 
+async def _links(config: Config, output: Path, username: str | None) -> int:
+    import httpx
+
+    from bot.links import LinksError, all_topics_link, bot_username, write_links
+
+    if not username:
+        tg = config.settings.telegram
+        try:
+            async with httpx.AsyncClient() as client:
+                username = await bot_username(tg.api_base_url, tg.bot_token, client)
+        except LinksError as exc:
+            print(f"links: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+    username = username.lstrip("@")
+    for item in write_links(config.topics, username, output):
+        print(f"{item.slug}\t{item.name}\t{item.link}\t{item.group_link}\t{item.qr_path}")
+    every = all_topics_link(config.topics, username)
+    if every:
+        print(f"*\t(all topics)\t{every}")
+    return EXIT_OK
+
+
 def _check_export(data: object) -> str | None:
     """Why ``data`` is not an export we can read, or None."""
     if not isinstance(data, dict) or data.get("bantin_export") != EXPORT_VERSION:
@@ -188,10 +217,12 @@ def _check_export(data: object) -> str | None:
         for j, sub in enumerate(chat.get("subscriptions", [])):
             if (
                 not isinstance(sub, dict)
-                or sub.get("kind") not in ("topic", "keyword")
+                or sub.get("kind") not in ("topic", "keyword", "mute")
                 or not sub.get("key")
             ):
-                return f"chats[{i}].subscriptions[{j}]: needs kind (topic|keyword), value and key"
+                return (
+                    f"chats[{i}].subscriptions[{j}]: needs kind (topic|keyword|mute), value and key"
+                )
             sub.setdefault("value", sub["key"])
     return None
 
@@ -220,6 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_export(config, args.output))
         if command == "import":
             return asyncio.run(_import(config, args.file))
+        if command == "links":
+            return asyncio.run(_links(config, args.output, args.username))
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -15,6 +15,7 @@ from datetime import datetime, tzinfo
 from bot.admin_commands import AdminCommands, PollNow
 from bot.channels.base import Choice, Incoming, OutMessage
 from bot.i18n import LANGUAGES, pick_language, t
+from bot.reach_commands import ReachCommands
 from bot.render import article_list
 from bot.timeofday import parse_hhmm
 from feeds.models import Topic
@@ -77,6 +78,13 @@ class Commands:
             "digest": self._digest,
             "quiet": self._quiet,
         }
+        self.reach = ReachCommands(store, self.topics, tz=tz, clock=clock, is_admin=self.is_admin)
+        self._handlers.update(
+            mute=self.reach.mute,
+            unmute=self.reach.unmute,
+            format=self.reach.format,
+            channel=self.reach.channel,
+        )
         self.admin = AdminCommands(
             store,
             self.topics,
@@ -103,8 +111,17 @@ class Commands:
         )
 
     async def handle(self, msg: Incoming) -> list[OutMessage]:
-        """Answer one incoming text or button press."""
+        """Answer one incoming text or button press (or inline query)."""
+        if msg.inline_query is not None:
+            return await self.reach.inline(msg)
         now = self.clock()
+        if msg.bot_removed:  # a channel removed the bot: stop posting there
+            known = await self.store.get_chat(msg.channel, msg.chat_id)
+            if known is not None and known.active:
+                await self.store.update_chat(
+                    known, now, active=False, deactivated_reason="bot removed from the chat"
+                )
+            return []
         chat = await self.store.get_chat(msg.channel, msg.chat_id)
         if chat is None:
             chat = await self.store.upsert_chat(
@@ -187,11 +204,14 @@ class Commands:
         replies = [OutMessage(t(chat.language, "welcome"))]
         if was_paused:
             replies.append(OutMessage(t(chat.language, "resumed")))
+        # A deep link (t.me/<bot>?start=<payload>) names topics to subscribe to.
+        linked = await self.reach.start_payload(msg, chat, args) if args else []
+        replies += linked[:1]
         replies.append(await self._topics_message(chat))
-        return replies
+        return replies + linked[1:]
 
     async def _help(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
-        text = t(chat.language, "help")
+        text = t(chat.language, "help") + "\n" + t(chat.language, "help_reach")
         if self.is_admin(msg):
             text += "\n\n" + t(chat.language, "help_admin")
         return [OutMessage(text)]
@@ -209,9 +229,10 @@ class Commands:
         if slug not in {topic.slug for topic in self.topics}:
             return [await self._topics_message(chat)]
         now = self.clock()
-        if not await self.store.subscribe(chat, "topic", slug, slug, now):
+        if not await self.store.subscribe(chat, "topic", slug, slug, now, thread_id=msg.thread_id):
             await self.store.unsubscribe(chat, "topic", slug)
-        return [await self._topics_message(chat)]
+            return [await self._topics_message(chat)]
+        return [await self._topics_message(chat), *await self.reach.backfill(chat, slug)]
 
     async def _resolve_one(self, chat: Chat, arg: str) -> Topic | OutMessage:
         found = self.find_topics(arg)
@@ -232,11 +253,14 @@ class Commands:
         topic = await self._resolve_one(chat, args)
         if isinstance(topic, OutMessage):
             return [topic]
-        added = await self.store.subscribe(chat, "topic", topic.slug, topic.slug, self.clock())
+        added = await self.store.subscribe(
+            chat, "topic", topic.slug, topic.slug, self.clock(), thread_id=msg.thread_id
+        )
         return [
             OutMessage(
                 t(chat.language, "subscribed" if added else "already_subscribed", name=topic.name)
-            )
+            ),
+            *(await self.reach.backfill(chat, topic.slug) if added else []),
         ]
 
     async def _unsubscribe(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
@@ -277,7 +301,9 @@ class Commands:
         problem = self._check_keyword(chat, args)
         if problem:
             return [problem]
-        added = await self.store.subscribe(chat, "keyword", args, match_key(args), self.clock())
+        added = await self.store.subscribe(
+            chat, "keyword", args, match_key(args), self.clock(), thread_id=msg.thread_id
+        )
         return [
             OutMessage(t(chat.language, "followed" if added else "already_followed", keyword=args))
         ]
@@ -303,6 +329,7 @@ class Commands:
             lines.append(t(chat.language, "mysubs_topics", items=", ".join(topics)))
         if keywords:
             lines.append(t(chat.language, "mysubs_keywords", items=", ".join(keywords)))
+        lines += self.reach.mysubs_lines(chat, subs)
         if chat.paused:
             lines.append(t(chat.language, "mysubs_paused"))
         return [OutMessage("\n".join(lines))]

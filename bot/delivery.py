@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import dataclasses
 import logging
 import random
 import time
@@ -38,11 +39,12 @@ from bot.channels.base import (
     OutMessage,
     Rejected,
     RetryLater,
+    ThreadGone,
 )
 from bot.i18n import t
 from bot.leader import DEFAULT_TTL, Lease
 from bot.metrics import Metrics
-from bot.render import article_message, articles_message
+from bot.render import formatted
 from bot.timeofday import parse_hhmm
 from storage.records import DeliveryJob
 from storage.store import Store
@@ -326,7 +328,8 @@ class ChannelSender:
                 job.ids, now, next_attempt_at=hold, error="", undo_attempt=True
             )
             return
-        wait = self.limiter.reserve(job.chat.chat_id, group=job.chat.kind == "group")
+        # A channel is paced like a group: Telegram applies the same per-chat limit.
+        wait = self.limiter.reserve(job.chat.chat_id, group=job.chat.kind in ("group", "channel"))
         if wait > PARK_AFTER:
             await self._park(job, wait, "rate limit")
             return
@@ -335,6 +338,8 @@ class ChannelSender:
         started = time.perf_counter()
         try:
             message = self.render(job)
+            if job.thread_id:
+                message = dataclasses.replace(message, thread_id=job.thread_id)
             sent_id = await self.channel.send(job.chat.chat_id, message)
         except RetryLater as exc:
             self._record("rate_limited" if exc.after is not None else "retry")
@@ -359,10 +364,15 @@ class ChannelSender:
                 )
         except ChatUnreachable as exc:
             self._record("unreachable")
+            # A broadcast channel that refuses the bot has removed it: one failure is enough.
+            limit = 1 if job.chat.kind == "channel" else UNREACHABLE_LIMIT
             if await self.store.mark_unreachable(
-                job.ids, self.clock(), reason=str(exc), deactivate_after=UNREACHABLE_LIMIT
+                job.ids, self.clock(), reason=str(exc), deactivate_after=limit
             ):
                 log.info("chat %s:%s deactivated: %s", self.channel.name, job.chat.chat_id, exc)
+        except ThreadGone as exc:
+            self._record("thread_gone")
+            await self._thread_gone(job, exc)
         except Rejected as exc:
             self._record("rejected")
             await self.store.mark_failed(job.ids, self.clock(), reason=f"rejected: {exc}")
@@ -374,6 +384,25 @@ class ChannelSender:
             await self.store.mark_sent(job.ids, self.clock(), sent_id)
             if (job.chat.digest_time or forced) and job.articles:
                 await self.store.set_last_digest(job.chat.id, self.clock())
+
+    async def _thread_gone(self, job: DeliveryJob, exc: ThreadGone) -> None:
+        """The forum topic closed: its subscriptions fall back to the General topic, this
+        message is sent again there, and the group's admins are told once."""
+        now = self.clock()
+        if job.thread_id is None:
+            await self.store.mark_failed(job.ids, now, reason=f"rejected: {exc}")
+            return
+        moved = await self.store.unbind_thread(job.chat.id, job.thread_id, now)
+        await self.store.mark_retry(
+            job.ids, now, next_attempt_at=now, error=str(exc), undo_attempt=True
+        )
+        log.info("chat %s: forum topic %s gone (%s)", job.chat.chat_id, job.thread_id, exc)
+        if moved:
+            text = t(job.chat.language, "thread_closed_notice", thread=job.thread_id)
+            await self.store.enqueue_message(
+                "alert", text, now, chats=[(job.chat.channel, job.chat.chat_id)]
+            )
+            self.wake()
 
     def _record(self, outcome: str, seconds: float | None = None) -> None:
         if self.metrics is not None:
@@ -477,23 +506,20 @@ class DeliveryWorker:
 
     def render(self, job: DeliveryJob) -> OutMessage:
         lang = job.chat.language
-        if len(job.articles) == 1:
-            a = job.articles[0]
-            return article_message(
-                a,
-                lang=lang,
-                tz=self.tz,
-                topic_names=self.topic_names,
-                link_preview=self.link_previews.get(a.source_id, False),
-            )
         if job.articles:
             key = "digest_header" if job.chat.digest_time else "group_header"
-            return articles_message(
+            # The chat's /format decides the layout, of one article or of a group of them.
+            return formatted(
                 job.articles,
+                fmt=job.chat.format,
                 lang=lang,
                 tz=self.tz,
                 topic_names=self.topic_names,
                 header=t(lang, key, count=len(job.articles)),
+                link_preview=(
+                    len(job.articles) == 1
+                    and self.link_previews.get(job.articles[0].source_id, False)
+                ),
             )
         return OutMessage(text=job.message_text or "")
 

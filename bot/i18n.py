@@ -119,6 +119,56 @@ _VI: dict[str, str] = {
     "stats_chart_title": "Hoạt động 14 ngày qua",
     "stats_chart_articles": "Tin mới",
     "stats_chart_deliveries": "Lượt gửi",
+    # -- reach (issue 14): deep links, backfill, forum topics, channels, inline, mutes, format
+    "help_reach": (
+        "/mute <từ khóa> - không nhận tin có từ khóa này (kể cả khi chủ đề khớp)\n"
+        "/unmute <từ khóa> - bỏ chặn từ khóa\n"
+        "/format full|compact|titles - đầy đủ, gọn (tiêu đề + liên kết) hoặc chỉ tiêu đề\n"
+        "/channel add @kênh <chủ đề>|list|remove @kênh - đăng tin lên kênh Telegram của bạn\n"
+        "@<tên bot> <từ khóa> - (Telegram) tìm tin ngay trong ô soạn tin của mọi cuộc trò chuyện"
+    ),
+    "deeplink_subscribed": "Đã đăng ký: {names}.",
+    "deeplink_unknown": "Liên kết không hợp lệ hoặc chủ đề không còn: «{payload}».",
+    "backfill_header": "🗞 Tin gần đây - {topic}",
+    "mysubs_mutes": "Đã chặn: {items}",
+    "mysubs_where": "{name} → {where}",
+    "where_thread": "chủ đề diễn đàn #{thread}",
+    "where_general": "chủ đề chung (General)",
+    "usage_mute": "Cách dùng: /mute <từ khóa> - tin có từ khóa này sẽ không được gửi tới đây.",
+    "usage_unmute": "Cách dùng: /unmute <từ khóa>",
+    "muted": "Đã chặn «{keyword}»: tin có từ khóa này sẽ không được gửi tới đây.",
+    "already_muted": "«{keyword}» đã bị chặn rồi.",
+    "unmuted": "Đã bỏ chặn «{keyword}».",
+    "not_muted": "«{keyword}» không bị chặn.",
+    "usage_format": (
+        "Cách dùng: /format full (tiêu đề, ngày, tóm tắt, liên kết), /format compact "
+        "(tiêu đề + liên kết) hoặc /format titles (chỉ danh sách tiêu đề)"
+    ),
+    "format_set": "Đã đổi cách hiển thị tin: {format}.",
+    "usage_channel": (
+        "Cách dùng (trong trò chuyện riêng với bot):\n/channel add @kênh <chủ đề...> - "
+        "đăng tin các chủ đề lên kênh (bot phải là quản trị viên của kênh)\n"
+        "/channel list - các kênh đã thêm\n/channel remove @kênh - ngừng đăng lên kênh"
+    ),
+    "channel_private_only": "Lệnh /channel chỉ dùng trong trò chuyện riêng với bot.",
+    "channel_unsupported": "Nền tảng này không có kênh.",
+    "channel_not_found": "Không tìm thấy kênh «{ref}», hoặc bot chưa được thêm vào kênh.",
+    "channel_not_a_channel": "«{ref}» không phải là một kênh.",
+    "channel_bot_not_admin": (
+        "Bot chưa là quản trị viên của kênh «{title}»: hãy thêm bot làm quản trị viên."
+    ),
+    "channel_user_not_admin": "Bạn không phải quản trị viên của kênh «{title}».",
+    "channel_added": "Đã thêm kênh «{title}»: tin các chủ đề {names} sẽ được đăng lên đó.",
+    "channel_none": "Chưa có kênh nào.",
+    "channel_list_header": "Các kênh:",
+    "channel_removed": "Đã ngừng đăng lên kênh «{title}».",
+    "channel_not_added": "Kênh «{ref}» chưa được thêm.",
+    "thread_closed_notice": (
+        "⚠️ Gửi quản trị viên nhóm: chủ đề diễn đàn #{thread} đã đóng hoặc bị xóa, nên tin "
+        "của nó từ nay được gửi vào chủ đề chung (General). Gõ /subscribe <chủ đề> trong một "
+        "chủ đề khác để chuyển tin sang đó."
+    ),
+    "inline_latest": "Tin mới nhất",
 }
 
 _EN: dict[str, str] = {
@@ -233,6 +283,54 @@ _EN: dict[str, str] = {
     "stats_chart_title": "Activity, last 14 days",
     "stats_chart_articles": "New articles",
     "stats_chart_deliveries": "Deliveries",
+    # -- reach (issue 14): deep links, backfill, forum topics, channels, inline, mutes, format
+    "help_reach": (
+        "/mute <keyword> - never get articles with this keyword (even when a topic matches)\n"
+        "/unmute <keyword> - stop muting a keyword\n"
+        "/format full|compact|titles - full, compact (title + link) or titles only\n"
+        "/channel add @channel <topics>|list|remove @channel - post to your Telegram channel\n"
+        "@<bot name> <words> - (Telegram) search from the message box of any chat"
+    ),
+    "deeplink_subscribed": "Subscribed: {names}.",
+    "deeplink_unknown": "This link is not valid or its topics are gone: “{payload}”.",
+    "backfill_header": "🗞 Recent articles - {topic}",
+    "mysubs_mutes": "Muted: {items}",
+    "mysubs_where": "{name} → {where}",
+    "where_thread": "forum topic #{thread}",
+    "where_general": "the General topic",
+    "usage_mute": "Usage: /mute <keyword> - articles with this keyword will not be sent here.",
+    "usage_unmute": "Usage: /unmute <keyword>",
+    "muted": "Muted “{keyword}”: articles with it will not be sent here.",
+    "already_muted": "“{keyword}” is already muted.",
+    "unmuted": "Unmuted “{keyword}”.",
+    "not_muted": "“{keyword}” is not muted.",
+    "usage_format": (
+        "Usage: /format full (title, date, summary, link), /format compact (title + link) "
+        "or /format titles (a list of titles)"
+    ),
+    "format_set": "Message format set to {format}.",
+    "usage_channel": (
+        "Usage (in a private chat with the bot):\n/channel add @channel <topics...> - post "
+        "these topics to the channel (the bot must be one of its administrators)\n"
+        "/channel list - your channels\n/channel remove @channel - stop posting there"
+    ),
+    "channel_private_only": "/channel works in a private chat with the bot only.",
+    "channel_unsupported": "This platform has no channels.",
+    "channel_not_found": "Channel “{ref}” not found, or the bot is not in it.",
+    "channel_not_a_channel": "“{ref}” is not a channel.",
+    "channel_bot_not_admin": "The bot is not an administrator of “{title}”: make it one first.",
+    "channel_user_not_admin": "You are not an administrator of “{title}”.",
+    "channel_added": "Channel “{title}” added: articles of {names} will be posted there.",
+    "channel_none": "No channels yet.",
+    "channel_list_header": "Channels:",
+    "channel_removed": "Stopped posting to “{title}”.",
+    "channel_not_added": "Channel “{ref}” was not added.",
+    "thread_closed_notice": (
+        "⚠️ To the group's admins: forum topic #{thread} is closed or deleted, so its articles "
+        "now go to the General topic. Type /subscribe <topic> inside another topic to move "
+        "them there."
+    ),
+    "inline_latest": "Latest articles",
 }
 
 CATALOGUE: dict[str, dict[str, str]] = {"vi": _VI, "en": _EN}
@@ -267,6 +365,10 @@ MENU: dict[str, list[tuple[str, str]]] = {
         ("digest", "Bản tin tổng hợp hằng ngày"),
         ("quiet", "Giờ yên tĩnh"),
         ("lang", "Đổi ngôn ngữ"),
+        ("mute", "Chặn một từ khóa"),
+        ("unmute", "Bỏ chặn từ khóa"),
+        ("format", "Cách hiển thị tin"),
+        ("channel", "Đăng tin lên kênh của bạn"),
         ("stop", "Tạm dừng thông báo"),
         ("help", "Trợ giúp"),
     ],
@@ -283,6 +385,10 @@ MENU: dict[str, list[tuple[str, str]]] = {
         ("digest", "Daily digest"),
         ("quiet", "Quiet hours"),
         ("lang", "Change language"),
+        ("mute", "Mute a keyword"),
+        ("unmute", "Unmute a keyword"),
+        ("format", "Message format"),
+        ("channel", "Post to your channel"),
         ("stop", "Pause notifications"),
         ("help", "Help"),
     ],

@@ -100,3 +100,62 @@ def articles_message(
         hl.append(f'<a href="{e(a.url, quote=True)}">{e(read_more)}</a>')
         html_parts.append("\n".join(hl))
     return OutMessage(text="\n\n".join(text_parts), html="\n\n".join(html_parts))
+
+
+#: the message formats a chat can pick with ``/format``
+FORMATS = ("full", "compact", "titles")
+
+
+def compact_message(articles: Sequence[StoredArticle], *, header: str | None) -> OutMessage:
+    """Title and link per article (``/format compact``)."""
+    e = html.escape
+    lines = [header] if header else []
+    hlines = [f"<b>{e(header)}</b>"] if header else []
+    numbered = len(articles) > 1
+    for i, a in enumerate(articles, 1):
+        mark = f"{i}. " if numbered else "📰 "
+        lines.append(f"{mark}{a.title}\n{a.url}")
+        hlines.append(f'{mark}<a href="{e(a.url, quote=True)}">{e(a.title)}</a>')
+    return OutMessage(text="\n".join(lines), html="\n".join(hlines))
+
+
+def titles_message(articles: Sequence[StoredArticle], *, header: str | None) -> OutMessage:
+    """A list of titles (``/format titles``); on Telegram each title is its link."""
+    e = html.escape
+    lines = [header] if header else []
+    hlines = [f"<b>{e(header)}</b>"] if header else []
+    for a in articles:
+        lines.append(f"• {a.title}")
+        hlines.append(f'• <a href="{e(a.url, quote=True)}">{e(a.title)}</a>')
+    return OutMessage(text="\n".join(lines), html="\n".join(hlines))
+
+
+def formatted(
+    articles: Sequence[StoredArticle],
+    *,
+    fmt: str,
+    lang: str,
+    tz: tzinfo,
+    topic_names: Mapping[str, str],
+    header: str,
+    link_preview: bool = False,
+    grouped: bool = False,
+) -> OutMessage:
+    """Articles in a chat's format; ``header`` heads a group of several, or any number when
+    ``grouped`` (a backfill)."""
+    grouped = grouped or len(articles) > 1
+    if fmt == "compact":
+        return compact_message(articles, header=header if grouped else None)
+    if fmt == "titles":
+        return titles_message(articles, header=header)
+    if not grouped:
+        return article_message(
+            articles[0], lang=lang, tz=tz, topic_names=topic_names, link_preview=link_preview
+        )
+    return articles_message(articles, lang=lang, tz=tz, topic_names=topic_names, header=header)
+
+
+def article_card(article: StoredArticle, *, lang: str, tz: tzinfo) -> OutMessage:
+    """One article as a shareable card (inline search): title, date, summary, link."""
+    card = article_message(article, lang=lang, tz=tz, topic_names={}, link_preview=True)
+    return OutMessage(text=card.text, html=card.html, link_preview=True, title=article.title[:256])

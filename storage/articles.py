@@ -95,31 +95,47 @@ class ArticlesMixin(StoreBase):
         self, conn: AsyncConnection, article_ids: Sequence[int], now: datetime
     ) -> int:
         """Queue one delivery per (active chat, article) where the chat follows a topic or a
-        keyword of the article: a single INSERT ... SELECT, whatever the number of chats.
+        keyword of the article and mutes none of its keywords: a single INSERT ... SELECT,
+        whatever the number of chats. The delivery goes to the forum topic (thread) of the
+        matching subscription (one of them, when several match).
         """
         s = SUBSCRIPTION_T
         c = CHAT_T
         at = ARTICLE_TOPIC_T
         ak = ARTICLE_KEYWORD_T
         by_topic = (
-            select(s.c.chat_id, at.c.article_id)
+            select(s.c.chat_id, at.c.article_id, s.c.thread_id)
             .join(at, and_(s.c.kind == "topic", s.c.key == at.c.topic))
             .where(at.c.article_id.in_(list(article_ids)))
         )
         by_keyword = (
-            select(s.c.chat_id, ak.c.article_id)
+            select(s.c.chat_id, ak.c.article_id, s.c.thread_id)
             .join(ak, and_(s.c.kind == "keyword", s.c.key == ak.c.keyword))
             .where(ak.c.article_id.in_(list(article_ids)))
         )
-        pairs = by_topic.union(by_keyword).subquery()
+        pairs = by_topic.union_all(by_keyword).subquery()
+        mute = s.alias("mute")
+        muted_kw = ak.alias("muted_kw")
+        # A mute beats every topic and keyword that matched.
+        muted = (
+            select(mute.c.id)
+            .join(muted_kw, muted_kw.c.keyword == mute.c.key)
+            .where(
+                mute.c.kind == "mute",
+                mute.c.chat_id == pairs.c.chat_id,
+                muted_kw.c.article_id == pairs.c.article_id,
+            )
+            .exists()
+        )
         targets = (
-            select(pairs.c.chat_id, pairs.c.article_id)
+            select(pairs.c.chat_id, pairs.c.article_id, func.max(pairs.c.thread_id))
             .join(c, c.c.id == pairs.c.chat_id)
-            .where(c.c.active.is_(True), c.c.paused.is_(False))
+            .where(c.c.active.is_(True), c.c.paused.is_(False), ~muted)
+            .group_by(pairs.c.chat_id, pairs.c.article_id)
             # Order by article then chat: each chat gets articles in their order of arrival.
             .order_by(pairs.c.article_id, pairs.c.chat_id)
         )
-        return await self._queue_pending(conn, targets, "article_id", now)
+        return await self._queue_pending(conn, targets, "article_id", now, ("thread_id",))
 
     async def latest(self, topic: str | None = None, limit: int = 5) -> list[StoredArticle]:
         """Newest articles first (by ``sort_at``: publish date, else first sight), optionally

@@ -43,10 +43,16 @@ class StoreBase:
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
 
     async def _queue_pending(
-        self, conn: AsyncConnection, targets: Select[Any], ref: str, now: datetime
+        self,
+        conn: AsyncConnection,
+        targets: Select[Any],
+        ref: str,
+        now: datetime,
+        extra: tuple[str, ...] = (),
     ) -> int:
         """``INSERT INTO deliveries ... SELECT``: one pending delivery per row of ``targets``,
-        which selects (chat id, ``ref``) where ``ref`` is ``article_id`` or ``message_id``.
+        which selects (chat id, ``ref``, ``*extra``) where ``ref`` is ``article_id`` or
+        ``message_id`` and ``extra`` names more delivery columns (``thread_id``).
         Rows already queued are skipped; returns how many were queued."""
         d = DELIVERY_T
         sel = targets.add_columns(
@@ -60,6 +66,7 @@ class StoreBase:
         columns = [
             "chat_id",
             ref,
+            *extra,
             "status",
             "attempts",
             "next_attempt_at",
@@ -104,6 +111,8 @@ def row_to_chat(r: Any) -> Chat:
         digest_time=r.digest_time,
         last_digest_at=r.last_digest_at,
         quiet_hours=bool(r.quiet_hours),
+        format=r.format or "full",
+        added_by=r.added_by,
     )
 
 

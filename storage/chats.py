@@ -82,6 +82,9 @@ class ChatsMixin(StoreBase):
             "deactivated_reason",
             "quiet_hours",
             "last_digest_at",
+            "format",
+            "added_by",
+            "kind",
         }
         if not set(values) <= allowed:
             raise ValueError(f"cannot update {set(values) - allowed}")
@@ -96,16 +99,45 @@ class ChatsMixin(StoreBase):
         async with self.engine.begin() as conn:
             await conn.execute(update(c).where(c.c.id == chat_pk).values(last_digest_at=now))
 
-    async def subscribe(self, chat: Chat, kind: str, value: str, key: str, now: datetime) -> bool:
-        """Add a subscription; False when the chat already had it."""
+    async def subscribe(
+        self,
+        chat: Chat,
+        kind: str,
+        value: str,
+        key: str,
+        now: datetime,
+        *,
+        thread_id: str | None = None,
+    ) -> bool:
+        """Add a subscription; False when the chat already had it. ``thread_id`` (a forum
+        topic) is where its pushes go; subscribing again from elsewhere moves it there."""
         s = SUBSCRIPTION_T
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 self._insert(s)
-                .values(chat_id=chat.id, kind=kind, value=value, key=key, created_at=now)
+                .values(
+                    chat_id=chat.id,
+                    kind=kind,
+                    value=value,
+                    key=key,
+                    created_at=now,
+                    thread_id=thread_id,
+                )
                 .on_conflict_do_nothing(index_elements=["chat_id", "kind", "key"])
             )
-        return bool(result.rowcount)
+            added = bool(result.rowcount)
+            if not added:
+                await conn.execute(
+                    update(s)
+                    .where(
+                        s.c.chat_id == chat.id,
+                        s.c.kind == kind,
+                        s.c.key == key,
+                        s.c.thread_id.is_distinct_from(thread_id),
+                    )
+                    .values(thread_id=thread_id)
+                )
+        return added
 
     async def unsubscribe(self, chat: Chat, kind: str | None, key: str | None) -> int:
         """Remove one subscription (or, with ``kind=None``, all of them); return how many."""
@@ -121,20 +153,20 @@ class ChatsMixin(StoreBase):
         s = SUBSCRIPTION_T
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                select(s.c.kind, s.c.value, s.c.key)
+                select(s.c.kind, s.c.value, s.c.key, s.c.thread_id)
                 .where(s.c.chat_id == chat.id)
                 .order_by(s.c.kind.desc(), s.c.id)
             )
-            return [Subscription(r.kind, r.value, r.key) for r in rows]
+            return [Subscription(r.kind, r.value, r.key, r.thread_id) for r in rows]
 
     async def keyword_keys(self) -> list[str]:
-        """Distinct keyword match keys followed by at least one active chat."""
+        """Distinct keyword match keys followed (or muted) by at least one active chat."""
         s = SUBSCRIPTION_T
         c = CHAT_T
         q = (
             select(s.c.key)
             .join(c, c.c.id == s.c.chat_id)
-            .where(s.c.kind == "keyword", c.c.active.is_(True))
+            .where(s.c.kind.in_(("keyword", "mute")), c.c.active.is_(True))
             .distinct()
         )
         async with self.engine.connect() as conn:
@@ -149,11 +181,12 @@ class ChatsMixin(StoreBase):
         async with self.engine.connect() as conn:
             subs: dict[int, list[dict[str, str]]] = {}
             for r in await conn.execute(
-                select(s.c.chat_id, s.c.kind, s.c.value, s.c.key).order_by(s.c.id)
+                select(s.c.chat_id, s.c.kind, s.c.value, s.c.key, s.c.thread_id).order_by(s.c.id)
             ):
-                subs.setdefault(r.chat_id, []).append(
-                    {"kind": r.kind, "value": r.value, "key": r.key}
-                )
+                sub = {"kind": r.kind, "value": r.value, "key": r.key}
+                if r.thread_id:
+                    sub["thread_id"] = r.thread_id
+                subs.setdefault(r.chat_id, []).append(sub)
             chats = (await conn.execute(select(c).order_by(c.c.id))).all()
         return [
             {
@@ -166,6 +199,7 @@ class ChatsMixin(StoreBase):
                 "paused": bool(r.paused),
                 "digest_time": r.digest_time,
                 "quiet_hours": bool(r.quiet_hours),
+                "format": r.format or "full",
                 "subscriptions": subs.get(r.id, []),
             }
             for r in chats
@@ -188,6 +222,7 @@ class ChatsMixin(StoreBase):
                     "paused": bool(item.get("paused", False)),
                     "digest_time": item.get("digest_time"),
                     "quiet_hours": bool(item.get("quiet_hours", True)),
+                    "format": item.get("format") or None,
                 }
                 await conn.execute(
                     self._insert(c)
@@ -218,6 +253,7 @@ class ChatsMixin(StoreBase):
                             value=sub["value"],
                             key=sub["key"],
                             created_at=now,
+                            thread_id=sub.get("thread_id"),
                         )
                         .on_conflict_do_nothing(index_elements=["chat_id", "kind", "key"])
                     )

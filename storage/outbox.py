@@ -133,7 +133,7 @@ class OutboxMixin(StoreBase):
             .exists()
         )
         heads_q = (
-            select(d.c.id, d.c.chat_id, d.c.article_id)
+            select(d.c.id, d.c.chat_id, d.c.article_id, d.c.thread_id)
             .join(c, c.c.id == d.c.chat_id)
             .where(
                 d.c.status == DeliveryStatus.PENDING,
@@ -151,11 +151,18 @@ class OutboxMixin(StoreBase):
             groups: dict[int, list[int]] = {h.id: [h.id] for h in heads}
             if group_max > 1:
                 article_head = {h.chat_id: h.id for h in heads if h.article_id is not None}
+                head_thread = {h.chat_id: h.thread_id for h in heads if h.article_id is not None}
                 grouped = list(article_head)
                 for i in range(0, len(grouped), 500):
                     chunk = grouped[i : i + 500]
                     following = await conn.execute(
-                        select(d.c.id, d.c.chat_id, d.c.article_id, d.c.next_attempt_at)
+                        select(
+                            d.c.id,
+                            d.c.chat_id,
+                            d.c.article_id,
+                            d.c.next_attempt_at,
+                            d.c.thread_id,
+                        )
                         .where(
                             d.c.chat_id.in_(chunk),
                             d.c.status == DeliveryStatus.PENDING,
@@ -169,7 +176,12 @@ class OutboxMixin(StoreBase):
                         if r.id <= ids[0] or r.chat_id in stopped:
                             continue
                         # Only a run of due articles joins the head: the order stays intact.
-                        if r.next_attempt_at > now or len(ids) >= group_max:
+                        # ... and only into the same forum topic.
+                        if (
+                            r.next_attempt_at > now
+                            or len(ids) >= group_max
+                            or r.thread_id != head_thread[r.chat_id]
+                        ):
                             stopped.add(r.chat_id)
                             continue
                         ids.append(r.id)
@@ -213,6 +225,7 @@ class OutboxMixin(StoreBase):
                     d.c.id.label("delivery_id"),
                     d.c.attempts,
                     d.c.message_id,
+                    d.c.thread_id.label("delivery_thread_id"),
                     c,
                     m.c.kind.label("message_kind"),
                     m.c.text.label("message_text"),
@@ -239,6 +252,7 @@ class OutboxMixin(StoreBase):
                     message_kind=first.message_kind,
                     message_text=first.message_text,
                     message_id=first.message_id,
+                    thread_id=first.delivery_thread_id,
                 )
             )
         return jobs

@@ -107,13 +107,16 @@ class Chat:
     digest_time: str | None
     last_digest_at: datetime | None = None
     quiet_hours: bool = True
+    format: str = "full"  # "full" | "compact" | "titles"
+    added_by: str | None = None  # a Telegram channel: who registered it
 
 
 @dataclass(frozen=True)
 class Subscription:
-    kind: str  # "topic" | "keyword"
+    kind: str  # "topic" | "keyword" | "mute"
     value: str
     key: str
+    thread_id: str | None = None  # the forum topic its pushes go to
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,7 @@ class DeliveryJob:
     message_kind: str | None
     message_text: str | None
     message_id: int | None = None
+    thread_id: str | None = None  # forum topic of the chat to post into
 
     @property
     def id(self) -> int:

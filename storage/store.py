@@ -18,6 +18,7 @@ from storage.articles import ArticlesMixin
 from storage.chats import ChatsMixin
 from storage.leases import LeasesMixin
 from storage.outbox import OutboxMixin
+from storage.reach import ReachMixin
 from storage.records import MigrationError
 from storage.search import SearchMixin
 from storage.sources import SourcesMixin
@@ -37,7 +38,14 @@ def normalise_url(url: str) -> str:
 
 
 class Store(
-    SourcesMixin, ArticlesMixin, SearchMixin, ChatsMixin, OutboxMixin, LeasesMixin, StatsMixin
+    SourcesMixin,
+    ArticlesMixin,
+    SearchMixin,
+    ChatsMixin,
+    OutboxMixin,
+    LeasesMixin,
+    StatsMixin,
+    ReachMixin,
 ):
     """The data-access object. Create with :meth:`open`; every method is a short transaction,
     plain dataclasses out, ``now`` passed in.

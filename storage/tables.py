@@ -144,6 +144,8 @@ class ChatRow(Base):
     digest_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" local; None = instant
     last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     quiet_hours: Mapped[bool] = mapped_column(Boolean, default=True)  # False: opted out
+    format: Mapped[str | None] = mapped_column(String(10))  # full | compact | titles; None: full
+    added_by: Mapped[str | None] = mapped_column(String(100))  # who registered a channel
     unreachable_count: Mapped[int] = mapped_column(Integer, default=0)
     deactivated_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -158,15 +160,29 @@ class SubscriptionRow(Base):
     __tablename__ = "subscriptions"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(10))  # "topic" | "keyword"
+    kind: Mapped[str] = mapped_column(String(10))  # "topic" | "keyword" | "mute"
     value: Mapped[str] = mapped_column(Text)
     key: Mapped[str] = mapped_column(String(300))  # slug, or the keyword's match key
+    thread_id: Mapped[str | None] = mapped_column(String(20))  # a forum topic of the group
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         UniqueConstraint("chat_id", "kind", "key", name="uq_subscriptions_chat_kind_key"),
         Index("ix_subscriptions_kind_key", "kind", "key"),
     )
+
+
+class ChatBackfillRow(Base):
+    """A chat already got the latest few articles of this topic when it subscribed."""
+
+    __tablename__ = "chat_backfills"
+    chat_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("chats.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    topic: Mapped[str] = mapped_column(String(100), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class MessageRow(Base):
@@ -199,6 +215,7 @@ class DeliveryRow(Base):
     platform_message_id: Mapped[str | None] = mapped_column(String(100))
     claimed_by: Mapped[str | None] = mapped_column(String(64))  # worker holding it while 'sending'
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    thread_id: Mapped[str | None] = mapped_column(String(20))  # forum topic to post into
 
     __table_args__ = (
         UniqueConstraint("chat_id", "article_id", name="uq_deliveries_chat_article"),
@@ -241,4 +258,5 @@ SUBSCRIPTION_T = cast(Table, SubscriptionRow.__table__)
 MESSAGE_T = cast(Table, MessageRow.__table__)
 DELIVERY_T = cast(Table, DeliveryRow.__table__)
 LEASE_T = cast(Table, LeaseRow.__table__)
+CHAT_BACKFILL_T = cast(Table, ChatBackfillRow.__table__)
 CHANNEL_USAGE_T = cast(Table, ChannelUsageRow.__table__)

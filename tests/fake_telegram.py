@@ -7,6 +7,12 @@ Point PTB at it with ``Bot(token, base_url=f"{url}/bot")`` (or
 ``ApplicationBuilder().token(token).base_url(f"{url}/bot")``) where ``url`` comes from
 ``async with fake.running() as url`` or ``serve(fake.app)``.
 
+Forum supergroups (``make_forum``, ``create_topic``, ``close_topic``, ``delete_topic``: sends
+with ``message_thread_id`` land in a topic, or answer TOPIC_CLOSED / "message thread not
+found"), channels (``add_channel`` with an ``@username``, ``push_channel_post``,
+``remove_from_channel`` which also queues the ``my_chat_member`` update) and inline queries
+(``push_inline_query``; ``answerInlineQuery`` is validated and kept in ``inline_answers``).
+
 Errors answered to the client (never raised into the test): 400 Bad Request, 401 Unauthorized
 (wrong token), 403 Forbidden, 404 Not Found (unknown method), 409 Conflict (getUpdates while a
 webhook is set, or a newer getUpdates), 429 Too Many Requests, scripted anything.
@@ -77,6 +83,7 @@ _METHODS = (
     "getChatMember",
     "getChat",
     "sendChatAction",
+    "answerInlineQuery",
     "close",
     "logOut",
 )
@@ -114,6 +121,7 @@ _BOOL_FIELDS = frozenset(
         "has_spoiler",
         "show_caption_above_media",
         "allow_paid_broadcast",
+        "is_personal",
     }
 )
 _JSON_FIELDS = frozenset(
@@ -126,6 +134,8 @@ _JSON_FIELDS = frozenset(
         "entities",
         "caption_entities",
         "reply_parameters",
+        "results",
+        "button",
     }
 )
 
@@ -171,6 +181,8 @@ class Sent:
     photo: bytes | str | None
     caption: str | None
     at: float
+    #: the forum topic the message landed in (None: the chat itself, or General)
+    message_thread_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -583,6 +595,7 @@ class FakeTelegram:
         token: str = "123456:TEST-token",
         *,
         username: str = "bantin_test_bot",
+        supports_inline_queries: bool = False,
         global_rate: float | None = None,
         per_chat_interval: float | None = None,
         group_per_minute: int | None = None,
@@ -600,7 +613,7 @@ class FakeTelegram:
             "username": username,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": supports_inline_queries,
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
@@ -615,6 +628,8 @@ class FakeTelegram:
         self.sent: list[Sent] = []
         self.edits: list[Edit] = []
         self.callback_answers: list[dict[str, Any]] = []
+        #: answerInlineQuery calls by inline query id
+        self.inline_answers: dict[str, dict[str, Any]] = {}
         #: default-scope commands by language_code ("" = no language)
         self.commands: dict[str, list[dict[str, Any]]] = {}
         #: every scope: (scope key, language_code) -> commands; the key is the scope's type
@@ -640,6 +655,11 @@ class FakeTelegram:
         self._open_callbacks: set[str] = set()
         self._callback_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
+        #: forum chats: thread id -> "open" | "closed"; deleted topics are dropped
+        self._forums: dict[int, dict[int, str]] = {}
+        self._usernames: dict[str, int] = {}
+        self._open_inline: set[str] = set()
+        self._inline_ids = itertools.count(1)
 
         self._updates: deque[dict[str, Any]] = deque()
         self._last_update_id = 0
@@ -664,6 +684,7 @@ class FakeTelegram:
             "getChatMember": self._get_chat_member,
             "getChat": self._get_chat,
             "sendChatAction": self._send_chat_action,
+            "answerInlineQuery": self._answer_inline_query,
             "close": lambda p: True,
             "logOut": lambda p: True,
         }
@@ -720,6 +741,87 @@ class FakeTelegram:
             self._creators.pop(chat_id, None)
         else:
             self._creators[chat_id] = creator
+
+    def make_forum(self, chat_id: int, title: str = "Diễn đàn") -> None:
+        """``chat_id`` is a forum supergroup (General topic only, until ``create_topic``)."""
+        self._chats[chat_id] = {
+            "id": chat_id,
+            "type": "supergroup",
+            "title": title,
+            "is_forum": True,
+        }
+        self._forums.setdefault(chat_id, {})
+
+    def create_topic(self, chat_id: int, name: str = "Chủ đề") -> int:
+        """Open a forum topic; returns its ``message_thread_id`` (the id of its first message)."""
+        if chat_id not in self._forums:
+            self.make_forum(chat_id)
+        thread_id = self._next_message_id(chat_id)
+        self._forums[chat_id][thread_id] = "open"
+        return thread_id
+
+    def close_topic(self, chat_id: int, thread_id: int) -> None:
+        """Sends into the topic now answer 400 TOPIC_CLOSED."""
+        self._forums[chat_id][thread_id] = "closed"
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """Sends into the topic now answer 400 "message thread not found"."""
+        self._forums[chat_id].pop(thread_id, None)
+
+    def add_channel(
+        self,
+        chat_id: int,
+        username: str,
+        *,
+        title: str = "Kênh",
+        admins: Iterable[int] = (),
+        bot_is_admin: bool = True,
+    ) -> None:
+        """A channel ``@username``; getChatMember answers "administrator" for ``admins`` (and
+        the bot, if ``bot_is_admin``)."""
+        self._chats[chat_id] = {
+            "id": chat_id,
+            "type": "channel",
+            "title": title,
+            "username": username.lstrip("@"),
+        }
+        self._usernames[username.lstrip("@").lower()] = chat_id
+        self.set_chat_admins(chat_id, [*admins, *([self.bot_id] if bot_is_admin else [])])
+
+    def remove_from_channel(self, chat_id: int) -> dict[str, Any]:
+        """An admin removed the bot from the channel: sends answer 403 and the
+        ``my_chat_member`` update is queued (and returned)."""
+        self._admins.get(chat_id, set()).discard(self.bot_id)
+        error = _ApiError(403, "Forbidden: bot is not a member of the channel chat")
+        self._chat_errors[chat_id] = (error, _BLOCKABLE)
+        admin = next(iter(self._admins.get(chat_id, ())), DEFAULT_GROUP_USER_ID)
+        update = {
+            "update_id": self._next_update_id(),
+            "my_chat_member": {
+                "chat": self._chat(chat_id),
+                "from": self._user(admin, "Quản trị", "vi"),
+                "date": int(time.time()),
+                "old_chat_member": {
+                    "status": "administrator",
+                    "user": dict(self._from_bot),
+                    "can_be_edited": False,
+                    "is_anonymous": False,
+                    "can_manage_chat": True,
+                    "can_delete_messages": True,
+                    "can_manage_video_chats": True,
+                    "can_restrict_members": True,
+                    "can_promote_members": False,
+                    "can_change_info": True,
+                    "can_invite_users": True,
+                    "can_post_stories": True,
+                    "can_edit_stories": True,
+                    "can_delete_stories": True,
+                },
+                "new_chat_member": {"status": "left", "user": dict(self._from_bot)},
+            },
+        }
+        self._queue(update)
+        return update
 
     # -- scripting failures ----------------------------------------------------------------
 
@@ -798,10 +900,15 @@ class FakeTelegram:
         language_code: str | None = "vi",
         first_name: str = "Người dùng",
         chat_title: str | None = None,
+        thread_id: int | None = None,
     ) -> dict[str, Any]:
-        """A message Update as Telegram would send it, not queued (for webhook tests)."""
-        if chat_type == "private":
-            chat: dict[str, Any] = {"id": chat_id, "type": "private", "first_name": first_name}
+        """A message Update as Telegram would send it, not queued (for webhook tests).
+        ``thread_id``: written inside that topic of a forum group."""
+        if chat_id in self._forums:
+            chat: dict[str, Any] = self._chats[chat_id]
+            sender_id = DEFAULT_GROUP_USER_ID if user_id is None else user_id
+        elif chat_type == "private":
+            chat = {"id": chat_id, "type": "private", "first_name": first_name}
             sender_id = chat_id if user_id is None else user_id
         else:
             title = chat_title or f"Nhóm {chat_id}"
@@ -816,6 +923,9 @@ class FakeTelegram:
             "from": user,
             "text": text,
         }
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
         command = _BOT_COMMAND_RE.match(text)
         if command is not None:
             length = _utf16_len(command.group(0))
@@ -832,6 +942,7 @@ class FakeTelegram:
         language_code: str | None = "vi",
         first_name: str = "Người dùng",
         chat_title: str | None = None,
+        thread_id: int | None = None,
     ) -> dict[str, Any]:
         """Queue a user's message for getUpdates; returns the Update dict."""
         update = self.make_message_update(
@@ -842,6 +953,7 @@ class FakeTelegram:
             language_code=language_code,
             first_name=first_name,
             chat_title=chat_title,
+            thread_id=thread_id,
         )
         self._queue(update)
         return update
@@ -895,6 +1007,35 @@ class FakeTelegram:
         )
         self._queue(update)
         return update
+
+    def push_channel_post(self, chat_id: int, text: str) -> dict[str, Any]:
+        """Queue a post in a channel (written by one of its admins, signed by the channel)."""
+        chat = self._chat(chat_id)
+        post: dict[str, Any] = {
+            "message_id": self._next_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": chat,
+            "sender_chat": chat,
+            "text": text,
+        }
+        command = _BOT_COMMAND_RE.match(text)
+        if command is not None:
+            length = _utf16_len(command.group(0))
+            post["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        update = {"update_id": self._next_update_id(), "channel_post": post}
+        self._queue(update)
+        return update
+
+    def push_inline_query(
+        self, user_id: int, query: str, *, language_code: str | None = "vi"
+    ) -> str:
+        """Queue an inline query (``@bot query`` typed by ``user_id``); returns its id."""
+        query_id = f"{self.bot_id}{next(self._inline_ids):010d}"
+        self._open_inline.add(query_id)
+        user = self._user(user_id, "Người dùng", language_code)
+        inline = {"id": query_id, "from": user, "query": query, "offset": ""}
+        self._queue({"update_id": self._next_update_id(), "inline_query": inline})
+        return query_id
 
     # -- internals: state ------------------------------------------------------------------
 
@@ -958,6 +1099,11 @@ class FakeTelegram:
             if method in _CHAT_METHODS:
                 if "chat_id" not in params or chat_id == "":
                     raise _bad("chat_id is empty")
+                if isinstance(chat_id, str) and chat_id.startswith("@"):
+                    # A public channel's @username stands for its id, as in Telegram.
+                    resolved = self._usernames.get(chat_id[1:].lower())
+                    if resolved is not None:
+                        chat_id = params["chat_id"] = resolved
                 if not isinstance(chat_id, int):
                     # Only numeric ids exist here; Telegram says the same for unknown @names.
                     raise _bad("chat not found")
@@ -1216,6 +1362,7 @@ class FakeTelegram:
             photo=photo,
             caption=caption,
             at=at,
+            message_thread_id=message.get("message_thread_id"),
         )
         self.sent.append(sent)
         by_chat = self._sent_by_chat.get(chat_id)
@@ -1224,13 +1371,34 @@ class FakeTelegram:
         by_chat.append(sent)
         self._messages[(chat_id, message["message_id"])] = message
 
-    def _new_message(self, chat_id: int) -> dict[str, Any]:
-        return {
+    def _new_message(self, chat_id: int, p: dict[str, Any] | None = None) -> dict[str, Any]:
+        thread = self._thread(chat_id, (p or {}).get("message_thread_id"))
+        message: dict[str, Any] = {
             "message_id": self._next_message_id(chat_id),
             "from": self._from_bot,
             "chat": self._chat(chat_id),
             "date": int(time.time()),
         }
+        if self._chat(chat_id).get("type") == "channel":
+            del message["from"]
+            message["sender_chat"] = self._chat(chat_id)
+        if thread is not None:
+            message["message_thread_id"] = thread
+            message["is_topic_message"] = True
+        return message
+
+    def _thread(self, chat_id: int, thread_id: Any) -> int | None:
+        """The forum topic a send goes to; 400 for a closed or unknown one, as Telegram."""
+        if thread_id is None or thread_id == "":
+            return None
+        if not isinstance(thread_id, int):
+            raise _bad("wrong parameter message_thread_id in request")
+        state = self._forums.get(chat_id, {}).get(thread_id)
+        if state is None:
+            raise _bad("message thread not found")
+        if state == "closed":
+            raise _bad("TOPIC_CLOSED")
+        return thread_id
 
     def _send_message(self, p: dict[str, Any]) -> dict[str, Any]:
         chat_id: int = p["chat_id"]
@@ -1239,8 +1407,9 @@ class FakeTelegram:
             raise _bad("message text is empty")
         plain, entities = self._check_text(text, p.get("parse_mode"), caption=False)
         markup = self._check_markup(p.get("reply_markup"))
+        self._thread(chat_id, p.get("message_thread_id"))
         at = self._preflight_send(chat_id)
-        message = self._new_message(chat_id)
+        message = self._new_message(chat_id, p)
         message["text"] = plain
         if entities:
             message["entities"] = entities
@@ -1262,8 +1431,9 @@ class FakeTelegram:
         if caption:
             plain, entities = self._check_text(caption, p.get("parse_mode"), caption=True)
         markup = self._check_markup(p.get("reply_markup"))
+        self._thread(chat_id, p.get("message_thread_id"))
         at = self._preflight_send(chat_id)
-        message = self._new_message(chat_id)
+        message = self._new_message(chat_id, p)
         n = next(self._file_ids)
         size = len(photo) if isinstance(photo, bytes) else 0
         message["photo"] = [
@@ -1503,6 +1673,31 @@ class FakeTelegram:
                 "gifts_from_channels": False,
             },
         }
+
+    def _answer_inline_query(self, p: dict[str, Any]) -> bool:
+        query_id = p.get("inline_query_id")
+        if not isinstance(query_id, str) or query_id not in self._open_inline:
+            raise _bad("query is too old and response timeout expired or query ID is invalid")
+        results = p.get("results")
+        if not isinstance(results, list):
+            raise _bad("can't parse inline query results JSON object")
+        if len(results) > 50:
+            raise _bad("RESULTS_TOO_MUCH")
+        ids: set[str] = set()
+        for r in results:
+            rid = r.get("id") if isinstance(r, dict) else None
+            if not isinstance(rid, str) or not 1 <= len(rid.encode()) <= 64 or rid in ids:
+                raise _bad("RESULT_ID_INVALID")
+            ids.add(rid)
+            if r.get("type") != "article" or not r.get("title"):
+                raise _bad("RESULT_TITLE_EMPTY")
+            content = r.get("input_message_content")
+            if not isinstance(content, dict) or not content.get("message_text"):
+                raise _bad("MESSAGE_EMPTY")
+            self._check_text(content["message_text"], content.get("parse_mode"), caption=False)
+        self._open_inline.discard(query_id)
+        self.inline_answers[query_id] = p
+        return True
 
     def _send_chat_action(self, p: dict[str, Any]) -> bool:
         if p.get("action") not in _CHAT_ACTIONS:

@@ -12,7 +12,10 @@ ADAPTERS = {"bot.channels.telegram", "bot.channels.zalo", "bot.channels.console"
 #: what an adapter may import from the bot: the seam and pure helpers with no bot imports
 ADAPTER_MAY_USE = ("bot.channels.base", "bot.channels.common", "bot.backoff", "bot.timeofday")
 #: an adapter's own helper modules (an SDK of ours), which import nothing of the bot either
-ADAPTER_OWN = {"bot.channels.zalo": ("bot.channels.zalo_api",)}
+ADAPTER_OWN = {
+    "bot.channels.zalo": ("bot.channels.zalo_api",),
+    "bot.channels.telegram": ("bot.channels.telegram_reach",),
+}
 #: modules allowed to know concrete channel adapters (composition roots)
 COMPOSITION = {"bot.app", "bot.demo.runner"}
 #: decisions without I/O: no storage, no network client

@@ -87,8 +87,18 @@ async def test_0003_makes_unreachable_a_status_and_back(db_url: str, clock: Any)
     try:
         assert await store.upgrade("0002") == "0002"
         now = clock()
-        for chat_id in "12345":
-            await store.upsert_chat("telegram", chat_id, now)
+        async with store.engine.begin() as conn:
+            # Raw SQL: the live chats table has columns that revision 0002 does not.
+            for chat_id in "12345":
+                await conn.execute(
+                    text(
+                        "INSERT INTO chats (channel, chat_id, title, kind, language, active,"
+                        " paused, quiet_hours, unreachable_count, created_at, updated_at)"
+                        " VALUES ('telegram', :c, '', 'private', 'vi', true, false, true, 0,"
+                        " :now, :now)"
+                    ),
+                    {"c": chat_id, "now": now},
+                )
         message_id, queued = await store.enqueue_message("broadcast", "Tin", now)
         assert queued == 5
         # Written the way the code before 0003 wrote them.
@@ -106,7 +116,7 @@ async def test_0003_makes_unreachable_a_status_and_back(db_url: str, clock: Any)
                     {"s": status, "e": error, "id": i},
                 )
 
-        assert await store.upgrade() == "0003"
+        assert await store.upgrade("0003") == "0003"
         assert await _rows(store) == [
             (DeliveryStatus.UNREACHABLE, "Forbidden: bot was blocked by the user"),
             (DeliveryStatus.FAILED, "rejected: message is too long"),

@@ -7,6 +7,7 @@ Errors raised by :meth:`Channel.send`::
     ├── ChatUnreachable    blocked, kicked, chat gone
     │   └── ChatMigrated   the group moved to ``new_chat_id``: move it there and send again
     └── Rejected           a permanent bad request (this message can never be sent)
+        └── ThreadGone     the forum topic is closed or deleted: the General topic still works
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ class Rejected(DeliveryError):
     """The platform refused this message for good."""
 
 
+class ThreadGone(Rejected):
+    """The forum topic (``OutMessage.thread_id``) is closed or deleted; the chat itself works."""
+
+
 @dataclass(frozen=True)
 class Choice:
     """A button (Telegram) or a numbered option (plain-text channels)."""
@@ -77,6 +82,21 @@ class OutMessage:
     link_preview: bool = False
     photo: bytes | None = None
     track_broadcast: int | None = None
+    #: the forum topic (thread) of a group to post into; None: the chat itself / General
+    thread_id: str | None = None
+    #: a short heading, where a platform shows one apart from the text (inline result cards)
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelCheck:
+    """What the platform says about a broadcast channel a member wants to register."""
+
+    chat_id: str  # the platform's id, "" when the channel was not found
+    title: str = ""
+    is_channel: bool = False
+    bot_is_admin: bool = False
+    user_is_admin: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,7 +108,7 @@ class Incoming:
     text: str
     user_id: str = ""
     user_name: str = ""
-    chat_kind: str = "private"  # "private" | "group" | "console"
+    chat_kind: str = "private"  # "private" | "group" | "channel" | "console" | "inline"
     chat_title: str = ""
     language_code: str | None = None
     callback_data: str | None = None
@@ -97,9 +117,18 @@ class Incoming:
     chat_admin_check: Callable[[], Awaitable[bool]] | None = None
     #: the platform moved this group to another id (Telegram's migrate_to_chat_id)
     migrate_to_chat_id: str | None = None
+    #: the forum topic of a group the message was written in (None: General, or no forum)
+    thread_id: str | None = None
+    #: an inline query ("@bot words" typed in any chat): answered with article cards
+    inline_query: str | None = None
+    #: the bot was removed from this chat (a channel it posted in): deactivate it
+    bot_removed: bool = False
+    #: asks the platform about a broadcast channel (``@name``) for ``/channel add``
+    channel_check: Callable[[str], Awaitable[ChannelCheck]] | None = None
 
     async def sender_is_chat_admin(self) -> bool:
         """True outside groups; in a group, whether the sender is one of its administrators."""
+        # (A channel's posts come from its administrators only: they may change it too.)
         if self.chat_kind != "group":
             return True
         if self.chat_admin_check is None:
@@ -120,6 +149,9 @@ class Channel(Protocol):
     max_text: int
     #: False where the platform cannot edit a sent message (Zalo): edit() is then a no-op
     can_edit: bool
+    #: True where members can search from any chat (Telegram's inline mode): an
+    #: ``Incoming.inline_query`` is answered with all replies at once, as article cards
+    can_answer_inline: bool
 
     async def start(self, on_message: OnMessage) -> None:
         """Begin receiving messages; each one is handed to ``on_message`` with a reply callable."""

@@ -30,6 +30,7 @@ class ConsoleChannel:
     name = "console"
     max_text = 100_000
     can_edit = True
+    can_answer_inline = False
     #: the console has no webhook
     webhook_path: str | None = None
 

@@ -17,6 +17,8 @@ import os
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 import contextlib
+import dataclasses
+import functools
 import html
 import logging
 import re
@@ -57,16 +59,21 @@ from bot.channels.base import (
     Rejected,
     Reply,
     RetryLater,
+    ThreadGone,
     split_text,
 )
 from bot.channels.common import refuse_without_secret, replier, webhook_path
+from bot.channels.telegram_reach import ReachUpdates
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ["message", "callback_query", "channel_post", "inline_query", "my_chat_member"]
+
+#: BadRequest descriptions that mean the forum topic is gone, not the group
+_THREAD_GONE = ("topic_closed", "message thread not found", "topic_deleted", "topic_id_invalid")
 
 #: BadRequest descriptions that mean the chat is gone rather than the message being wrong
 # PTB lower-cases descriptions after the first letter, so these are compared lower-case.
@@ -137,6 +144,8 @@ def outcome(exc: TelegramError) -> Exception:
         return ChatUnreachable(exc.message)
     if isinstance(exc, BadRequest):
         text = exc.message.lower()
+        if any(marker in text for marker in _THREAD_GONE):
+            return ThreadGone(exc.message)
         if any(marker in text for marker in _UNREACHABLE):
             return ChatUnreachable(exc.message)
         return Rejected(exc.message)
@@ -145,12 +154,13 @@ def outcome(exc: TelegramError) -> Exception:
     return Rejected(f"{type(exc).__name__}: {exc.message}")
 
 
-class TelegramChannel:
+class TelegramChannel(ReachUpdates):
     """The ``telegram`` channel. ``base_url`` is the Bot API root (``https://api.telegram.org``)."""
 
     name = "telegram"
     max_text = MAX_TEXT
     can_edit = True
+    can_answer_inline = True
 
     def __init__(
         self,
@@ -273,6 +283,15 @@ class TelegramChannel:
         if update.callback_query is not None:
             await self._on_callback(update)
             return
+        if update.inline_query is not None:
+            await self._on_inline_query(update)
+            return
+        if update.my_chat_member is not None:
+            await self._on_my_chat_member(update)
+            return
+        if update.channel_post is not None:
+            await self._on_channel_post(update)
+            return
         message = update.message
         if message is None or message.chat is None:
             return
@@ -312,6 +331,11 @@ class TelegramChannel:
                 return False
             return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
+        thread_id = (
+            str(message.message_thread_id)
+            if message.is_topic_message and message.message_thread_id
+            else None
+        )
         incoming = Incoming(
             channel=self.name,
             chat_id=str(chat.id),
@@ -322,52 +346,25 @@ class TelegramChannel:
             chat_title=chat.title or chat.full_name or "",
             language_code=user.language_code if user else None,
             chat_admin_check=is_admin if kind == "group" else None,
+            thread_id=thread_id,
+            channel_check=(
+                functools.partial(self.check_channel, user_id=user_id)
+                if kind == "private" and user_id is not None
+                else None
+            ),
         )
-        await self._on_message(incoming, self._replier(str(chat.id)))
+        await self._on_message(incoming, self._replier(str(chat.id), thread_id))
 
-    async def _on_callback(self, update: Update) -> None:
-        query = update.callback_query
-        assert query is not None and self._on_message is not None
-        message = query.message
-        with contextlib.suppress(TelegramError):
-            await query.answer()
-        if message is None or not hasattr(message, "chat"):
-            return
-        chat = message.chat
-        kind = "private" if chat.type == "private" else "group"
-        user = query.from_user
+    def _replier(self, chat_id: str, thread_id: str | None = None) -> Reply:
+        send = replier(self.send, chat_id, log)
+        if thread_id is None:
+            return send
 
-        async def is_admin() -> bool:
-            try:
-                member = await self.application.bot.get_chat_member(chat.id, user.id)
-            except TelegramError:
-                return False
-            return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+        async def in_thread(out: OutMessage) -> str | None:
+            # An answer to a command written in a forum topic belongs in that topic.
+            return await send(dataclasses.replace(out, thread_id=out.thread_id or thread_id))
 
-        incoming = Incoming(
-            channel=self.name,
-            chat_id=str(chat.id),
-            text="",
-            user_id=str(user.id),
-            user_name=user.full_name,
-            chat_kind=kind,
-            chat_title=chat.title or "",
-            language_code=user.language_code,
-            callback_data=query.data,
-            chat_admin_check=is_admin if kind == "group" else None,
-        )
-        message_id = str(message.message_id)
-        chat_id = str(chat.id)
-
-        async def edit_in_place(out: OutMessage) -> str | None:
-            # A tapped button updates its own message rather than adding a new one.
-            await self.edit(chat_id, message_id, out)
-            return message_id
-
-        await self._on_message(incoming, edit_in_place)
-
-    def _replier(self, chat_id: str) -> Reply:
-        return replier(self.send, chat_id, log)
+        return in_thread
 
     # -- sending --------------------------------------------------------------------------
 
@@ -396,6 +393,7 @@ class TelegramChannel:
     async def send(self, chat_id: str, message: OutMessage) -> str | None:
         bot = self.application.bot
         preview = LinkPreviewOptions(is_disabled=not message.link_preview)
+        thread = int(message.thread_id) if message.thread_id else None
         try:
             pieces, mode = self._pieces(message)
             sent_id: str | None = None
@@ -414,9 +412,14 @@ class TelegramChannel:
                             parse_mode=mode,
                             reply_markup=markup,
                             link_preview_options=preview,
+                            message_thread_id=thread,
                         )
                 sent = await bot.send_photo(
-                    chat_id, message.photo, caption=caption, parse_mode=mode
+                    chat_id,
+                    message.photo,
+                    caption=caption,
+                    parse_mode=mode,
+                    message_thread_id=thread,
                 )
                 return str(sent.message_id)
             for i, piece in enumerate(pieces):
@@ -428,6 +431,7 @@ class TelegramChannel:
                     parse_mode=mode,
                     reply_markup=markup,
                     link_preview_options=preview,
+                    message_thread_id=thread,
                 )
                 sent_id = str(sent.message_id)
             return sent_id

@@ -101,6 +101,7 @@ class ZaloChannel:
     max_text = MAX_TEXT
     #: no message edits on Zalo: progress reports arrive as one final message instead
     can_edit = False
+    can_answer_inline = False
 
     def __init__(
         self,
