@@ -29,7 +29,7 @@ from bot.commands import Commands
 from bot.config import Config
 from bot.delivery import DeliveryWorker, Limits
 from bot.health import Health
-from bot.httpserver import RunningServer, serve
+from bot.httpserver import MAX_BODY, RunningServer, serve
 from bot.leader import Lease
 from bot.metrics import Metrics
 from bot.poller import Poller, PollReport, PollSettings
@@ -150,6 +150,7 @@ class App:
             self.poll_lease,
             clock=clock,
             on_queued=self.worker.wake,
+            metrics=self.metrics,
         )
         self.broadcasts = BroadcastTracker(self.store, self.channels)
         self.health_check = Health(
@@ -160,6 +161,7 @@ class App:
             worker=self.worker,
             instance_id=self.instance_id,
             clock=clock,
+            token=s.http.metrics_token,
         )
 
     def _default_channels(self) -> list[Channel]:
@@ -221,8 +223,9 @@ class App:
         return [*self.health_check.routes(), *webhooks]
 
     async def health(self) -> tuple[bool, dict[str, object]]:
-        """(healthy, details): the database answers and the scheduler runs."""
-        return await self.health_check.check()
+        """(healthy, details): see :meth:`bot.health.Health.check`."""
+        healthy, body = await self.health_check.check()
+        return healthy, {**body, **self.health_check.details()}
 
     # -- messages -------------------------------------------------------------------------
 
@@ -280,7 +283,14 @@ class App:
         routes = self.http_routes()
         if routes:
             http = self.config.settings.http
-            self.http = await serve(Starlette(routes=routes), host=http.host, port=http.port)
+            self.http = await serve(
+                Starlette(routes=routes),
+                host=http.host,
+                port=http.port,
+                header_timeout=http.keepalive_timeout,
+                max_connections=http.max_connections,
+                max_body=MAX_BODY,
+            )
             log.info("HTTP server on %s:%d", http.host, self.http.port)
         for channel in self.channels.values():
             await channel.start(self.on_message)

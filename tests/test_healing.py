@@ -1,0 +1,219 @@
+"""Issue 12: supervised jobs, a refused token parks a channel, one claim one send, the strict
+window limiter, and the bounded HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from test_delivery import FakeChannel, Mono, add_chat, make_worker, publish
+
+from bot.channels.base import ChannelDown, RetryLater
+from bot.delivery import Limits, RateLimiter
+from bot.httpserver import serve
+from bot.metrics import Metrics
+from bot.scheduling import PollScheduler
+from storage.records import DeliveryStatus
+from storage.store import open_store
+
+
+async def statuses(store, clock) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    return (await store.stats(clock())).deliveries_by_status
+
+
+async def prepared(sqlite_url: str, clock, chats: int):  # type: ignore[no-untyped-def]
+    store = await open_store(sqlite_url)
+    await store.sync_sources(
+        [type("S", (), {"id": "s", "name": "S", "kind": "rss", "url": "https://p/"})()], clock()
+    )
+    for i in range(chats):
+        await add_chat(store, f"c{i}", clock)
+    await publish(store, "a", clock)
+    return store
+
+
+async def test_a_long_channel_wide_429_gives_one_send_per_row(sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+    store = await prepared(sqlite_url, clock, 10)
+    try:
+        channel = FakeChannel()
+        channel.delay = 0.005
+        channel.script["c0"] = [RetryLater("429", after=300, scope="channel")]
+        worker = make_worker(store, channel, clock, limits={"fake": Limits(rate=20)})
+        async with asyncio.timeout(10):  # nothing sleeps 300 s holding its claim
+            await worker.drain()
+        # No row is left 'sending' for a claim to expire on, so nothing is sent twice.
+        clock.advance(61)
+        assert await store.requeue_expired(clock()) == 0
+        clock.advance(300)
+        worker.senders["fake"].limiter = RateLimiter(Limits(rate=1000, private_interval=0))
+        await worker.drain()
+        sent = sorted(c for c, _ in channel.sent)
+        assert sent == sorted(f"c{i}" for i in range(10))
+        assert await statuses(store, clock) == {DeliveryStatus.SENT: 10}
+    finally:
+        await store.close()
+
+
+async def test_a_refused_token_parks_the_channel_and_it_resumes(sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+    store = await prepared(sqlite_url, clock, 5)
+    alerts: list[str] = []
+
+    async def alert(key: str, values: dict[str, Any]) -> None:
+        alerts.append(key)
+
+    try:
+        channel = FakeChannel()
+        for i in range(5):
+            channel.script[f"c{i}"] = [ChannelDown("401 Unauthorized", after=30)] * 2
+        worker = make_worker(store, channel, clock, alert=alert)
+        sender = worker.senders["fake"]
+        await worker.drain()
+        assert channel.sent == []
+        assert await statuses(store, clock) == {DeliveryStatus.PENDING: 5}  # nothing failed
+        assert sender.down is not None and alerts == ["alert_channel_down"]
+        assert "sender:fake" in worker.problems()
+        assert sender.limiter.departure_wait() > 20  # paused, with backoff
+        # A second refusal (the probe) is not announced again; the pause doubles.
+        sender.limiter = RateLimiter(Limits(rate=1000, private_interval=0))
+        clock.advance(31)
+        await worker.drain()
+        assert alerts == ["alert_channel_down"] and sender.limiter.departure_wait() > 50
+        # The token works again: everything goes, once, and the admins hear of it.
+        for i in range(5):
+            channel.script[f"c{i}"] = []
+        sender.limiter = RateLimiter(Limits(rate=1000, private_interval=0))
+        clock.advance(61)
+        await worker.drain()
+        assert sorted(c for c, _ in channel.sent) == [f"c{i}" for i in range(5)]
+        assert sender.down is None and alerts == ["alert_channel_down", "alert_channel_up"]
+        assert await statuses(store, clock) == {DeliveryStatus.SENT: 5}
+    finally:
+        await store.close()
+
+
+async def test_a_dead_sender_is_restarted_and_health_names_it(sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+    store = await prepared(sqlite_url, clock, 1)
+    try:
+        worker = make_worker(store, FakeChannel(), clock, metrics=Metrics())
+        worker.start()
+        worker._tasks[0].cancel()  # as if it died
+        await asyncio.sleep(0.01)
+        assert worker.problems() == {"sender:fake": "not running"}
+        supervisor = next(t for t in worker._tasks if t.get_name() == "sender-supervisor")
+        supervisor.cancel()
+        worker._tasks.remove(supervisor)
+        worker._tasks.append(asyncio.create_task(worker._supervise(every=0.01)))
+        await asyncio.sleep(0.1)
+        assert worker.problems() == {}
+        await worker.stop()
+    finally:
+        await store.close()
+
+
+class _Lease:
+    ttl = 20.0
+
+    async def check(self) -> tuple[bool, bool]:
+        return True, False
+
+    async def release(self) -> None:
+        pass
+
+
+class _BrokenPoller:
+    async def poll(self, source):  # type: ignore[no-untyped-def]
+        raise RuntimeError("OperationalError: the database went away")
+
+
+async def test_a_failing_poll_job_is_planned_again(sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+    store = await open_store(sqlite_url)
+    source = type(
+        "S", (), {"id": "x", "name": "X", "kind": "rss", "url": "https://p/", "enabled": True}
+    )()
+    metrics = Metrics()
+    sched = PollScheduler(
+        store,
+        _BrokenPoller(),
+        [source],
+        _Lease(),
+        clock=clock,
+        on_queued=lambda: None,
+        metrics=metrics,
+    )  # type: ignore[arg-type]
+    try:
+        sched._scheduler.start()
+        for _ in range(3):
+            await sched._job("x")
+            job = sched._scheduler.get_job("poll:x")
+            assert job is not None  # planned again, never lost
+        assert sched.problems() == {"poll:x": "job failing (3 in a row)"}
+        assert b'bantin_job_errors_total{component="poll",name="x"} 3.0' in metrics.render()
+    finally:
+        await sched.stop()
+        await store.close()
+
+
+# -- the strict window -------------------------------------------------------------------
+
+
+async def test_departures_never_exceed_the_rate_in_any_second() -> None:
+    mono = Mono()
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        mono.t += seconds
+
+    limiter = RateLimiter(Limits(rate=30, private_interval=0), clock=mono, sleep=sleep)
+    times = []
+    for i in range(300):
+        wait = limiter.reserve(f"c{i}", group=False)
+        if i % 7 == 0:
+            mono.t += 0.2  # this send leaves late, the next ones on time
+        elif wait > 0:
+            await sleep(wait)
+        await limiter.depart()
+        times.append(mono.t)
+    for i, t in enumerate(times):
+        assert sum(1 for u in times[i:] if u < t + 1.0) <= 30
+    # Throughput kept: only the late sends' own delay (43 x 0.2 s) is lost.
+    assert times[-1] - times[0] < 300 / 30 + 43 * 0.2 + 0.5
+
+
+# -- the HTTP server ---------------------------------------------------------------------
+
+
+async def _echo(request: Request) -> PlainTextResponse:
+    return PlainTextResponse(str(len(await request.body())))
+
+
+async def test_http_server_caps_bodies_and_drops_slow_headers() -> None:
+    app = Starlette(routes=[Route("/in", _echo, methods=["POST"])])
+    server = await serve(app, header_timeout=1, max_connections=50, max_body=1000)
+    try:
+        async with httpx.AsyncClient(base_url=server.base_url) as client:
+            assert (await client.post("/in", content=b"x" * 1000)).text == "1000"
+            assert (await client.post("/in", content=b"x" * 1001)).status_code == 413
+
+            async def chunks():  # type: ignore[no-untyped-def]
+                for _ in range(5):
+                    yield b"x" * 400  # no Content-Length: the cap holds while reading
+
+            try:
+                refused = (await client.post("/in", content=chunks())).status_code == 413
+            except httpx.TransportError:  # answered and closed while we were still sending
+                refused = True
+            assert refused
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(b"POST /in HTTP/1.1\r\nHost: x\r\n")  # half the headers, then nothing
+        await writer.drain()
+        async with asyncio.timeout(3):
+            assert await reader.read() == b""  # closed by the server
+        writer.close()
+    finally:
+        await server.stop()
