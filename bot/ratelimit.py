@@ -115,3 +115,35 @@ class RateLimiter:
     def block_all(self, seconds: float) -> None:
         """The platform asked the whole bot to pause for ``seconds``."""
         self._blocked_until = max(self._blocked_until, self.clock() + seconds)
+
+
+class CommandBudget:
+    """Commands one chat may send: ``per_minute``, refilled evenly (a token bucket holding a
+    minute's worth). Over budget the chat hears once that it should slow down, then nothing
+    until the budget refills, so a member cannot make the bot spend the platform's quota."""
+
+    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.clock = clock
+        self._buckets: dict[tuple[str, str], tuple[float, float, bool]] = {}
+
+    def take(self, channel: str, chat: str) -> str:
+        """``"ok"`` (answer it), ``"warn"`` (answer only that it is too fast) or ``"drop"``."""
+        now = self.clock()
+        tokens, at, warned = self._buckets.get((channel, chat), (self.capacity, now, False))
+        tokens = min(self.capacity, tokens + (now - at) * self.rate)
+        if tokens >= 1.0:
+            self._buckets[(channel, chat)] = (tokens - 1.0, now, False)
+            verdict = "ok"
+        else:
+            self._buckets[(channel, chat)] = (tokens, now, True)
+            verdict = "drop" if warned else "warn"
+        if len(self._buckets) > 100_000:  # forget chats whose bucket is full again
+            full = now - self.capacity / self.rate
+            self._buckets = {k: v for k, v in self._buckets.items() if v[1] > full}
+        return verdict
+
+    def seconds_to_next(self, channel: str, chat: str) -> int:
+        tokens, _, _ = self._buckets.get((channel, chat), (self.capacity, 0.0, False))
+        return max(1, round((1.0 - tokens) / self.rate))

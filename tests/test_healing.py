@@ -217,3 +217,50 @@ async def test_http_server_caps_bodies_and_drops_slow_headers() -> None:
         writer.close()
     finally:
         await server.stop()
+
+
+# -- replies -----------------------------------------------------------------------------
+
+
+async def test_a_reply_that_meets_a_429_waits_and_goes_out(database_url: str) -> None:
+    from fake_telegram import FakeTelegram
+    from test_ops import TOKEN, make_app
+
+    fake = FakeTelegram(TOKEN)
+    async with fake.running() as url:
+        app = make_app(database_url, url)
+        await app.start()
+        try:
+            fake.push_message(7, "/start")
+            await _until(lambda: len(fake.sent_to(7)) >= 1)
+            fake.flood(7, retry_after=1)  # the next answer meets flood control
+            fake.push_message(7, "/topics")
+            await _until(lambda: len(fake.sent_to(7)) >= 2)
+            assert len(fake.sent_to(7)) == 2
+        finally:
+            await app.stop()
+
+
+async def test_a_chat_over_its_command_budget_hears_once(database_url: str) -> None:
+    from fake_telegram import FakeTelegram
+    from test_ops import TOKEN, make_app
+
+    fake = FakeTelegram(TOKEN)
+    async with fake.running() as url:
+        app = make_app(database_url, url, BANTIN_REPLY_RATE_PER_MINUTE="3")
+        await app.start()
+        try:
+            for _ in range(8):
+                fake.push_message(9, "/help")
+            await _until(lambda: any("nhanh quá" in (s.text or "") for s in fake.sent_to(9)))
+            await asyncio.sleep(0.5)
+            texts = [s.text or "" for s in fake.sent_to(9)]
+            assert len(texts) == 4 and "nhanh quá" in texts[-1]  # 3 answers, one polite "no"
+        finally:
+            await app.stop()
+
+
+async def _until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.05)
