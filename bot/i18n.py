@@ -119,13 +119,12 @@ _VI: dict[str, str] = {
     "stats_chart_title": "Hoạt động 14 ngày qua",
     "stats_chart_articles": "Tin mới",
     "stats_chart_deliveries": "Lượt gửi",
-    # issue 12 (self-healing): channel parked, group settings, replies rate-limited, import
+    # issue 12 (self-healing): a channel parked, replies rate-limited
     "alert_channel_down": (
         "⛔ Kênh {channel} bị nền tảng từ chối token; các tin được giữ lại và sẽ gửi khi token "
         "hoạt động trở lại. ({reason})"
     ),
     "alert_channel_up": "✅ Kênh {channel} đã gửi tin trở lại.",
-    "group_settings_admins_only": "Chỉ quản trị viên của nhóm mới thay đổi được cài đặt này.",
     "replies_slow_down": (
         "Bạn gửi lệnh nhanh quá. Vui lòng đợi khoảng {seconds} giây rồi thử lại nhé."
     ),
@@ -243,13 +242,12 @@ _EN: dict[str, str] = {
     "stats_chart_title": "Activity, last 14 days",
     "stats_chart_articles": "New articles",
     "stats_chart_deliveries": "Deliveries",
-    # issue 12 (self-healing): channel parked, group settings, replies rate-limited, import
+    # issue 12 (self-healing): a channel parked, replies rate-limited
     "alert_channel_down": (
         "⛔ The platform refuses the {channel} token; messages are kept and go out once the "
         "token works again. ({reason})"
     ),
     "alert_channel_up": "✅ The {channel} channel sends again.",
-    "group_settings_admins_only": "Only the group's administrators can change this setting.",
     "replies_slow_down": "You are sending commands too fast. Please wait about {seconds} seconds.",
 }
 

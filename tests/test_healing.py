@@ -264,3 +264,59 @@ async def _until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-u
     async with asyncio.timeout(timeout):
         while not predicate():
             await asyncio.sleep(0.05)
+
+
+# -- group settings ----------------------------------------------------------------------
+
+
+async def test_group_settings_are_for_group_admins(sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    from bot.channels.base import Incoming
+    from bot.commands import Commands
+    from feeds.models import Topic
+
+    store = await open_store(sqlite_url)
+
+    async def no() -> bool:
+        return False
+
+    async def yes() -> bool:
+        return True
+
+    async def poll_now():  # type: ignore[no-untyped-def]
+        return []
+
+    commands = Commands(
+        store,
+        (Topic("dan-van", "Dân vận"),),
+        admins=frozenset(),
+        tz=ZoneInfo("Asia/Ho_Chi_Minh"),
+        clock=clock,
+        poll_now=poll_now,
+    )
+
+    async def say(text: str, admin: bool) -> str:
+        msg = Incoming(
+            "telegram",
+            "-5",
+            text,
+            user_id="1",
+            chat_kind="group",
+            chat_admin_check=yes if admin else no,
+        )
+        return "\n".join(m.text for m in await commands.handle(msg))
+
+    try:
+        await say("/start", admin=True)
+        assert "quản trị viên của nhóm" not in await say("/stop", admin=True)
+        assert "quản trị viên của nhóm" in await say("/start", admin=False)  # no undoing it
+        assert (await store.get_chat("telegram", "-5")).paused  # type: ignore[union-attr]
+        for command in ("/lang en", "/digest 07:00", "/quiet on", "/stop"):
+            assert "quản trị viên của nhóm" in await say(command, admin=False), command
+        chat = await store.get_chat("telegram", "-5")
+        assert chat is not None and chat.language == "vi" and chat.digest_time is None
+        assert "quản trị viên của nhóm" not in await say("/start", admin=True)
+        assert not (await store.get_chat("telegram", "-5")).paused  # type: ignore[union-attr]
+    finally:
+        await store.close()
