@@ -162,38 +162,20 @@ async def _import(config: Config, source: Path) -> int:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         print(f"import: cannot read {source}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    problem = _check_export(data)
-    if problem:
-        print(f"import: {source}: {problem}", file=sys.stderr)
+    from bot.importing import ImportProblem, validate_export
+
+    try:
+        entries = validate_export(data)
+    except ImportProblem as exc:
+        print(f"import: {source}: {exc}; nothing was imported", file=sys.stderr)
         return EXIT_CONFIG
     store = await open_store(config.database_url)
     try:
-        chats, subs = await store.import_chats(data["chats"], datetime.now(UTC))
+        chats, subs = await store.import_chats(entries, datetime.now(UTC))
     finally:
         await store.close()
     print(f"imported {chats} chats and {subs} new subscriptions")
     return EXIT_OK
-
-
-def _check_export(data: object) -> str | None:
-    """Why ``data`` is not an export we can read, or None."""
-    if not isinstance(data, dict) or data.get("bantin_export") != EXPORT_VERSION:
-        return f"not a bantin export (version {EXPORT_VERSION})"
-    chats = data.get("chats")
-    if not isinstance(chats, list):
-        return "chats: expected a list"
-    for i, chat in enumerate(chats):
-        if not isinstance(chat, dict) or not chat.get("channel") or not chat.get("chat_id"):
-            return f"chats[{i}]: needs channel and chat_id"
-        for j, sub in enumerate(chat.get("subscriptions", [])):
-            if (
-                not isinstance(sub, dict)
-                or sub.get("kind") not in ("topic", "keyword")
-                or not sub.get("key")
-            ):
-                return f"chats[{i}].subscriptions[{j}]: needs kind (topic|keyword), value and key"
-            sub.setdefault("value", sub["key"])
-    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,6 +4,7 @@ window limiter, and the bounded HTTP server."""
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import httpx
@@ -320,3 +321,68 @@ async def test_group_settings_are_for_group_admins(sqlite_url: str, clock) -> No
         assert not (await store.get_chat("telegram", "-5")).paused  # type: ignore[union-attr]
     finally:
         await store.close()
+
+
+# -- import ------------------------------------------------------------------------------
+
+
+def _export(**chat: object) -> dict[str, object]:
+    entry: dict[str, object] = {"channel": "telegram", "chat_id": "7", **chat}
+    return {"bantin_export": 1, "chats": [{"channel": "zalo", "chat_id": "ok"}, entry]}
+
+
+def test_import_names_the_entry_and_field_of_every_mistake() -> None:
+    import pytest
+
+    from bot.importing import ImportProblem, validate_export
+
+    cases = {
+        "chats[1].subscriptions": _export(subscriptions=None),
+        "chats[1].digest_time": _export(digest_time="99:99"),
+        "chats[1].active": _export(active="yes"),
+        "chats[1].language": _export(language="fr"),
+        "chats[1].chat_id": _export(chat_id=["7"]),
+        "chats[1].subscriptions[0].kind": _export(subscriptions=[{"kind": "x", "key": "a"}]),
+        "chats[1].subscriptions ": _export(
+            subscriptions=[{"kind": "keyword", "value": "x" * 100, "key": "x" * 100}]
+        ),
+        "chats": {"bantin_export": 1, "chats": None},
+    }
+    for where, data in cases.items():
+        with pytest.raises(ImportProblem, match=rf"^{re.escape(where.strip())}:"):
+            validate_export(data)
+    ok = validate_export(_export(chat_id=7, digest_time="7:05"))
+    assert ok[1]["chat_id"] == "7" and ok[1]["digest_time"] == "07:05"
+
+
+def test_a_bad_import_writes_nothing(sqlite_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(_export(digest_time="99:99")), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BANTIN_", "TELEGRAM_"))}
+    env.update(BANTIN_DATABASE_URL=sqlite_url, BANTIN_CONFIG=str(root / "bantin.toml"))
+    done = subprocess.run(
+        [sys.executable, str(root / "run_bot.py"), "import", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=root,
+    )
+    assert done.returncode != 0 and "chats[1].digest_time" in done.stderr
+    assert "Traceback" not in done.stderr
+
+    async def count() -> int:
+        store = await open_store(sqlite_url)
+        try:
+            return len(await store.export_chats())
+        finally:
+            await store.close()
+
+    assert asyncio.run(count()) == 0  # the good first entry was not written either
