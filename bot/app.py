@@ -37,6 +37,7 @@ from bot.poller import Poller, PollReport, PollSettings
 from bot.quota import QuotaTracker
 from bot.ratelimit import CommandBudget
 from bot.replies import limiter_of, paced
+from bot.retention import Retention
 from bot.scheduling import PollScheduler
 from bot.timeofday import parse_quiet_hours
 from feeds.fetch import DEFAULT_USER_AGENT, make_client
@@ -157,6 +158,10 @@ class App:
         )
         self.broadcasts = BroadcastTracker(self.store, self.channels)
         self.command_budget = CommandBudget(s.delivery.reply_rate_per_minute)
+        self.retention = Retention(
+            self.store, s.delivery.delivery_retention_days, clock=clock, metrics=self.metrics
+        )
+        self._retention_task: asyncio.Task[None] | None = None
         self.health_check = Health(
             self.store,
             self.metrics,
@@ -320,6 +325,7 @@ class App:
             await channel.start(self.on_message)
         self.worker.start()
         await self.scheduler.start()
+        self._retention_task = asyncio.create_task(self.retention.run(), name="retention")
         log.info(
             "bantin running: %d sources, channels %s, database %s",
             len(self.scheduler.sources),
@@ -328,6 +334,12 @@ class App:
         )
 
     async def stop(self) -> None:
+        if self._retention_task is not None:
+            self.retention.stop()  # after its batch: a cancelled transaction could hold a lock
+            done, _ = await asyncio.wait({self._retention_task}, timeout=10)
+            if not done:
+                self._retention_task.cancel()
+            self._retention_task = None
         await self.scheduler.stop()
         await self.broadcasts.stop()
         await self.worker.stop()

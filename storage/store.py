@@ -19,6 +19,7 @@ from storage.chats import ChatsMixin
 from storage.leases import LeasesMixin
 from storage.outbox import OutboxMixin
 from storage.records import MigrationError
+from storage.retention import RetentionMixin
 from storage.search import SearchMixin
 from storage.sources import SourcesMixin
 from storage.stats import StatsMixin
@@ -37,7 +38,14 @@ def normalise_url(url: str) -> str:
 
 
 class Store(
-    SourcesMixin, ArticlesMixin, SearchMixin, ChatsMixin, OutboxMixin, LeasesMixin, StatsMixin
+    SourcesMixin,
+    ArticlesMixin,
+    SearchMixin,
+    ChatsMixin,
+    OutboxMixin,
+    LeasesMixin,
+    StatsMixin,
+    RetentionMixin,
 ):
     """The data-access object. Create with :meth:`open`; every method is a short transaction,
     plain dataclasses out, ``now`` passed in.

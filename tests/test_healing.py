@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -386,3 +387,37 @@ def test_a_bad_import_writes_nothing(sqlite_url: str, tmp_path) -> None:  # type
             await store.close()
 
     assert asyncio.run(count()) == 0  # the good first entry was not written either
+
+
+# -- retention ---------------------------------------------------------------------------
+
+
+async def test_retention_deletes_old_finished_rows_and_keeps_the_figures(
+    database_url: str, clock
+) -> None:  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    from bot.retention import Retention
+
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    store = await prepared(database_url, clock, 30)
+    try:
+        worker = make_worker(store, FakeChannel(), clock)
+        await worker.drain()  # 30 sent, at "day 0"
+        for i in range(30, 35):  # five more chats whose deliveries stay pending
+            await add_chat(store, f"c{i}", clock, paused=False)
+        clock.advance(3600)
+        await publish(store, "b", clock)  # 35 more: sent at day 0 + 1 h, but 5 new stay due
+        await store.update_chat(await store.get_chat("fake", "c34"), clock(), paused=True)  # type: ignore[arg-type]
+        before_stats = (await store.stats(clock())).deliveries_by_status
+        clock.advance(40 * 86400)
+        before_chart = await store.daily_activity(clock() - timedelta(days=40), tz, days=3)
+        retention = Retention(store, 30, clock=clock, batch=7, pause=0)
+        pruned = await retention.prune()
+        assert pruned == before_stats.get(DeliveryStatus.SENT, 0) > 0
+        assert (await store.stats(clock())).deliveries_by_status == before_stats
+        after_chart = await store.daily_activity(clock() - timedelta(days=40), tz, days=3)
+        assert after_chart == before_chart and sum(d[2] for d in after_chart) == pruned
+        assert await retention.prune() == 0  # nothing left to do; pending rows stay
+    finally:
+        await store.close()
