@@ -13,7 +13,7 @@ from dataclasses import dataclass
 #: the sliding window the global rate is counted in (Telegram: 30 messages in any second)
 WINDOW = 1.0
 #: a margin on the window, for the jitter between our departure and the server's arrival
-WINDOW_MARGIN = 0.01
+WINDOW_MARGIN = 0.025
 
 
 @dataclass(frozen=True)
