@@ -39,7 +39,7 @@ async def prepared(sqlite_url: str, clock, chats: int):  # type: ignore[no-untyp
     return store
 
 
-async def test_a_long_channel_wide_429_gives_one_send_per_row(sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_a_long_channel_wide_429_gives_one_send_per_row(sqlite_url: str, clock: Any) -> None:
     store = await prepared(sqlite_url, clock, 10)
     try:
         channel = FakeChannel()
@@ -61,7 +61,9 @@ async def test_a_long_channel_wide_429_gives_one_send_per_row(sqlite_url: str, c
         await store.close()
 
 
-async def test_a_refused_token_parks_the_channel_and_it_resumes(sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_a_refused_token_parks_the_channel_and_it_resumes(
+    sqlite_url: str, clock: Any
+) -> None:
     store = await prepared(sqlite_url, clock, 5)
     alerts: list[str] = []
 
@@ -98,7 +100,7 @@ async def test_a_refused_token_parks_the_channel_and_it_resumes(sqlite_url: str,
         await store.close()
 
 
-async def test_a_dead_sender_is_restarted_and_health_names_it(sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_a_dead_sender_is_restarted_and_health_names_it(sqlite_url: str, clock: Any) -> None:
     store = await prepared(sqlite_url, clock, 1)
     try:
         worker = make_worker(store, FakeChannel(), clock, metrics=Metrics())
@@ -132,7 +134,7 @@ class _BrokenPoller:
         raise RuntimeError("OperationalError: the database went away")
 
 
-async def test_a_failing_poll_job_is_planned_again(sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_a_failing_poll_job_is_planned_again(sqlite_url: str, clock: Any) -> None:
     store = await open_store(sqlite_url)
     source = type(
         "S", (), {"id": "x", "name": "X", "kind": "rss", "url": "https://p/", "enabled": True}
@@ -271,7 +273,7 @@ async def _until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-u
 # -- group settings ----------------------------------------------------------------------
 
 
-async def test_group_settings_are_for_group_admins(sqlite_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_group_settings_are_for_group_admins(sqlite_url: str, clock: Any) -> None:
     from zoneinfo import ZoneInfo
 
     from bot.channels.base import Incoming
@@ -356,7 +358,7 @@ def test_import_names_the_entry_and_field_of_every_mistake() -> None:
     assert ok[1]["chat_id"] == "7" and ok[1]["digest_time"] == "07:05"
 
 
-def test_a_bad_import_writes_nothing(sqlite_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_import_writes_nothing(sqlite_url: str, tmp_path: Any) -> None:
     import json
     import os
     import subprocess
@@ -393,8 +395,8 @@ def test_a_bad_import_writes_nothing(sqlite_url: str, tmp_path) -> None:  # type
 
 
 async def test_retention_deletes_old_finished_rows_and_keeps_the_figures(
-    database_url: str, clock
-) -> None:  # type: ignore[no-untyped-def]
+    database_url: str, clock: Any
+) -> None:
     from zoneinfo import ZoneInfo
 
     from bot.retention import Retention
@@ -408,7 +410,9 @@ async def test_retention_deletes_old_finished_rows_and_keeps_the_figures(
             await add_chat(store, f"c{i}", clock, paused=False)
         clock.advance(3600)
         await publish(store, "b", clock)  # 35 more: sent at day 0 + 1 h, but 5 new stay due
-        await store.update_chat(await store.get_chat("fake", "c34"), clock(), paused=True)  # type: ignore[arg-type]
+        paused = await store.get_chat("fake", "c34")
+        assert paused is not None
+        await store.update_chat(paused, clock(), paused=True)
         before_stats = (await store.stats(clock())).deliveries_by_status
         clock.advance(40 * 86400)
         before_chart = await store.daily_activity(clock() - timedelta(days=40), tz, days=3)
