@@ -3,6 +3,7 @@ legacy encodings, all offline."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import unicodedata
 from pathlib import Path
