@@ -52,6 +52,7 @@ class RateLimiter:
         self._departed: deque[float] = deque()  # when the last sends really left
         self._blocked_until = 0.0
         self._next_chat: dict[str, float] = {}
+        self._chat_blocked: dict[str, float] = {}  # flood-control blocks (429) by chat
         self._group_sends: dict[str, deque[float]] = {}
 
     def _global_slot(self, earliest: float, now: float) -> float:
@@ -68,9 +69,21 @@ class RateLimiter:
         bisect.insort(booked, at)
         return at
 
-    def reserve(self, chat: str, *, group: bool) -> float:
-        """Book the earliest slot for one message to ``chat``; seconds from now until it."""
+    def reserve(self, chat: str, *, group: bool, reply: bool = False) -> float:
+        """Book the earliest slot for one message to ``chat``; seconds from now until it.
+
+        A ``reply`` (the answer to a command someone just sent) keeps to the global rate and
+        to flood-control blocks, not to the one-message-a-second pacing of pushes to a
+        private chat: a conversation's answers go at once, and pushes wait after them.
+        """
         now = self.clock()
+        if reply and not group:
+            at = max(now, self._blocked_until, self._chat_blocked.get(chat, 0.0))
+            at = self._global_slot(at, now)
+            self._next_chat[chat] = max(
+                self._next_chat.get(chat, 0.0), at + self.limits.private_interval
+            )
+            return at - now
         at = max(now, self._blocked_until, self._next_chat.get(chat, 0.0))
         if group:
             sent = self._group_sends.setdefault(chat, deque())
@@ -111,6 +124,10 @@ class RateLimiter:
         """The platform asked us to leave this chat alone for ``seconds``."""
         until = self.clock() + seconds
         self._next_chat[chat] = max(self._next_chat.get(chat, 0.0), until)
+        self._chat_blocked[chat] = max(self._chat_blocked.get(chat, 0.0), until)
+        if len(self._chat_blocked) > 10_000:
+            now = self.clock()
+            self._chat_blocked = {k: v for k, v in self._chat_blocked.items() if v > now}
 
     def block_all(self, seconds: float) -> None:
         """The platform asked the whole bot to pause for ``seconds``."""

@@ -35,7 +35,7 @@ def paced(
         for attempt in range(1, REPLY_TRIES + 1):
             current = limiter()
             if current is not None:
-                wait = current.reserve(chat_id, group=group)
+                wait = current.reserve(chat_id, group=group, reply=True)
                 if wait > 0:
                     await asyncio.sleep(min(wait, REPLY_MAX_WAIT))
                 await current.depart()
