@@ -206,6 +206,9 @@ class DeliveryRow(Base):
         Index("ix_deliveries_due", "status", "next_attempt_at"),
         Index("ix_deliveries_chat", "chat_id", "id"),
         Index("ix_deliveries_finished", "status", "updated_at"),
+        # "is an earlier delivery of this chat unfinished?" (claim_due): a few seeks, not a
+        # scan of every delivery the chat ever had
+        Index("ix_deliveries_chat_status", "chat_id", "status", "id"),
     )
 
 
