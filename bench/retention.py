@@ -197,9 +197,11 @@ async def fan_out(url: str, key: str, prune: bool) -> tuple[float, float, int, f
 async def main(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bantin-retention-"))
     url = args.db or f"sqlite+aiosqlite:///{tmp / 'retention.sqlite3'}"
-    await prepare(url, args.old, args.chats)
-    alone, _, n, _ = await fan_out(url, "new1", prune=False)
-    during, gap, n2, _ = await fan_out(url, "new2", prune=True)
+    if not args.reuse:
+        await prepare(url, args.old, args.chats)
+    tag = str(int(time.time()))
+    alone, _, n, _ = await fan_out(url, f"new-{tag}-1", prune=False)
+    during, gap, n2, _ = await fan_out(url, f"new-{tag}-2", prune=True)
     added = 1000 * (during / max(n2, 1) - alone / max(n, 1))
     print(
         f"retention: added delay {added:.2f} ms per send (target <= 100 ms), "
@@ -213,4 +215,5 @@ if __name__ == "__main__":
     parser.add_argument("--old", type=int, default=1_000_000)
     parser.add_argument("--chats", type=int, default=2000)
     parser.add_argument("--db", default="", help="a database URL (default: a new SQLite file)")
+    parser.add_argument("--reuse", action="store_true", help="--db is already prepared")
     asyncio.run(main(parser.parse_args()))
