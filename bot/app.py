@@ -23,17 +23,21 @@ from starlette.routing import Route
 
 from bot.admins import AdminAlerts
 from bot.broadcasts import BroadcastTracker
-from bot.channels.base import Channel, Incoming, Reply
+from bot.channels.base import Channel, Incoming, OutMessage, Reply
 from bot.channels.console import CONSOLE_CHAT_ID
 from bot.commands import Commands
 from bot.config import Config
 from bot.delivery import DeliveryWorker, Limits
 from bot.health import Health
-from bot.httpserver import RunningServer, serve
+from bot.httpserver import MAX_BODY, RunningServer, serve
+from bot.i18n import pick_language, t
 from bot.leader import Lease
 from bot.metrics import Metrics
 from bot.poller import Poller, PollReport, PollSettings
 from bot.quota import QuotaTracker
+from bot.ratelimit import CommandBudget
+from bot.replies import limiter_of, paced
+from bot.retention import Retention
 from bot.scheduling import PollScheduler
 from bot.timeofday import parse_quiet_hours
 from feeds.fetch import DEFAULT_USER_AGENT, make_client
@@ -150,8 +154,14 @@ class App:
             self.poll_lease,
             clock=clock,
             on_queued=self.worker.wake,
+            metrics=self.metrics,
         )
         self.broadcasts = BroadcastTracker(self.store, self.channels)
+        self.command_budget = CommandBudget(s.delivery.reply_rate_per_minute)
+        self.retention = Retention(
+            self.store, s.delivery.delivery_retention_days, clock=clock, metrics=self.metrics
+        )
+        self._retention_task: asyncio.Task[None] | None = None
         self.health_check = Health(
             self.store,
             self.metrics,
@@ -160,6 +170,7 @@ class App:
             worker=self.worker,
             instance_id=self.instance_id,
             clock=clock,
+            token=s.http.metrics_token,
         )
 
     def _default_channels(self) -> list[Channel]:
@@ -221,8 +232,9 @@ class App:
         return [*self.health_check.routes(), *webhooks]
 
     async def health(self) -> tuple[bool, dict[str, object]]:
-        """(healthy, details): the database answers and the scheduler runs."""
-        return await self.health_check.check()
+        """(healthy, details): see :meth:`bot.health.Health.check`."""
+        healthy, body = await self.health_check.check()
+        return healthy, {**body, **self.health_check.details()}
 
     # -- messages -------------------------------------------------------------------------
 
@@ -238,11 +250,31 @@ class App:
             )
             log.info("%s chat %s migrated to %s", msg.channel, msg.chat_id, msg.migrate_to_chat_id)
             return
+        answered = msg.chat_kind != "group" or msg.text.startswith("/") or msg.callback_data
+        if msg.channel != "console" and answered:  # the local operator is not rationed
+            verdict = self.command_budget.take(msg.channel, msg.chat_id)
+            if verdict != "ok":
+                if verdict == "warn":
+                    await reply(await self._slow_down(msg))
+                return
+            reply = paced(
+                reply,
+                limiter_of(self.worker.senders, msg.channel),
+                msg.chat_id,
+                group=msg.chat_kind == "group",
+            )
         for out in await self.commands.handle(msg):
             sent_id = await reply(out)
             if out.track_broadcast is not None and sent_id is not None:
                 self.broadcasts.track(msg.channel, msg.chat_id, sent_id, out.track_broadcast)
         self.worker.wake()  # a command may have queued a broadcast
+
+    async def _slow_down(self, msg: Incoming) -> OutMessage:
+        """The one polite answer to a chat over its command budget."""
+        chat = await self.store.get_chat(msg.channel, msg.chat_id)
+        lang = chat.language if chat is not None else pick_language(msg.language_code)
+        seconds = self.command_budget.seconds_to_next(msg.channel, msg.chat_id)
+        return OutMessage(text=t(lang, "replies_slow_down", seconds=seconds))
 
     async def poll_once(self) -> list[PollReport]:
         reports = await self.poller.poll_all([s for s in self.config.sources if s.enabled])
@@ -280,12 +312,20 @@ class App:
         routes = self.http_routes()
         if routes:
             http = self.config.settings.http
-            self.http = await serve(Starlette(routes=routes), host=http.host, port=http.port)
+            self.http = await serve(
+                Starlette(routes=routes),
+                host=http.host,
+                port=http.port,
+                header_timeout=http.keepalive_timeout,
+                max_connections=http.max_connections,
+                max_body=MAX_BODY,
+            )
             log.info("HTTP server on %s:%d", http.host, self.http.port)
         for channel in self.channels.values():
             await channel.start(self.on_message)
         self.worker.start()
         await self.scheduler.start()
+        self._retention_task = asyncio.create_task(self.retention.run(), name="retention")
         log.info(
             "bantin running: %d sources, channels %s, database %s",
             len(self.scheduler.sources),
@@ -294,6 +334,12 @@ class App:
         )
 
     async def stop(self) -> None:
+        if self._retention_task is not None:
+            self.retention.stop()  # after its batch: a cancelled transaction could hold a lock
+            done, _ = await asyncio.wait({self._retention_task}, timeout=10)
+            if not done:
+                self._retention_task.cancel()
+            self._retention_task = None
         await self.scheduler.stop()
         await self.broadcasts.stop()
         await self.worker.stop()

@@ -169,13 +169,16 @@ async def _import(config: Config, source: Path) -> int:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         print(f"import: cannot read {source}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    problem = _check_export(data)
-    if problem:
-        print(f"import: {source}: {problem}", file=sys.stderr)
+    from bot.importing import ImportProblem, validate_export
+
+    try:
+        entries = validate_export(data)
+    except ImportProblem as exc:
+        print(f"import: {source}: {exc}; nothing was imported", file=sys.stderr)
         return EXIT_CONFIG
     store = await open_store(config.database_url)
     try:
-        chats, subs = await store.import_chats(data["chats"], datetime.now(UTC))
+        chats, subs = await store.import_chats(entries, datetime.now(UTC))
     finally:
         await store.close()
     print(f"imported {chats} chats and {subs} new subscriptions")

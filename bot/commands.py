@@ -193,6 +193,9 @@ class Commands:
 
     async def _start(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
         was_paused = chat.paused or not chat.active
+        # Resuming a group undoes an admin's /stop: the group's administrators decide.
+        if was_paused and not await self._may_change(msg):
+            return [OutMessage(t(chat.language, "group_admin_only"))]
         chat = await self.store.upsert_chat(
             msg.channel,
             msg.chat_id,
@@ -403,6 +406,8 @@ class Commands:
         return [OutMessage(t(chat.language, "quiet_on" if on else "quiet_off", hours=hours))]
 
     async def _lang(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
+        if not await self._may_change(msg):
+            return [OutMessage(t(chat.language, "group_admin_only"))]
         lang = args.strip().lower()
         if lang not in LANGUAGES:
             return [OutMessage(t(chat.language, "usage_lang"))]

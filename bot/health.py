@@ -1,12 +1,15 @@
 """Operations endpoints of the bot's HTTP server: ``/healthz`` and ``/metrics``.
 
-Health is red (503) while the database does not answer or the scheduler is not running.
-Metrics that describe shared state (outbox, last poll) are read from the database at scrape
+Health is red (503), naming the failing component, while the database does not answer, the
+scheduler is stopped, a poll job keeps failing, or a sender is dead, failing or parked.
+Anyone sees the status; the details (instance, leases) and /metrics need the bearer token
+when ``BANTIN_METRICS_TOKEN`` is set. Shared figures are read from the database at scrape
 time, so every instance reports the same truth.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -37,6 +40,7 @@ class Health:
         worker: DeliveryWorker,
         instance_id: str,
         clock: Callable[[], datetime],
+        token: str = "",
     ) -> None:
         self.store = store
         self.metrics = metrics
@@ -45,32 +49,55 @@ class Health:
         self.worker = worker
         self.instance_id = instance_id
         self.clock = clock
+        self.token = token
+
+    def authorised(self, request: Request) -> bool:
+        """Whether the request may see details: no token configured, or the right bearer."""
+        if not self.token:
+            return True
+        given = request.headers.get("authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode())
 
     def routes(self) -> list[Route]:
         return [Route("/healthz", self.healthz), Route("/metrics", self.metrics_endpoint)]
 
     async def check(self) -> tuple[bool, dict[str, object]]:
-        """(healthy, details): the database answers and the scheduler runs."""
+        """(healthy, details): the database answers, the scheduler runs, every poll job and
+        sender is alive. ``problems`` names each failing component."""
         db_ok = await self.store.ping()
-        scheduler_ok = self.scheduler.running
+        problems: dict[str, str] = {} if db_ok else {"database": "unreachable"}
+        problems.update(self.scheduler.problems())
+        problems.update(self.worker.problems())
         last = await self.store.last_success() if db_ok else None
         age = round((self.clock() - last).total_seconds(), 1) if last else None
         body: dict[str, object] = {
-            "status": "ok" if db_ok and scheduler_ok else "unhealthy",
+            "status": "ok" if not problems else "unhealthy",
+            "problems": problems,
             "database": "ok" if db_ok else "unreachable",
-            "scheduler": "running" if scheduler_ok else "stopped",
+            "scheduler": "running" if self.scheduler.running else "stopped",
             "last_successful_poll_age_seconds": age,
+        }
+        return not problems, body
+
+    def details(self) -> dict[str, object]:
+        """Who this instance is and what it leads: for operators only."""
+        return {
             "instance": self.instance_id,
             "poll_leader": self.poll_lease.held,
             "send_leader": {name: s.lease.held for name, s in self.worker.senders.items()},
         }
-        return db_ok and scheduler_ok, body
 
     async def healthz(self, request: Request) -> Response:
         healthy, body = await self.check()
+        if "details" in request.query_params:
+            if not self.authorised(request):
+                return JSONResponse({"error": "bearer token required"}, status_code=401)
+            body.update(self.details())
         return JSONResponse(body, status_code=200 if healthy else 503)
 
     async def metrics_endpoint(self, request: Request) -> Response:
+        if not self.authorised(request):
+            return JSONResponse({"error": "bearer token required"}, status_code=401)
         try:
             rows, due = await self.store.outbox_counts(self.clock())
             self.metrics.set_outbox(rows, due)

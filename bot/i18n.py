@@ -169,6 +169,15 @@ _VI: dict[str, str] = {
         "chủ đề khác để chuyển tin sang đó."
     ),
     "inline_latest": "Tin mới nhất",
+    # issue 12 (self-healing): a channel parked, replies rate-limited
+    "alert_channel_down": (
+        "⛔ Kênh {channel} bị nền tảng từ chối token; các tin được giữ lại và sẽ gửi khi token "
+        "hoạt động trở lại. ({reason})"
+    ),
+    "alert_channel_up": "✅ Kênh {channel} đã gửi tin trở lại.",
+    "replies_slow_down": (
+        "Bạn gửi lệnh nhanh quá. Vui lòng đợi khoảng {seconds} giây rồi thử lại nhé."
+    ),
 }
 
 _EN: dict[str, str] = {
@@ -331,6 +340,13 @@ _EN: dict[str, str] = {
         "them there."
     ),
     "inline_latest": "Latest articles",
+    # issue 12 (self-healing): a channel parked, replies rate-limited
+    "alert_channel_down": (
+        "⛔ The platform refuses the {channel} token; messages are kept and go out once the "
+        "token works again. ({reason})"
+    ),
+    "alert_channel_up": "✅ The {channel} channel sends again.",
+    "replies_slow_down": "You are sending commands too fast. Please wait about {seconds} seconds.",
 }
 
 CATALOGUE: dict[str, dict[str, str]] = {"vi": _VI, "en": _EN}

@@ -69,6 +69,19 @@ class Metrics:
             ["lease"],
             registry=r,
         )
+        self.job_errors = Counter(
+            "bantin_job_errors_total",
+            "Exceptions caught in background jobs (poll, sender, housekeeping, retention), "
+            "by component and name; the job was retried.",
+            ["component", "name"],
+            registry=r,
+        )
+        self.channel_down = Gauge(
+            "bantin_channel_down",
+            "1 while a channel's token is refused and its sending is parked.",
+            ["channel"],
+            registry=r,
+        )
         self.last_poll_age = Gauge(
             "bantin_last_successful_poll_age_seconds",
             "Seconds since the most recent successful poll of any source.",
@@ -87,6 +100,9 @@ class Metrics:
             self.rate_limited.labels(channel).inc()
         if seconds is not None and outcome == "sent":
             self.send_seconds.labels(channel).observe(seconds)
+
+    def record_job_error(self, component: str, name: str) -> None:
+        self.job_errors.labels(component, name).inc()
 
     def set_outbox(
         self, rows: Iterable[tuple[str, str, int]], due: Iterable[tuple[str, int]]

@@ -8,6 +8,8 @@ again soon, to take over when it dies.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -15,7 +17,9 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.backoff import backoff
 from bot.leader import Lease
+from bot.metrics import Metrics
 from bot.poller import Poller
 from feeds.models import Source
 from storage.store import Store
@@ -43,6 +47,7 @@ class PollScheduler:
         clock: Callable[[], datetime],
         on_queued: Callable[[], None],
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.poller = poller
@@ -52,7 +57,11 @@ class PollScheduler:
         #: called after a poll queued deliveries (wakes the delivery engine)
         self.on_queued = on_queued
         self._rng = rng or random.Random()
+        self.metrics = metrics
         self._scheduler = AsyncIOScheduler(timezone=UTC)
+        #: failed jobs in a row, by source (health: red while any source's job keeps failing)
+        self.failing: dict[str, int] = {}
+        self._running: set[asyncio.Task[object]] = set()
 
     @property
     def running(self) -> bool:
@@ -71,10 +80,22 @@ class PollScheduler:
             self._schedule(source.id, delay)
 
     async def stop(self) -> None:
-        """Stop planning polls and hand the poll lease over at once."""
+        """Stop planning polls, let a poll under way finish (briefly), hand the lease over."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+            if self._running:  # a poll still writing would race the store's closing
+                await asyncio.wait(set(self._running), timeout=10)
             await self.lease.release()
+
+    def problems(self) -> dict[str, str]:
+        """What is wrong with polling, by component (empty when all is well)."""
+        out: dict[str, str] = {}
+        if not self._scheduler.running:
+            out["scheduler"] = "stopped"
+        for source_id, count in self.failing.items():
+            if count >= 3:
+                out[f"poll:{source_id}"] = f"job failing ({count} in a row)"
+        return out
 
     def _jittered(self, seconds: float) -> float:
         return max(1.0, seconds * (1 + self._rng.uniform(-JITTER, JITTER)))
@@ -92,9 +113,32 @@ class PollScheduler:
         )
 
     async def _job(self, source_id: str) -> None:
-        source = self.sources.get(source_id)
-        if source is None or not self._scheduler.running:
+        """One poll job, supervised: whatever it raises, the source is planned again."""
+        if source_id not in self.sources or not self._scheduler.running:
             return
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            await self._poll(source_id)
+            self.failing.pop(source_id, None)
+        except Exception:
+            failures = self.failing[source_id] = self.failing.get(source_id, 0) + 1
+            delay = backoff(failures, base=5.0, cap=600.0, jitter=0.2)
+            log.exception(
+                "poll job of %s failed (%d in a row); again in %.0f s", source_id, failures, delay
+            )
+            if self.metrics is not None:
+                self.metrics.record_job_error("poll", source_id)
+            with contextlib.suppress(Exception):  # the scheduler may be shutting down
+                if self._scheduler.running:
+                    self._schedule(source_id, delay)
+        finally:
+            if task is not None:
+                self._running.discard(task)
+
+    async def _poll(self, source_id: str) -> None:
+        source = self.sources[source_id]
         held, _ = await self.lease.check()
         if not held:
             # Another instance polls; look again soon, to take over if it dies.

@@ -110,6 +110,12 @@ class HttpSettings(_Section):
     mode: Literal["auto", "on", "off"] = Field(default="auto", validation_alias="BANTIN_HTTP")
     host: str = "0.0.0.0"
     port: int = Field(default=8080, ge=0, le=65535)
+    #: bearer token for /metrics and the detailed /healthz view ("" = open to anyone)
+    metrics_token: str = Field(default="", validation_alias="BANTIN_METRICS_TOKEN")
+    #: connections served at once; more are answered 503 at once
+    max_connections: int = Field(default=200, ge=1, le=10_000)
+    #: seconds an idle keep-alive connection, or a request's headers, may take
+    keepalive_timeout: float = Field(default=5.0, gt=0, le=300)
 
 
 class FetchSettings(_Section):
@@ -140,6 +146,11 @@ class DeliverySettings(_Section):
     send_concurrency: int = Field(default=16, ge=1, le=256)
     quiet_hours: str = ""
     quota_digest_time: str = "07:00"
+    #: finished deliveries (sent, failed, cancelled, unreachable) are deleted after this many
+    #: days; daily counts stay for /stats
+    delivery_retention_days: int = Field(default=30, ge=1, le=3650)
+    #: commands one chat may send per minute before the bot asks it to slow down
+    reply_rate_per_minute: int = Field(default=20, ge=1, le=600)
 
     @field_validator("quiet_hours")
     @classmethod

@@ -11,6 +11,7 @@ database. Where a new query goes:
 - ``outbox``   deliveries and messages: enqueue, claim, mark, requeue, broadcast progress
 - ``leases``   leases between instances and monthly channel usage
 - ``stats``    read-only figures for /stats, charts and /metrics
+- ``retention`` deleting old finished deliveries, keeping their hourly counts
 - ``base``     what the mixins share (engine, dialect ``INSERT``, row converters)
 - ``tables``   the schema; change it only together with a new migration
 

@@ -11,7 +11,14 @@ from sqlalchemy import func, literal_column, select
 
 from storage.base import A, StoreBase
 from storage.records import DeliveryStatus, Stats
-from storage.tables import ARTICLE_T, CHAT_T, DELIVERY_T, SOURCE_T, SUBSCRIPTION_T
+from storage.tables import (
+    ARTICLE_T,
+    CHAT_T,
+    DELIVERY_COUNT_T,
+    DELIVERY_T,
+    SOURCE_T,
+    SUBSCRIPTION_T,
+)
 
 
 def _reported(status: str) -> str:
@@ -59,6 +66,15 @@ class StatsMixin(StoreBase):
                     .group_by(d_day)
                 )
             }
+            # Deliveries already pruned by retention count from their hourly totals.
+            k = DELIVERY_COUNT_T
+            k_day = self._local_day(k.c.hour, offset)
+            for day, n in await conn.execute(
+                select(k_day, func.sum(k.c.count))
+                .where(k.c.status == DeliveryStatus.SENT, k.c.hour >= since)
+                .group_by(k_day)
+            ):
+                sent[str(day)] = sent.get(str(day), 0) + int(n or 0)
         out = []
         for i in range(days):
             day = first_day + timedelta(days=i)
@@ -134,6 +150,12 @@ class StatsMixin(StoreBase):
             ):
                 key = _reported(status)
                 by_status[key] = by_status.get(key, 0) + int(n)
+            k = DELIVERY_COUNT_T
+            for status, n in await conn.execute(
+                select(k.c.status, func.sum(k.c.count)).group_by(k.c.status)
+            ):
+                key = _reported(status)
+                by_status[key] = by_status.get(key, 0) + int(n or 0)
             in_error = tuple(
                 r[0]
                 for r in await conn.execute(

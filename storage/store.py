@@ -20,6 +20,7 @@ from storage.leases import LeasesMixin
 from storage.outbox import OutboxMixin
 from storage.reach import ReachMixin
 from storage.records import MigrationError
+from storage.retention import RetentionMixin
 from storage.search import SearchMixin
 from storage.sources import SourcesMixin
 from storage.stats import StatsMixin
@@ -46,6 +47,7 @@ class Store(
     LeasesMixin,
     StatsMixin,
     ReachMixin,
+    RetentionMixin,
 ):
     """The data-access object. Create with :meth:`open`; every method is a short transaction,
     plain dataclasses out, ``now`` passed in.

@@ -222,6 +222,10 @@ class DeliveryRow(Base):
         UniqueConstraint("chat_id", "message_id", name="uq_deliveries_chat_message"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
         Index("ix_deliveries_chat", "chat_id", "id"),
+        Index("ix_deliveries_finished", "status", "updated_at"),
+        # "is an earlier delivery of this chat unfinished?" (claim_due): a few seeks, not a
+        # scan of every delivery the chat ever had
+        Index("ix_deliveries_chat_status", "chat_id", "status", "id"),
     )
 
 
@@ -248,6 +252,16 @@ class ChannelUsageRow(Base):
     warned: Mapped[int] = mapped_column(Integer, default=0)  # highest threshold (percent) alerted
 
 
+class DeliveryCountRow(Base):
+    """Deliveries deleted by retention, counted by UTC hour (of sending, or of the last
+    change) and status, so /stats and its daily chart still count them."""
+
+    __tablename__ = "delivery_counts"
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 # The tables as Core ``Table`` objects (what the store's queries use), typed as such.
 SOURCE_T = cast(Table, SourceRow.__table__)
 ARTICLE_T = cast(Table, ArticleRow.__table__)
@@ -260,3 +274,4 @@ DELIVERY_T = cast(Table, DeliveryRow.__table__)
 LEASE_T = cast(Table, LeaseRow.__table__)
 CHAT_BACKFILL_T = cast(Table, ChatBackfillRow.__table__)
 CHANNEL_USAGE_T = cast(Table, ChannelUsageRow.__table__)
+DELIVERY_COUNT_T = cast(Table, DeliveryCountRow.__table__)

@@ -517,7 +517,9 @@ class _RateLimits:
     Global: a token bucket of ``global_rate`` tokens per second holding at most
     ``max(1, global_rate)`` tokens, so a full second's worth may burst. Private chat: at least
     ``per_chat_interval`` seconds between two sends. Group: at most ``group_per_minute`` sends in
-    any rolling 60 s. Refused sends consume nothing.
+    any rolling 60 s. Refused sends consume nothing. ``strict_window``: the global rate is
+    instead a strict sliding window, at most ``global_rate`` sends accepted within any one
+    second (no burst, no averaging).
     """
 
     def __init__(
@@ -525,6 +527,7 @@ class _RateLimits:
         global_rate: float | None,
         per_chat_interval: float | None,
         group_per_minute: int | None,
+        strict_window: bool = False,
     ) -> None:
         if global_rate is not None and global_rate <= 0:
             raise ValueError("global_rate must be positive")
@@ -540,6 +543,8 @@ class _RateLimits:
         self._per_minute = group_per_minute
         self._last_private: dict[int, float] = {}
         self._group_sends: dict[int, deque[float]] = {}
+        self._strict = strict_window
+        self._accepted: deque[float] = deque()
 
     @property
     def active(self) -> bool:
@@ -548,7 +553,13 @@ class _RateLimits:
     def admit(self, chat_id: int, now: float) -> float:
         """0 if the send may go now (and is counted), else the seconds to wait."""
         wait = 0.0
-        if self._rate:
+        if self._rate and self._strict:
+            accepted = self._accepted
+            while accepted and accepted[0] <= now - 1.0:
+                accepted.popleft()
+            if len(accepted) >= int(self._rate):
+                wait = accepted[-int(self._rate)] + 1.0 - now
+        elif self._rate:
             if self._refilled_at is not None:
                 elapsed = max(0.0, now - self._refilled_at)
                 self._tokens = min(self._capacity, self._tokens + elapsed * self._rate)
@@ -570,7 +581,9 @@ class _RateLimits:
                 wait = max(wait, window[0] + 60.0 - now)
         if wait > 0:
             return wait
-        if self._rate:
+        if self._rate and self._strict:
+            self._accepted.append(now)
+        elif self._rate:
             self._tokens -= 1.0
         if self._interval and chat_id > 0:
             self._last_private[chat_id] = now
@@ -599,6 +612,7 @@ class FakeTelegram:
         global_rate: float | None = None,
         per_chat_interval: float | None = None,
         group_per_minute: int | None = None,
+        strict_window: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.token = token
@@ -642,7 +656,9 @@ class FakeTelegram:
         #: exceptions the fake itself raised while answering (a bug here, not in the bot)
         self.crashes: list[BaseException] = []
 
-        self._limits = _RateLimits(global_rate, per_chat_interval, group_per_minute)
+        self._limits = _RateLimits(
+            global_rate, per_chat_interval, group_per_minute, strict_window=strict_window
+        )
         self._sent_by_chat: dict[int, list[Sent]] = {}
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._last_message_id: dict[int, int] = {}

@@ -38,6 +38,14 @@ class RetryLater(DeliveryError):
         self.scope = scope
 
 
+class ChannelDown(RetryLater):
+    """The platform refuses the bot itself (its token revoked, rotated or unknown): no send
+    can succeed until the token works again. Nothing is wrong with the message or the chat."""
+
+    def __init__(self, reason: str, after: float | None = None) -> None:
+        super().__init__(reason, after, scope="channel")
+
+
 class ChatUnreachable(DeliveryError):
     """The chat cannot receive messages any more (blocked, kicked, deleted)."""
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot.channels.base import DeliveryError, Incoming, OnMessage, OutMessage, Reply
+from bot.channels.base import DeliveryError, Incoming, OnMessage, OutMessage, Reply, RetryLater
 
 CHOICES_HINT = "Trả lời bằng số thứ tự để chọn, ví dụ: 2 hoặc 1 3."
 #: chats whose last offered choices are remembered
@@ -59,11 +59,17 @@ def replier(
     send: Callable[[str, OutMessage], Awaitable[str | None]], chat_id: str, log: logging.Logger
 ) -> Reply:
     """A reply callable for ``chat_id``: a reply that cannot be sent is logged, not raised
-    (a command's answer is not worth a retry queue; the user can ask again)."""
+    (a command's answer is not worth a retry queue; the user can ask again). A flood-control
+    answer (RetryLater with ``after``) is raised: the application waits and sends again."""
 
     async def reply(out: OutMessage) -> str | None:
         try:
             return await send(chat_id, out)
+        except RetryLater as exc:
+            if exc.after is not None:
+                raise
+            log.warning("reply to %s not sent: %s", chat_id, exc)
+            return None
         except DeliveryError as exc:
             log.warning("reply to %s not sent: %s", chat_id, exc)
             return None

@@ -39,6 +39,7 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import (
     BadRequest,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -51,6 +52,7 @@ from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from telegram.request import HTTPXRequest
 
 from bot.channels.base import (
+    ChannelDown,
     ChatMigrated,
     ChatUnreachable,
     Incoming,
@@ -69,6 +71,8 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+#: first wait before trying a refused token again (the sender backs off from there)
+TOKEN_RETRY = 30.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query", "channel_post", "inline_query", "my_chat_member"]
 
@@ -136,6 +140,8 @@ def _seconds(value: Any) -> float:
 
 def outcome(exc: TelegramError) -> Exception:
     """Translate a PTB error into RetryLater, ChatUnreachable (or ChatMigrated), or Rejected."""
+    if isinstance(exc, InvalidToken):  # 401, or a 404 from a proxy: the bot, not the message
+        return ChannelDown(f"Telegram refused the token: {exc.message}", after=TOKEN_RETRY)
     if isinstance(exc, RetryAfter):
         return RetryLater(f"Telegram flood control: {exc.message}", after=_seconds(exc.retry_after))
     if isinstance(exc, PTBChatMigrated):

@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 
 from bot.backoff import backoff
 from bot.channels.base import (
+    ChannelDown,
     ChatUnreachable,
     DeliveryError,
     Incoming,
@@ -321,7 +322,7 @@ class ZaloChannel:
             # A token revoked while running: every send fails the same way until an operator
             # fixes it, so hold the queue rather than reject each message for good.
             log.error("zalo: the bot token was refused while sending; check ZALO_BOT_TOKEN")
-            return RetryLater(f"Zalo refused the token: {exc}", after=AUTH_RETRY, scope="channel")
+            return ChannelDown(f"Zalo refused the token: {exc}", after=AUTH_RETRY)
         if code == 403:
             return ChatUnreachable(f"Zalo: {exc}")
         if code == 404:

@@ -6,7 +6,7 @@ carries it to the sender. ``chats.format`` is the chat's message format (NULL = 
 topics a chat already got its first few articles of. Mutes are subscriptions of kind "mute".
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-02
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
