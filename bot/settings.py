@@ -110,6 +110,16 @@ class HttpSettings(_Section):
     mode: Literal["auto", "on", "off"] = Field(default="auto", validation_alias="BANTIN_HTTP")
     host: str = "0.0.0.0"
     port: int = Field(default=8080, ge=0, le=65535)
+    #: the web console's external base URL (``/web`` links point there); empty: no console
+    #: links beyond the local address; https makes the session cookie Secure
+    public_url: str = Field(default="", validation_alias="BANTIN_PUBLIC_URL")
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str) -> str:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
 
 
 class FetchSettings(_Section):

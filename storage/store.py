@@ -15,13 +15,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage.articles import ArticlesMixin
+from storage.broadcasts import BroadcastsMixin
 from storage.chats import ChatsMixin
+from storage.console import ConsoleMixin
 from storage.leases import LeasesMixin
 from storage.outbox import OutboxMixin
 from storage.records import MigrationError
 from storage.search import SearchMixin
 from storage.sources import SourcesMixin
 from storage.stats import StatsMixin
+from storage.web import WebMixin
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -37,7 +40,16 @@ def normalise_url(url: str) -> str:
 
 
 class Store(
-    SourcesMixin, ArticlesMixin, SearchMixin, ChatsMixin, OutboxMixin, LeasesMixin, StatsMixin
+    SourcesMixin,
+    ArticlesMixin,
+    SearchMixin,
+    ChatsMixin,
+    OutboxMixin,
+    LeasesMixin,
+    StatsMixin,
+    WebMixin,
+    BroadcastsMixin,
+    ConsoleMixin,
 ):
     """The data-access object. Create with :meth:`open`; every method is a short transaction,
     plain dataclasses out, ``now`` passed in.
