@@ -51,14 +51,10 @@ def _looks_like_feed(content: bytes, content_type: str | None) -> bool:
 
 async def _adhoc_source(url: str, config: Config) -> Source:
     """A throw-away source for a URL that is not configured: feed or listing, guessed."""
-    async with make_client(
-        user_agent=config.settings.fetch.user_agent or DEFAULT_USER_AGENT
-    ) as client:
+    async with make_client(user_agent=config.settings.fetch.user_agent or DEFAULT_USER_AGENT) as client:
         private = _typed_private(url)
         result = await fetch(
-            client,
-            url,
-            max_bytes=config.settings.fetch.max_response_bytes,
+            client, url, max_bytes=config.settings.fetch.max_response_bytes,
             policy=OutboundPolicy(allow_private=private, label="adhoc"),
         )
     host = urlsplit(url).hostname or "adhoc"
@@ -67,11 +63,7 @@ async def _adhoc_source(url: str, config: Config) -> Source:
     # Portal article links by default; any other site: links whose path carries a long number.
     pattern = DEFAULT_ID_PATTERN if b"-duk" in result.content else r"/[^?#]*\d{4,}[^/]*$"
     return Source(
-        id="adhoc",
-        name=host,
-        kind="html",
-        url=url,
-        list=ListRules(link_pattern=pattern),
+        id="adhoc", name=host, kind="html", url=url, list=ListRules(link_pattern=pattern),
         allow_private=private,
     )
 
@@ -90,19 +82,14 @@ async def check_source(config: Config, source_ref: str, *, limit: int = 5) -> in
     if source is None:
         if not source_ref.startswith(("http://", "https://")):
             known = ", ".join(s.id for s in config.sources) or "none"
-            raise ConfigError(
-                f"{config.config_path}: no source {source_ref!r} (known: {known}); or give a URL"
-            )
+            raise ConfigError(f"{config.config_path}: no source {source_ref!r} (known: {known}); or give a URL")
         try:
             source = await _adhoc_source(source_ref, config)
         except FetchError as exc:
             _say(f"error: {exc}")
             return EXIT_FAILED
-        _say(
-            f"(not in {config.config_path}: guessed kind={source.kind}"
-            + (f", link_pattern={source.list.link_pattern!r}" if source.list else "")
-            + ")"
-        )
+        _say(f"(not in {config.config_path}: guessed kind={source.kind}"
+              + (f", link_pattern={source.list.link_pattern!r}" if source.list else "") + ")")
     _say(f"source {source.id} ({source.kind}) {source.url}")
     started = time.perf_counter()
     async with make_client(
