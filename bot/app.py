@@ -262,7 +262,7 @@ class App:
     async def _test_url(self, url: str) -> dict[str, object]:
         from bot.web.checker import test_url
 
-        return await test_url(self.config, url)
+        return await test_url(self.client, self.config, url)
 
     async def health(self) -> tuple[bool, dict[str, object]]:
         """(healthy, details): the database answers and the scheduler runs."""

@@ -549,3 +549,29 @@ async def test_tokens_are_stored_hashed(web: Web) -> None:
     assert cookie and all(cookie not in (s.id, s.csrf) for s in rows)
     assert rows[0].id == digest(cookie)
     assert await web.store.web_link_state(token, web.clock()) == "unknown"
+
+
+async def test_test_url_reads_a_source_and_writes_its_toml(tmp_path: Any) -> None:
+    from fake_portal import ScriptedPortal
+
+    from bot.config import Config, load_settings
+    from bot.demo.portal import demo_config_text, load_site
+    from bot.web.checker import test_url
+
+    portal = ScriptedPortal(load_site())
+    base = "http://portal.test"
+    settings = load_settings({"BANTIN_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    config = Config(settings, (), (), tmp_path / "t.toml").with_sources_text(
+        demo_config_text(base), filename="t.toml"
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=portal.app)) as client:
+        known = await test_url(client, config, f"{base}/rss/kiem-tra.rss")
+        assert known["total"] >= 1 and known["entries"][0]["title"]
+        assert known["entries"][0]["summary"] and 'kind = "rss"' in known["toml"]
+        assert 'id = "demo-kiem-tra"' in known["toml"] and "Kiểm tra" in known["toml"]
+        listing = await test_url(client, config, f"{base}/dan-van.aspx?x=1")
+        # Not configured: guessed as a listing of the portal's article links.
+        assert listing["kind"] == "html" and listing["total"] == 8
+        assert "link_pattern" in listing["toml"] and listing["entries"][0]["body"]
+        broken = await test_url(client, config, f"{base}/nothing-here")
+        assert "error" in broken

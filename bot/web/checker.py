@@ -9,45 +9,79 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.check import _adhoc_source, format_when
+import httpx
+
+from bot.check import _looks_like_feed, _typed_private, format_when
 from bot.config import Config
-from feeds.fetch import DEFAULT_USER_AGENT, FetchError, make_client
-from feeds.models import Source
+from feeds.fetch import FetchError, fetch
+from feeds.models import ListRules, Source
+from feeds.netpolicy import OutboundPolicy
 from feeds.reader import SourceFailure, SourceReader
 from feeds.summarize import summarize
+from feeds.urls import DEFAULT_ID_PATTERN
 
 BODY_CHARS = 600
 
 
 def toml_snippet(source: Source) -> str:
     """A ``[[sources]]`` table for this source (JSON strings are valid TOML basic strings)."""
+
+    def q(value: str) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
     host = urlsplit(source.url).hostname or "source"
-    ident = re.sub(r"[^a-z0-9]+", "-", host.lower()).strip("-") or "source"
+    ident = source.id
+    if ident == "adhoc":
+        ident = re.sub(r"[^a-z0-9]+", "-", host.lower()).strip("-") or "source"
     lines = [
         "[[sources]]",
-        f"id = {json.dumps(ident)}",
-        f"name = {json.dumps(source.name)}",
-        f"kind = {json.dumps(source.kind)}",
-        f"url = {json.dumps(source.url)}",
+        f"id = {q(ident)}",
+        f"name = {q(source.name)}",
+        f"kind = {q(source.kind)}",
+        f"url = {q(source.url)}",
         f"interval = {source.interval}",
     ]
-    if source.list is not None and source.list.link_pattern:
-        lines += ["", "[sources.list]", f"link_pattern = {json.dumps(source.list.link_pattern)}"]
+    if source.topics:
+        lines.append("topics = [" + ", ".join(q(tp) for tp in source.topics) + "]")
+    rules = source.list
+    if rules is not None:
+        lines += ["", "[sources.list]"]
+        for name in ("item", "link", "title", "date", "link_pattern"):
+            value = getattr(rules, name, None)
+            if value:
+                lines.append(f"{name} = {q(value)}")
     return "\n".join(lines)
 
 
-async def test_url(config: Config, url: str, *, limit: int = 3) -> dict[str, Any]:
-    """The values of the test panel: ``entries``, ``total``, ``toml``, or ``error``."""
+async def guess_source(client: httpx.AsyncClient, config: Config, url: str) -> Source:
+    """A throw-away source for a URL that is not configured: feed or listing, guessed the way
+    ``check-source`` guesses (private addresses only when typed on purpose)."""
+    private = _typed_private(url)
+    result = await fetch(
+        client,
+        url,
+        max_bytes=config.settings.fetch.max_response_bytes,
+        policy=OutboundPolicy(allow_private=private, label="adhoc"),
+    )
+    host = urlsplit(url).hostname or "adhoc"
+    if _looks_like_feed(result.content, result.content_type):
+        return Source(id="adhoc", name=host, kind="rss", url=url, allow_private=private)
+    pattern = DEFAULT_ID_PATTERN if b"-duk" in result.content else r"/[^?#]*\d{4,}[^/]*$"
+    rules = ListRules(link_pattern=pattern)
+    return Source(id="adhoc", name=host, kind="html", url=url, list=rules, allow_private=private)
+
+
+async def test_url(
+    client: httpx.AsyncClient, config: Config, url: str, *, limit: int = 3
+) -> dict[str, Any]:
+    """The values of the test panel: ``entries``, ``total``, ``toml``, or ``error``. A URL
+    of a configured source is read with that source's rules."""
     source = next((s for s in config.sources if s.url == url), None)
-    fetch = config.settings.fetch
     try:
         if source is None:
-            source = await _adhoc_source(url, config)
-        async with make_client(
-            user_agent=fetch.user_agent or DEFAULT_USER_AGENT, timeout=fetch.timeout
-        ) as client:
-            reader = SourceReader(client, max_bytes=fetch.max_response_bytes)
-            checked, total = await reader.check(source, limit=limit)
+            source = await guess_source(client, config, url)
+        reader = SourceReader(client, max_bytes=config.settings.fetch.max_response_bytes)
+        checked, total = await reader.check(source, limit=limit)
     except (FetchError, SourceFailure) as exc:
         return {"error": str(exc)[:500]}
     entries = []
