@@ -197,7 +197,10 @@ async def console_pages(store: object, now: datetime, article_id: int, rounds: i
                 r = await client.get(page)
                 times.append((time.perf_counter() - t) * 1000)
                 assert r.status_code == 200, (page, r.status_code)
-            out.append(f"{page} p50={pct(times, 50):.0f}ms p95={pct(times, 95):.0f}ms")
+            out.append(
+                f"{page} first={times[0]:.0f}ms p50={pct(times, 50):.0f}ms "
+                f"p95={pct(times, 95):.0f}ms"
+            )
     return "console pages: " + "; ".join(out)
 
 

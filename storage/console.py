@@ -27,6 +27,11 @@ class ConsoleMixin(StoreBase):
             )
             return {r[0]: int(r[1]) for r in rows}
 
+    async def articles_by_source(self) -> dict[str, int]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(A.source_id, func.count()).group_by(A.source_id))
+            return {r[0]: int(r[1]) for r in rows}
+
     async def articles_since(self, since: datetime) -> int:
         async with self.engine.connect() as conn:
             q = select(func.count()).select_from(ARTICLE_T).where(A.first_seen_at >= since)

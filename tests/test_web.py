@@ -575,3 +575,9 @@ async def test_test_url_reads_a_source_and_writes_its_toml(tmp_path: Any) -> Non
         assert "link_pattern" in listing["toml"] and listing["entries"][0]["body"]
         broken = await test_url(client, config, f"{base}/nothing-here")
         assert "error" in broken
+
+
+async def test_admin_without_a_slash_and_unknown_paths(web: Web) -> None:
+    r = await web.client.get("/admin")
+    assert r.status_code in (307, 303) and r.headers["location"].endswith("/admin/")
+    assert (await web.client.get("/admin/nope")).status_code == 404

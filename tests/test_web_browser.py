@@ -125,9 +125,17 @@ class Browser:
         return list(self.d.find_elements(By.CSS_SELECTOR, selector))
 
     def wait(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+        from selenium.common.exceptions import (
+            NoSuchElementException,
+            StaleElementReferenceException,
+        )
         from selenium.webdriver.support.ui import WebDriverWait
 
-        WebDriverWait(self.d, timeout, poll_frequency=0.2).until(lambda _d: predicate())
+        # While a form's answer loads, the old page's elements go stale: look again.
+        ignored = (NoSuchElementException, StaleElementReferenceException)
+        WebDriverWait(self.d, timeout, poll_frequency=0.2, ignored_exceptions=ignored).until(
+            lambda _d: predicate()
+        )
 
 
 @pytest.fixture

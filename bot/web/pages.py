@@ -4,7 +4,7 @@ and the chats list with deactivate / reactivate."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from bot.web.console import Console, Ctx
 
 PAGE = 50
+#: the dashboard counts whole tables: its figures are reused this long
+FIGURES_TTL = timedelta(seconds=30)
 
 
 def _int(value: str, default: int = 0) -> int:
@@ -34,6 +36,7 @@ class ContentPages:
         self.console = console
         self.store = console.store
         self.deps = console.deps
+        self._figures: tuple[datetime, dict[str, Any]] | None = None
 
     def routes(self) -> list[Route]:
         g = self.console.guard
@@ -46,8 +49,39 @@ class ContentPages:
         ]
 
     async def dashboard(self, request: Request, ctx: Ctx) -> Response:
+        now = self.deps.clock()
+        fresh = self._figures is not None and now - self._figures[0] < FIGURES_TTL
+        if not fresh:
+            self._figures = (now, await self._compute_figures(now))
+        assert self._figures is not None
+        figures = self._figures[1]
+        charts = []
+        days = figures["days"]
+        for n in (14, 90):
+            recent = days[-n:]
+            charts.append(
+                bar_chart(
+                    [d for d, _, _ in recent],
+                    [
+                        (t(ctx.lang, "stats_chart_articles"), [a for _, a, _ in recent], "a"),
+                        (t(ctx.lang, "stats_chart_deliveries"), [s for _, _, s in recent], "d"),
+                    ],
+                    title=t(ctx.lang, "web_chart_days", days=n),
+                )
+            )
+        return self.console.render(
+            request,
+            ctx.lang,
+            "dashboard.html",
+            session=ctx.session,
+            charts=charts,
+            computed_at=self._figures[0],
+            **{k: v for k, v in figures.items() if k != "days"},
+        )
+
+    async def _compute_figures(self, now: datetime) -> dict[str, Any]:
+        """The dashboard's figures: whole-table counts, so they are kept for FIGURES_TTL."""
         deps = self.deps
-        now = deps.clock()
         local = now.astimezone(deps.tz)
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
         week_start = midnight - timedelta(days=local.weekday())
@@ -58,33 +92,17 @@ class ContentPages:
         for channel, quota in deps.quotas.items():
             sent, _ = await self.store.usage(channel, month)
             quotas.append((channel, sent, quota, int(sent * 100 / quota) if quota else 0))
-        charts = []
-        for days in (14, 90):
-            activity = await self.store.daily_activity(now, deps.tz, days=days)
-            charts.append(
-                bar_chart(
-                    [d for d, _, _ in activity],
-                    [
-                        (t(ctx.lang, "stats_chart_articles"), [a for _, a, _ in activity], "a"),
-                        (t(ctx.lang, "stats_chart_deliveries"), [s for _, _, s in activity], "d"),
-                    ],
-                    title=t(ctx.lang, "web_chart_days", days=days),
-                )
-            )
-        return self.console.render(
-            request,
-            ctx.lang,
-            "dashboard.html",
-            session=ctx.session,
-            stats=stats,
-            by_channel=await self.store.active_chats_by_channel(),
-            today=await self.store.articles_since(midnight.astimezone(now.tzinfo)),
-            week=await self.store.articles_since(week_start.astimezone(now.tzinfo)),
-            queue=sum(n for _, n in due),
-            pending=stats.deliveries_by_status.get(DeliveryStatus.PENDING, 0),
-            quotas=quotas,
-            charts=charts,
-        )
+        return {
+            "stats": stats,
+            "by_channel": await self.store.active_chats_by_channel(),
+            "today": await self.store.articles_since(midnight.astimezone(now.tzinfo)),
+            "week": await self.store.articles_since(week_start.astimezone(now.tzinfo)),
+            "queue": sum(n for _, n in due),
+            "pending": stats.deliveries_by_status.get(DeliveryStatus.PENDING, 0),
+            "quotas": quotas,
+            # 90 days once; the 14-day chart is its tail
+            "days": await self.store.daily_activity(now, deps.tz, days=90),
+        }
 
     async def articles(self, request: Request, ctx: Ctx) -> Response:
         q = request.query_params.get("q", "").strip()[:200]

@@ -3,6 +3,7 @@ database and honoured by the scheduler), and *test a URL* (``check-source`` in t
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -12,12 +13,15 @@ from starlette.routing import Route
 if TYPE_CHECKING:
     from bot.web.console import Console, Ctx
 
+COUNTS_TTL = timedelta(seconds=30)
+
 
 class SourcePages:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.store = console.store
         self.deps = console.deps
+        self._cached: tuple[datetime, dict[str, int]] | None = None
 
     def routes(self) -> list[Route]:
         g = self.console.guard
@@ -32,10 +36,10 @@ class SourcePages:
         self, request: Request, ctx: Ctx, *, message: str = "", test: dict | None = None
     ) -> Response:
         states = {s.id: s for s in await self.store.source_states()}
-        stats = await self.store.stats(self.deps.clock())
+        counts = await self._counts()
         paused = await self.store.paused_sources()
         rows = [
-            (src, states.get(src.id), paused.get(src.id), stats.articles_by_source.get(src.id, 0))
+            (src, states.get(src.id), paused.get(src.id), counts.get(src.id, 0))
             for src in self.deps.sources
         ]
         return self.console.render(
@@ -48,6 +52,13 @@ class SourcePages:
             test=test,
             test_url=ctx.field("url"),
         )
+
+    async def _counts(self) -> dict[str, int]:
+        """Articles per source: a whole-table count, reused for COUNTS_TTL."""
+        now = self.deps.clock()
+        if self._cached is None or now - self._cached[0] >= COUNTS_TTL:
+            self._cached = (now, await self.store.articles_by_source())
+        return self._cached[1]
 
     def _known(self, source_id: str) -> bool:
         return any(s.id == source_id for s in self.deps.sources)
