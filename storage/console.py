@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select, update
 
 from storage.base import ARTICLE_COLS, A, StoreBase, row_to_article, row_to_chat
 from storage.records import ChatListing, DeliveryStatus, StoredArticle
-from storage.tables import ARTICLE_T, CHAT_T, DELIVERY_T, SUBSCRIPTION_T
+from storage.tables import ARTICLE_T, CHAT_T, DELIVERY_T, SOURCE_T, SUBSCRIPTION_T
 
 
 class ConsoleMixin(StoreBase):
@@ -26,6 +26,49 @@ class ConsoleMixin(StoreBase):
                 .order_by(c.c.channel)
             )
             return {r[0]: int(r[1]) for r in rows}
+
+    async def dashboard_counts(self) -> dict[str, Any]:
+        """What the dashboard shows of ``stats`` without its per-source article count (a scan
+        of the whole archive the dashboard does not show)."""
+        c = CHAT_T
+        s = SUBSCRIPTION_T
+        d = DELIVERY_T
+        src = SOURCE_T
+        async with self.engine.connect() as conn:
+            inactive = (
+                await conn.execute(select(func.count()).select_from(c).where(c.c.active.is_(False)))
+            ).scalar()
+            by_topic = {
+                r[0]: int(r[1])
+                for r in await conn.execute(
+                    select(s.c.key, func.count())
+                    .where(s.c.kind == "topic")
+                    .group_by(s.c.key)
+                    .order_by(s.c.key)
+                )
+            }
+            keywords = (
+                await conn.execute(select(func.count()).select_from(s).where(s.c.kind == "keyword"))
+            ).scalar()
+            by_status = {
+                r[0]: int(r[1])
+                for r in await conn.execute(
+                    select(d.c.status, func.count()).group_by(d.c.status).order_by(d.c.status)
+                )
+            }
+            in_error = [
+                r[0]
+                for r in await conn.execute(
+                    select(src.c.id).where(src.c.consecutive_failures > 0).order_by(src.c.id)
+                )
+            ]
+        return {
+            "chats_inactive": int(inactive or 0),
+            "subscriptions_by_topic": by_topic,
+            "keyword_subscriptions": int(keywords or 0),
+            "deliveries_by_status": by_status,
+            "sources_in_error": in_error,
+        }
 
     async def articles_by_source(self) -> dict[str, int]:
         async with self.engine.connect() as conn:

@@ -581,3 +581,23 @@ async def test_admin_without_a_slash_and_unknown_paths(web: Web) -> None:
     r = await web.client.get("/admin")
     assert r.status_code in (307, 303) and r.headers["location"].endswith("/admin/")
     assert (await web.client.get("/admin/nope")).status_code == 404
+
+
+async def test_dashboard_figures_are_reused_then_refreshed_in_the_background(web: Web) -> None:
+    import asyncio
+
+    await web.sign_in()
+    first = await web.client.get("/admin/")
+    assert re.search(r'id="articles-today">0<', first.text)
+    await _articles(web.store, web.clock, 2)
+    assert re.search(r'id="articles-today">0<', (await web.client.get("/admin/")).text)
+    web.clock.advance(31)
+    stale = await web.client.get("/admin/")  # served at once, while a refresh runs
+    assert re.search(r'id="articles-today">0<', stale.text)
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        page = await web.client.get("/admin/")
+        if re.search(r'id="articles-today">2<', page.text):
+            break
+    else:
+        raise AssertionError("the dashboard figures were never refreshed")

@@ -3,6 +3,7 @@ and the chats list with deactivate / reactivate."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ class ContentPages:
         self.store = console.store
         self.deps = console.deps
         self._figures: tuple[datetime, dict[str, Any]] | None = None
+        self._refresh: asyncio.Task[None] | None = None
 
     def routes(self) -> list[Route]:
         g = self.console.guard
@@ -50,10 +52,11 @@ class ContentPages:
 
     async def dashboard(self, request: Request, ctx: Ctx) -> Response:
         now = self.deps.clock()
-        fresh = self._figures is not None and now - self._figures[0] < FIGURES_TTL
-        if not fresh:
+        if self._figures is None:
             self._figures = (now, await self._compute_figures(now))
-        assert self._figures is not None
+        elif now - self._figures[0] >= FIGURES_TTL and self._refresh is None:
+            # Stale: show these while fresh ones are counted in the background.
+            self._refresh = asyncio.create_task(self._recompute(now), name="web-figures")
         figures = self._figures[1]
         charts = []
         days = figures["days"]
@@ -79,13 +82,19 @@ class ContentPages:
             **{k: v for k, v in figures.items() if k != "days"},
         )
 
+    async def _recompute(self, now: datetime) -> None:
+        try:
+            self._figures = (now, await self._compute_figures(now))
+        finally:
+            self._refresh = None
+
     async def _compute_figures(self, now: datetime) -> dict[str, Any]:
         """The dashboard's figures: whole-table counts, so they are kept for FIGURES_TTL."""
         deps = self.deps
         local = now.astimezone(deps.tz)
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
         week_start = midnight - timedelta(days=local.weekday())
-        stats = await self.store.stats(now)
+        stats = await self.store.dashboard_counts()
         _, due = await self.store.outbox_counts(now)
         month = local.strftime("%Y-%m")
         quotas = []
@@ -98,7 +107,7 @@ class ContentPages:
             "today": await self.store.articles_since(midnight.astimezone(now.tzinfo)),
             "week": await self.store.articles_since(week_start.astimezone(now.tzinfo)),
             "queue": sum(n for _, n in due),
-            "pending": stats.deliveries_by_status.get(DeliveryStatus.PENDING, 0),
+            "pending": stats["deliveries_by_status"].get(DeliveryStatus.PENDING, 0),
             "quotas": quotas,
             # 90 days once; the 14-day chart is its tail
             "days": await self.store.daily_activity(now, deps.tz, days=90),
