@@ -2,7 +2,7 @@
 ``chromium-driver``) driven by selenium, against the whole bot on the fake Bot API and the
 fake portal. From ``/web`` in a chat to a scheduled broadcast the fake Bot API receives, a
 paused source skipped, a search, sign-out. Each page is saved under ``docs/screenshots/``
-(or ``$BANTIN_SCREENSHOTS``)."""
+(or ``$BANTIN_TEST_SCREENSHOTS``)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from bot.demo.portal import demo_config_text, load_site
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 ROOT = Path(__file__).resolve().parents[1]
-SHOTS = Path(os.environ.get("BANTIN_SCREENSHOTS") or ROOT / "docs" / "screenshots")
+SHOTS = Path(os.environ.get("BANTIN_TEST_SCREENSHOTS") or ROOT / "docs" / "screenshots")
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 ADMIN = 100
 BASE = "http://portal.test"
