@@ -1,9 +1,9 @@
 """Benchmark at deployment scale, on PostgreSQL: 50,000 chats and 200,000 articles.
 
 Prints the time to enqueue one article to 50,000 chats (the fan-out INSERT ... SELECT),
-p50/p95 of ``/latest`` and ``/search`` queries through the store, and the peak RSS of this
+p50/p95 of ``/latest`` and ``/search`` queries through the store, the peak RSS of this
 process, which runs the bot's store and command code (generation is batched so it does not
-inflate the figure).
+inflate the figure), and the server time (p50/p95) of every page of the web console.
 
 Usage: .venv/bin/python bench/scale.py [--pg URL] [--chats 50000] [--articles 200000]
 The PostgreSQL database given is emptied first. Default: a scratch database bantin_scale on
@@ -135,6 +135,7 @@ async def run(url: str, n_chats: int, n_articles: int) -> None:
     jobs = await store.claim_due("telegram", now, limit=500)
     claim_ms = (time.perf_counter() - t) * 1000
     backend = store.dialect
+    console_line = await console_pages(store, now, saved.new_ids[0])
     await store.close()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
@@ -145,6 +146,62 @@ async def run(url: str, n_chats: int, n_articles: int) -> None:
         f"/search p50={pct(search_ms, 50):.1f}ms p95={pct(search_ms, 95):.1f}ms; peak RSS={rss_mb:.0f}MB",
         flush=True,
     )
+    print(console_line, flush=True)
+
+
+async def console_pages(store: object, now: datetime, article_id: int, rounds: int = 20) -> str:
+    """p50/p95 of each console page, signed in, through the ASGI app (server time only)."""
+    from zoneinfo import ZoneInfo
+
+    import httpx
+    from starlette.applications import Starlette
+
+    from bot.web.auth import issue_link
+    from bot.web.console import Console, ConsoleDeps
+    from feeds.models import Source, Topic
+
+    deps = ConsoleDeps(
+        store=store,  # type: ignore[arg-type]
+        topics=(Topic("dan-van", "Dân vận"), Topic("kiem-tra", "Kiểm tra")),
+        sources=(Source("bench", "Bench", "rss", "https://portal.example/rss"),),
+        channels=("telegram", "zalo"),
+        admins=frozenset({("telegram", "1")}),
+        tz=ZoneInfo("Asia/Ho_Chi_Minh"),
+        clock=lambda: now,
+        quotas={"zalo": 3000},
+    )
+    app = Starlette(routes=[Console(deps).mount()])
+    out = []
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://bench"
+    ) as client:
+        link = await issue_link(store, "telegram:1", "http://bench", now)  # type: ignore[arg-type]
+        await client.post("/admin/login", data={"token": link.rsplit("/", 1)[1]})
+        pages = [
+            "/admin/",
+            "/admin/sources",
+            "/admin/broadcasts",
+            "/admin/articles",
+            "/admin/articles?page=100",
+            "/admin/articles?q=dan+van",
+            f"/admin/articles/{article_id}",
+            "/admin/chats",
+            "/admin/chats?q=10004&state=active",
+            "/admin/sessions",
+            "/admin/audit",
+        ]
+        for page in pages:
+            times = []
+            for _ in range(rounds):
+                t = time.perf_counter()
+                r = await client.get(page)
+                times.append((time.perf_counter() - t) * 1000)
+                assert r.status_code == 200, (page, r.status_code)
+            out.append(
+                f"{page} first={times[0]:.0f}ms p50={pct(times, 50):.0f}ms "
+                f"p95={pct(times, 95):.0f}ms"
+            )
+    return "console pages: " + "; ".join(out)
 
 
 def main() -> None:

@@ -81,10 +81,11 @@ class AdminCommands:
         lang = chat.language
         never = t(lang, "never")
         lines = [t(lang, "sources_header")]
+        paused = await self.store.paused_sources()
         for s in await self.store.source_states():
             if s.id not in self.source_names:
                 continue  # rows of sources no longer configured
-            mark = "❌" if s.consecutive_failures else "✅"
+            mark = "⏸" if s.id in paused else "❌" if s.consecutive_failures else "✅"
             last_error = t(lang, "none")
             if s.last_error:
                 when = local_date(s.last_error_at, self.tz, with_time=True)

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import httpx
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.admins import AdminAlerts
 from bot.broadcasts import BroadcastTracker
@@ -40,6 +40,8 @@ from bot.replies import limiter_of, paced
 from bot.retention import Retention
 from bot.scheduling import PollScheduler
 from bot.timeofday import parse_quiet_hours
+from bot.web.command import web_command
+from bot.web.console import Console, ConsoleDeps
 from feeds.fetch import DEFAULT_USER_AGENT, make_client
 from storage.store import Store
 
@@ -123,6 +125,7 @@ class App:
             source_names={src.id: src.name for src in config.sources},
             quiet_hours=s.delivery.quiet_hours,
             quotas=self.quota.limits,
+            extra_admin={"web": web_command(self.store, self.admins, self.console_url, clock)},
         )
         self.worker = DeliveryWorker(
             self.store,
@@ -162,6 +165,22 @@ class App:
             self.store, s.delivery.delivery_retention_days, clock=clock, metrics=self.metrics
         )
         self._retention_task: asyncio.Task[None] | None = None
+        self.console = Console(
+            ConsoleDeps(
+                store=self.store,
+                topics=config.topics,
+                sources=[src for src in config.sources if src.enabled],
+                channels=tuple(self.channels),
+                admins=self.admins,
+                tz=config.tz,
+                clock=clock,
+                public_url=s.http.public_url,
+                quotas=self.quota.limits,
+                poll_source=self.poll_source,
+                test_url=self._test_url,
+                wake=lambda: self.worker.wake(),
+            )
+        )
         self.health_check = Health(
             self.store,
             self.metrics,
@@ -214,22 +233,47 @@ class App:
 
     # -- HTTP -----------------------------------------------------------------------------
 
-    def http_routes(self) -> list[Route]:
-        """Routes of the bot's HTTP server: health, metrics, and the channels' webhooks.
+    def http_routes(self) -> list[BaseRoute]:
+        """Routes of the bot's HTTP server: health, metrics, the channels' webhooks and the
+        web console (``/admin``).
 
-        Empty (no server) for a console-only run unless BANTIN_HTTP=on; always served when
-        a platform channel runs (BANTIN_HTTP=auto), since orchestrators probe /healthz.
+        Empty (no server) for a console-only run unless BANTIN_HTTP=on or BANTIN_PUBLIC_URL
+        is set; always served when a platform channel runs (BANTIN_HTTP=auto), since
+        orchestrators probe /healthz.
         """
         mode = self.config.settings.http.mode
-        webhooks = [
+        webhooks: list[BaseRoute] = [
             Route(c.webhook_path, c.webhook_endpoint, methods=["POST"])
             for c in self.channels.values()
             if c.webhook_path
         ]
         platform = any(name != "console" for name in self.channels)
-        if mode == "off" or (mode == "auto" and not platform and not webhooks):
+        wanted = platform or webhooks or self.config.settings.http.public_url
+        if mode == "off" or (mode == "auto" and not wanted):
             return webhooks
-        return [*self.health_check.routes(), *webhooks]
+        return [*self.health_check.routes(), *webhooks, self.console.mount()]
+
+    def console_url(self) -> str:
+        """The web console's base URL: BANTIN_PUBLIC_URL, else the server's own address."""
+        public = self.config.settings.http.public_url
+        if public:
+            return public
+        if self.http is not None:
+            host = self.http.host if self.http.host not in ("0.0.0.0", "::") else "127.0.0.1"
+            return f"http://{host}:{self.http.port}"
+        return f"http://127.0.0.1:{self.config.settings.http.port}"
+
+    async def poll_source(self, source_id: str) -> str:
+        """Poll one source now (the console's *poll now*); the report's line."""
+        source = next(src for src in self.config.sources if src.id == source_id)
+        report = await self.poller.poll(source)
+        self.worker.wake()
+        return report.line()
+
+    async def _test_url(self, url: str) -> dict[str, object]:
+        from bot.web.checker import test_url
+
+        return await test_url(self.client, self.config, url)
 
     async def health(self) -> tuple[bool, dict[str, object]]:
         """(healthy, details): see :meth:`bot.health.Health.check`."""
@@ -277,7 +321,9 @@ class App:
         return OutMessage(text=t(lang, "replies_slow_down", seconds=seconds))
 
     async def poll_once(self) -> list[PollReport]:
-        reports = await self.poller.poll_all([s for s in self.config.sources if s.enabled])
+        paused = await self.store.paused_sources()  # paused in the web console
+        enabled = [s for s in self.config.sources if s.enabled and s.id not in paused]
+        reports = await self.poller.poll_all(enabled)
         self.worker.wake()
         return reports
 
@@ -326,6 +372,7 @@ class App:
         self.worker.start()
         await self.scheduler.start()
         self._retention_task = asyncio.create_task(self.retention.run(), name="retention")
+        self.console.broadcasts.dispatcher.start()
         log.info(
             "bantin running: %d sources, channels %s, database %s",
             len(self.scheduler.sources),
@@ -341,6 +388,7 @@ class App:
                 self._retention_task.cancel()
             self._retention_task = None
         await self.scheduler.stop()
+        await self.console.broadcasts.dispatcher.stop()
         await self.broadcasts.stop()
         await self.worker.stop()
         for channel in self.channels.values():

@@ -51,6 +51,7 @@ class Commands:
         source_names: dict[str, str] | None = None,
         quiet_hours: str = "",
         quotas: dict[str, int] | None = None,
+        extra_admin: dict[str, Handler] | None = None,
     ) -> None:
         self.store = store
         self.topics = tuple(topics)
@@ -99,6 +100,7 @@ class Commands:
             "sources": self.admin.sources,
             "stats": self.admin.stats,
             "broadcast": self.admin.broadcast,
+            **(extra_admin or {}),  # /web, from the web console
         }
 
     # -- entry point ----------------------------------------------------------------------

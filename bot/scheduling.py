@@ -144,6 +144,11 @@ class PollScheduler:
             # Another instance polls; look again soon, to take over if it dies.
             self._schedule(source_id, min(5.0, self.lease.ttl / 4))
             return
+        if await self.store.is_source_paused(source_id):
+            # Paused in the web console: look again later, so a resume takes effect.
+            log.info("poll %s skipped: paused", source_id)
+            self._schedule(source_id, min(float(source.interval), 60.0))
+            return
         state = await self.store.source_state(source_id)
         if state is not None and state.next_check_at is not None:
             ahead = (state.next_check_at - self.clock()).total_seconds()

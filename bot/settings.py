@@ -116,6 +116,16 @@ class HttpSettings(_Section):
     max_connections: int = Field(default=200, ge=1, le=10_000)
     #: seconds an idle keep-alive connection, or a request's headers, may take
     keepalive_timeout: float = Field(default=5.0, gt=0, le=300)
+    #: the web console's external base URL (``/web`` links point there); empty: no console
+    #: links beyond the local address; https makes the session cookie Secure
+    public_url: str = Field(default="", validation_alias="BANTIN_PUBLIC_URL")
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str) -> str:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
 
 
 class FetchSettings(_Section):

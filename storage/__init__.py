@@ -12,6 +12,9 @@ database. Where a new query goes:
 - ``leases``   leases between instances and monthly channel usage
 - ``stats``    read-only figures for /stats, charts and /metrics
 - ``retention`` deleting old finished deliveries, keeping their hourly counts
+- ``web``      the web console's sign-in links, sessions, audit log, paused sources
+- ``broadcasts`` broadcasts scheduled in the console, and the history of all broadcasts
+- ``console``  read queries of the console's pages (chats list, archive, article page)
 - ``base``     what the mixins share (engine, dialect ``INSERT``, row converters)
 - ``tables``   the schema; change it only together with a new migration
 

@@ -161,3 +161,66 @@ class Stats:
     articles_by_source: dict[str, int]
     deliveries_by_status: dict[str, int]
     sources_in_error: tuple[str, ...] = ()
+
+
+# -- the web console ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebSession:
+    """A signed-in browser of the web console (``id`` is the SHA-256 of its cookie)."""
+
+    id: str
+    admin: str
+    csrf: str
+    user_agent: str
+    created_at: datetime
+    expires_at: datetime
+    last_seen_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    admin: str
+    action: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ScheduledBroadcast:
+    id: int
+    text: str
+    target: str  # "all" | "topics" | "channels"
+    target_values: tuple[str, ...]
+    created_by: str
+    created_at: datetime
+    send_at: datetime
+    status: str  # "scheduled" | "queued" | "cancelled"
+    message_id: int | None
+    queued: int
+
+
+@dataclass(frozen=True)
+class BroadcastRecord:
+    """A sent broadcast (console or ``/broadcast``) with its delivery counts."""
+
+    message_id: int
+    text: str
+    created_by: str
+    created_at: datetime
+    total: int
+    sent: int
+    failed: int
+    unreachable: int
+    pending: int
+
+
+@dataclass(frozen=True)
+class ChatListing:
+    """A chat as the console lists it: settings and subscriptions."""
+
+    chat: Chat
+    topics: tuple[str, ...]
+    keywords: tuple[str, ...]
+    created_at: datetime

@@ -15,7 +15,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage.articles import ArticlesMixin
+from storage.broadcasts import BroadcastsMixin
 from storage.chats import ChatsMixin
+from storage.console import ConsoleMixin
 from storage.leases import LeasesMixin
 from storage.outbox import OutboxMixin
 from storage.reach import ReachMixin
@@ -24,6 +26,7 @@ from storage.retention import RetentionMixin
 from storage.search import SearchMixin
 from storage.sources import SourcesMixin
 from storage.stats import StatsMixin
+from storage.web import WebMixin
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -48,6 +51,9 @@ class Store(
     StatsMixin,
     ReachMixin,
     RetentionMixin,
+    WebMixin,
+    BroadcastsMixin,
+    ConsoleMixin,
 ):
     """The data-access object. Create with :meth:`open`; every method is a short transaction,
     plain dataclasses out, ``now`` passed in.

@@ -260,6 +260,72 @@ class DeliveryCountRow(Base):
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
+class WebLinkRow(Base):
+    """A one-time sign-in link of the web console (only its SHA-256 is kept)."""
+
+    __tablename__ = "web_links"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    admin: Mapped[str] = mapped_column(String(200))  # "channel:id"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebSessionRow(Base):
+    """A signed-in browser: ``id`` is the SHA-256 of its cookie; ``csrf`` guards its forms."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    admin: Mapped[str] = mapped_column(String(200))
+    csrf: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditRow(Base):
+    """One admin action taken in the web console."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    admin: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(50))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+
+class ScheduledBroadcastRow(Base):
+    """A broadcast composed in the console, queued into the outbox once ``send_at`` comes."""
+
+    __tablename__ = "scheduled_broadcasts"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(String(10))  # "all" | "topics" | "channels"
+    target_values: Mapped[str] = mapped_column(Text, default="")  # space-separated
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10))  # "scheduled" | "queued" | "cancelled"
+    message_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("messages.id", ondelete="SET NULL"),
+    )
+    queued: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_scheduled_broadcasts_status", "status", "send_at"),)
+
+
+class PausedSourceRow(Base):
+    """A source an admin paused: the scheduler skips it until it is resumed."""
+
+    __tablename__ = "paused_sources"
+    source_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    paused_by: Mapped[str] = mapped_column(String(200))
+    paused_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 # The tables as Core ``Table`` objects (what the store's queries use), typed as such.
@@ -275,3 +341,8 @@ LEASE_T = cast(Table, LeaseRow.__table__)
 CHAT_BACKFILL_T = cast(Table, ChatBackfillRow.__table__)
 CHANNEL_USAGE_T = cast(Table, ChannelUsageRow.__table__)
 DELIVERY_COUNT_T = cast(Table, DeliveryCountRow.__table__)
+WEB_LINK_T = cast(Table, WebLinkRow.__table__)
+WEB_SESSION_T = cast(Table, WebSessionRow.__table__)
+AUDIT_T = cast(Table, AuditRow.__table__)
+SCHEDULED_BROADCAST_T = cast(Table, ScheduledBroadcastRow.__table__)
+PAUSED_SOURCE_T = cast(Table, PausedSourceRow.__table__)

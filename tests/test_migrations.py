@@ -189,3 +189,31 @@ async def test_0002_indexes_articles_stored_before_it(db_url: str, clock: Any) -
         assert [a.key for a in await store.search("noi dung cu")] == ["old"]
     finally:
         await store.close()
+
+
+async def test_0006_web_console_tables_come_and_go(db_url: str) -> None:
+    store = Store.open(db_url)
+    try:
+        await store.upgrade("0006")
+        tables = {
+            "web_links",
+            "web_sessions",
+            "audit_log",
+            "scheduled_broadcasts",
+            "paused_sources",
+        }
+
+        async def present() -> set[str]:
+            from sqlalchemy import inspect
+
+            async with store.engine.connect() as conn:
+                names = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+            return names & tables
+
+        assert await present() == tables
+        await _downgrade(store, "0003")
+        assert await present() == set()
+        await store.upgrade("0006")
+        assert await present() == tables
+    finally:
+        await store.close()

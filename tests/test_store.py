@@ -43,9 +43,9 @@ async def _setup(store: Store, clock) -> None:  # type: ignore[no-untyped-def]
 async def test_migrations_bring_an_empty_database_to_head(db_url: str) -> None:
     store = await open_store(db_url)
     try:
-        assert await store.current_revision() == "0005"
+        assert await store.current_revision() == "0006"
         # Running the upgrade again is a no-op.
-        assert await store.upgrade() == "0005"
+        assert await store.upgrade() == "0006"
         assert await store.ping()
     finally:
         await store.close()

@@ -7,6 +7,7 @@ minute, and the console chat (subscribed to every topic) shows them arrive.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -21,7 +22,8 @@ INTRO = """\
 bantin demo: a snapshot of the portal is served at {base_url}
 The bot has subscribed this console chat to every topic. During the first minute{speed} the
 portal publishes {later} new articles; they are pushed here as the bot finds them.
-Type /help, /latest, /topics, /sources... Ctrl-C stops.
+Type /help, /latest, /topics, /sources... /web prints a sign-in link to the web console.
+Ctrl-C stops.
 """
 
 
@@ -30,10 +32,16 @@ async def run_demo(args: argparse.Namespace) -> int:
     data_dir = settings.database.data_dir
     db_path = data_dir / "demo.sqlite3"
     database = settings.database.model_copy(update={"url": f"sqlite+aiosqlite:///{db_path}"})
-    settings = settings.model_copy(update={"database": database})
+    update: dict[str, object] = {"database": database}
+    if settings.http.mode == "auto" and not settings.http.public_url:
+        # The web console for the console user (/web prints its sign-in link): on loopback,
+        # on a free port unless one was chosen.
+        port = settings.http.port if "BANTIN_HTTP_PORT" in os.environ else 0
+        update["http"] = settings.http.model_copy(
+            update={"mode": "on", "host": "127.0.0.1", "port": port}
+        )
+    settings = settings.model_copy(update=update)
     # Quiet by default: the demo is about the chat, not the log (BANTIN_LOG_LEVEL still wins).
-    import os
-
     setup_logging(settings.logging.level if "BANTIN_LOG_LEVEL" in os.environ else "WARNING")
     data_dir.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):

@@ -1,0 +1,193 @@
+"""The console's reading pages: the dashboard, the articles archive and an article's page,
+and the chats list with deactivate / reactivate."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from bot.i18n import t
+from bot.web.svg import bar_chart
+from storage.records import DeliveryStatus
+
+if TYPE_CHECKING:
+    from bot.web.console import Console, Ctx
+
+PAGE = 50
+#: the dashboard counts whole tables: its figures are reused this long
+FIGURES_TTL = timedelta(seconds=30)
+
+
+def _int(value: str, default: int = 0) -> int:
+    try:
+        return max(int(value), 0)
+    except ValueError:
+        return default
+
+
+class ContentPages:
+    """Dashboard, archive, article, chats."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.store = console.store
+        self.deps = console.deps
+        self._figures: tuple[datetime, dict[str, Any]] | None = None
+        self._refresh: asyncio.Task[None] | None = None
+
+    def routes(self) -> list[Route]:
+        g = self.console.guard
+        return [
+            Route("/", g(self.dashboard)),
+            Route("/articles", g(self.articles)),
+            Route("/articles/{id:int}", g(self.article)),
+            Route("/chats", g(self.chats)),
+            Route("/chats/{id:int}/active", g(self.set_active), methods=["POST"]),
+        ]
+
+    async def dashboard(self, request: Request, ctx: Ctx) -> Response:
+        now = self.deps.clock()
+        if self._figures is None:
+            self._figures = (now, await self._compute_figures(now))
+        elif now - self._figures[0] >= FIGURES_TTL and self._refresh is None:
+            # Stale: show these while fresh ones are counted in the background.
+            self._refresh = asyncio.create_task(self._recompute(now), name="web-figures")
+        figures = self._figures[1]
+        charts = []
+        days = figures["days"]
+        for n in (14, 90):
+            recent = days[-n:]
+            charts.append(
+                bar_chart(
+                    [d for d, _, _ in recent],
+                    [
+                        (t(ctx.lang, "stats_chart_articles"), [a for _, a, _ in recent], "a"),
+                        (t(ctx.lang, "stats_chart_deliveries"), [s for _, _, s in recent], "d"),
+                    ],
+                    title=t(ctx.lang, "web_chart_days", days=n),
+                )
+            )
+        return self.console.render(
+            request,
+            ctx.lang,
+            "dashboard.html",
+            session=ctx.session,
+            charts=charts,
+            computed_at=self._figures[0],
+            **{k: v for k, v in figures.items() if k != "days"},
+        )
+
+    async def _recompute(self, now: datetime) -> None:
+        try:
+            self._figures = (now, await self._compute_figures(now))
+        finally:
+            self._refresh = None
+
+    async def _compute_figures(self, now: datetime) -> dict[str, Any]:
+        """The dashboard's figures: whole-table counts, so they are kept for FIGURES_TTL."""
+        deps = self.deps
+        local = now.astimezone(deps.tz)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        week_start = midnight - timedelta(days=local.weekday())
+        stats = await self.store.dashboard_counts()
+        _, due = await self.store.outbox_counts(now)
+        month = local.strftime("%Y-%m")
+        quotas = []
+        for channel, quota in deps.quotas.items():
+            sent, _ = await self.store.usage(channel, month)
+            quotas.append((channel, sent, quota, int(sent * 100 / quota) if quota else 0))
+        return {
+            "stats": stats,
+            "by_channel": await self.store.active_chats_by_channel(),
+            "today": await self.store.articles_since(midnight.astimezone(now.tzinfo)),
+            "week": await self.store.articles_since(week_start.astimezone(now.tzinfo)),
+            "queue": sum(n for _, n in due),
+            "pending": stats["deliveries_by_status"].get(DeliveryStatus.PENDING, 0),
+            "quotas": quotas,
+            # 90 days once; the 14-day chart is its tail
+            "days": await self.store.daily_activity(now, deps.tz, days=90),
+        }
+
+    async def articles(self, request: Request, ctx: Ctx) -> Response:
+        q = request.query_params.get("q", "").strip()[:200]
+        page = _int(request.query_params.get("page", "0"))
+        if q:
+            # The same search as /search: title hits first, then body hits, newest first.
+            found = await self.store.search(q, limit=PAGE)
+            more = False
+        else:
+            found = await self.store.archive(limit=PAGE + 1, offset=page * PAGE)
+            more = len(found) > PAGE
+            found = found[:PAGE]
+        names = {s.id: s.name for s in self.deps.sources}
+        return self.console.render(
+            request,
+            ctx.lang,
+            "articles.html",
+            session=ctx.session,
+            q=q,
+            articles=found,
+            page=page,
+            more=more,
+            source_names=names,
+        )
+
+    async def article(self, request: Request, ctx: Ctx) -> Response:
+        found = await self.store.article_detail(request.path_params["id"])
+        if found is None:
+            return self.console.error(request, ctx.lang, 404, "web_not_found")
+        article, body, sent = found
+        topics = {tp.slug: tp.name for tp in self.deps.topics}
+        return self.console.render(
+            request,
+            ctx.lang,
+            "article.html",
+            session=ctx.session,
+            article=article,
+            body=body,
+            sent=sent,
+            topic_names=topics,
+        )
+
+    async def chats(self, request: Request, ctx: Ctx) -> Response:
+        qp = request.query_params
+        q = qp.get("q", "").strip()[:100]
+        channel = qp.get("channel", "")
+        state = qp.get("state", "")
+        active = {"active": True, "inactive": False}.get(state)
+        page = _int(qp.get("page", "0"))
+        rows, total = await self.store.list_chats(
+            query=q, channel=channel, active=active, limit=PAGE, offset=page * PAGE
+        )
+        return self.console.render(
+            request,
+            ctx.lang,
+            "chats.html",
+            session=ctx.session,
+            rows=rows,
+            total=total,
+            q=q,
+            channel=channel,
+            state=state,
+            channels=self.deps.channels,
+            page=page,
+            more=(page + 1) * PAGE < total,
+        )
+
+    async def set_active(self, request: Request, ctx: Ctx) -> Response:
+        chat_pk = request.path_params["id"]
+        active = ctx.field("active") == "1"
+        now: datetime = self.deps.clock()
+        if await self.store.set_chat_active(chat_pk, active, now):
+            await self.console.audit(
+                ctx, "reactivate-chat" if active else "deactivate-chat", str(chat_pk)
+            )
+        back = ctx.field("back")
+        return RedirectResponse(
+            back if back.startswith("/admin/chats") else "/admin/chats", status_code=303
+        )
