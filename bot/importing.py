@@ -24,9 +24,16 @@ class ImportProblem(ValueError):
 class _Subscription(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["topic", "keyword"]
+    kind: Literal["topic", "keyword", "mute"]
     value: str = Field(min_length=1, max_length=200)
     key: str = Field(min_length=1, max_length=200)
+    #: a forum topic the subscription posts into (Telegram's message_thread_id)
+    thread_id: str | None = Field(default=None, max_length=20, pattern=r"^\d+$")
+
+    @field_validator("thread_id", mode="before")
+    @classmethod
+    def _thread(cls, v: object) -> object:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
     @field_validator("value", "key")
     @classmethod
@@ -40,12 +47,13 @@ class _Chat(BaseModel):
     channel: Literal["telegram", "zalo", "console"]
     chat_id: str = Field(min_length=1, max_length=64, pattern=r"^[\w.:@-]+$")
     title: str = Field(default="", max_length=256)
-    kind: Literal["private", "group", "console"] = "private"
+    kind: Literal["private", "group", "channel", "console"] = "private"
     language: str = "vi"
     active: StrictBool = True
     paused: StrictBool = False
     digest_time: str | None = None
     quiet_hours: StrictBool = True
+    format: Literal["full", "compact", "titles"] = "full"
     subscriptions: list[_Subscription] = Field(default_factory=list, max_length=1000)
 
     @field_validator("chat_id", mode="before")
@@ -72,7 +80,7 @@ class _Chat(BaseModel):
     @classmethod
     def _keywords(cls, subs: list[_Subscription]) -> list[_Subscription]:
         for sub in subs:
-            if sub.kind != "keyword":
+            if sub.kind not in ("keyword", "mute"):  # both are literal text matched by syllables
                 continue
             if len(re.findall(r"\w", sub.value)) < 2 or len(sub.value) > MAX_KEYWORD_CHARS:
                 raise ValueError(f"keyword {sub.value!r}: 2 to {MAX_KEYWORD_CHARS} characters")
