@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage.articles import ArticlesMixin
 from storage.chats import ChatsMixin
+from storage.entries import EntriesMixin
 from storage.leases import LeasesMixin
 from storage.outbox import OutboxMixin
 from storage.records import MigrationError
@@ -37,7 +38,14 @@ def normalise_url(url: str) -> str:
 
 
 class Store(
-    SourcesMixin, ArticlesMixin, SearchMixin, ChatsMixin, OutboxMixin, LeasesMixin, StatsMixin
+    SourcesMixin,
+    ArticlesMixin,
+    SearchMixin,
+    ChatsMixin,
+    OutboxMixin,
+    LeasesMixin,
+    StatsMixin,
+    EntriesMixin,
 ):
     """The data-access object. Create with :meth:`open`; every method is a short transaction,
     plain dataclasses out, ``now`` passed in.

@@ -106,7 +106,7 @@ async def test_0003_makes_unreachable_a_status_and_back(db_url: str, clock: Any)
                     {"s": status, "e": error, "id": i},
                 )
 
-        assert await store.upgrade() == "0003"
+        assert await store.upgrade("0003") == "0003"
         assert await _rows(store) == [
             (DeliveryStatus.UNREACHABLE, "Forbidden: bot was blocked by the user"),
             (DeliveryStatus.FAILED, "rejected: message is too long"),
