@@ -40,7 +40,12 @@ class EntriesMixin(StoreBase):
                 insert = self._insert(t).on_conflict_do_nothing(index_elements=["key"])
                 await conn.execute(
                     insert.values(
-                        key=key, source_id=source_id, url=url, reason=reason, attempts=1, last_at=now
+                        key=key,
+                        source_id=source_id,
+                        url=url,
+                        reason=reason,
+                        attempts=1,
+                        last_at=now,
                     )
                 )
                 attempts = 1
