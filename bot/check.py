@@ -6,6 +6,7 @@ import re
 import sys
 import time
 from datetime import datetime, tzinfo
+from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
@@ -13,8 +14,10 @@ from bot.config import Config, ConfigError
 from feeds.fetch import DEFAULT_USER_AGENT, FetchError, fetch, make_client
 from feeds.models import ListRules, Source
 from feeds.netpolicy import OutboundPolicy, address_refusal, host_address
+from feeds.parsepool import ParsePool
 from feeds.reader import SourceFailure, SourceReader
 from feeds.urls import DEFAULT_ID_PATTERN
+from storage.records import EntryFailure
 
 EXIT_FAILED = 1
 BODY_WORDS = 40
@@ -51,10 +54,14 @@ def _looks_like_feed(content: bytes, content_type: str | None) -> bool:
 
 async def _adhoc_source(url: str, config: Config) -> Source:
     """A throw-away source for a URL that is not configured: feed or listing, guessed."""
-    async with make_client(user_agent=config.settings.fetch.user_agent or DEFAULT_USER_AGENT) as client:
+    async with make_client(
+        user_agent=config.settings.fetch.user_agent or DEFAULT_USER_AGENT
+    ) as client:
         private = _typed_private(url)
         result = await fetch(
-            client, url, max_bytes=config.settings.fetch.max_response_bytes,
+            client,
+            url,
+            max_bytes=config.settings.fetch.max_response_bytes,
             policy=OutboundPolicy(allow_private=private, label="adhoc"),
         )
     host = urlsplit(url).hostname or "adhoc"
@@ -63,7 +70,11 @@ async def _adhoc_source(url: str, config: Config) -> Source:
     # Portal article links by default; any other site: links whose path carries a long number.
     pattern = DEFAULT_ID_PATTERN if b"-duk" in result.content else r"/[^?#]*\d{4,}[^/]*$"
     return Source(
-        id="adhoc", name=host, kind="html", url=url, list=ListRules(link_pattern=pattern),
+        id="adhoc",
+        name=host,
+        kind="html",
+        url=url,
+        list=ListRules(link_pattern=pattern),
         allow_private=private,
     )
 
@@ -82,26 +93,41 @@ async def check_source(config: Config, source_ref: str, *, limit: int = 5) -> in
     if source is None:
         if not source_ref.startswith(("http://", "https://")):
             known = ", ".join(s.id for s in config.sources) or "none"
-            raise ConfigError(f"{config.config_path}: no source {source_ref!r} (known: {known}); or give a URL")
+            raise ConfigError(
+                f"{config.config_path}: no source {source_ref!r} (known: {known}); or give a URL"
+            )
         try:
             source = await _adhoc_source(source_ref, config)
         except FetchError as exc:
             _say(f"error: {exc}")
             return EXIT_FAILED
-        _say(f"(not in {config.config_path}: guessed kind={source.kind}"
-              + (f", link_pattern={source.list.link_pattern!r}" if source.list else "") + ")")
+        _say(
+            f"(not in {config.config_path}: guessed kind={source.kind}"
+            + (f", link_pattern={source.list.link_pattern!r}" if source.list else "")
+            + ")"
+        )
     _say(f"source {source.id} ({source.kind}) {source.url}")
     started = time.perf_counter()
     async with make_client(
         user_agent=config.settings.fetch.user_agent or DEFAULT_USER_AGENT,
         timeout=config.settings.fetch.timeout,
     ) as client:
-        reader = SourceReader(client, max_bytes=config.settings.fetch.max_response_bytes)
+        # One parser process under the same time limit as the bot's: a hostile page fails
+        # its entry here too, instead of hanging the operator's terminal.
+        pool = ParsePool(
+            min(config.settings.fetch.parse_workers, 1),
+            time_limit=config.settings.fetch.parse_timeout,
+        )
+        reader = SourceReader(
+            client, max_bytes=config.settings.fetch.max_response_bytes, parse_pool=pool
+        )
         try:
             checked, total = await reader.check(source, limit=limit)
         except SourceFailure as exc:
             _say(f"error: {exc}")
             return EXIT_FAILED
+        finally:
+            pool.close()
     tz = config.tz
     _say(f"{total} entries in {time.perf_counter() - started:.2f}s; the first {len(checked)}:")
     for i, c in enumerate(checked, 1):
@@ -117,7 +143,32 @@ async def check_source(config: Config, source_ref: str, *, limit: int = 5) -> in
             _say(f"   page:  ERROR {c.error}")
         body = page.body if page else c.entry.summary
         _say(f"   body:  {_first_words(body) if body else '(empty)'}")
+    failures = await _entry_failures(config, source.id) if config.source(source.id) else []
+    if failures:
+        _say()
+        _say(f"entries the poller recorded as failed ({len(failures)} most recent):")
+        for f in failures:
+            _say(f"   {format_when(f.last_at, tz)} x{f.attempts} {f.url}: {f.reason}")
     if not checked:
         _say("no entries found: check the selectors or link_pattern", file=sys.stderr)
         return EXIT_FAILED
     return 0
+
+
+async def _entry_failures(config: Config, source_id: str) -> list[EntryFailure]:
+    """The poller's recorded entry failures of this source, read from its database when there
+    is one (check-source itself stores nothing)."""
+    from sqlalchemy.engine import make_url
+
+    from storage.store import Store
+
+    url = make_url(config.database_url)
+    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).exists()):
+        return []
+    store = Store.open(config.database_url)
+    try:
+        return await store.entry_failures(source_id)
+    except Exception:  # no schema yet, an older one, or no server: nothing to show
+        return []
+    finally:
+        await store.close()
