@@ -19,6 +19,7 @@ from datetime import datetime
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from feeds.depth import cap_depth
 from feeds.errors import ParseError, RulesError
 from feeds.html import css, css_first, node_text, parse_iso_date, parse_vn_date
 from feeds.models import ArticleRules, ExtractedArticle
@@ -117,7 +118,7 @@ def extract_article(
     :class:`RulesError` for an invalid selector.
     """
     rules = rules or ArticleRules()
-    tree = LexborHTMLParser(html)
+    tree = LexborHTMLParser(cap_depth(html))
     for selector in rules.remove:
         _decompose(css(tree, selector))
     title, title_node, own_title = _title(tree, rules)

@@ -23,7 +23,7 @@ from bot.poller import Poller, PollReport, PollSettings
 from bot.polling_plan import plan_poll
 from feeds.errors import ParseTimeout, WorkerFailure
 from feeds.fetch import make_client
-from feeds.models import Entry, Source
+from feeds.models import Entry, ListRules, Source
 from feeds.parsepool import ParsePool
 from storage.records import NewArticle
 from storage.store import Store
@@ -442,3 +442,28 @@ async def test_sources_command_shows_failed_entries(store: Store) -> None:
     )
     (out,) = await admin.sources(None, chat, "")  # type: ignore[arg-type]
     assert "http://x/bad" in out.text and "ParseTimeout: too slow" in out.text
+
+
+# --- nesting depth -----------------------------------------------------------------------------
+
+
+def test_deep_nesting_is_capped_in_linear_time_and_shallow_pages_are_untouched() -> None:
+    from feeds.depth import cap_depth
+    from feeds.html import parse_listing
+
+    page = "<ul><li><a href='/a/1.html'>Một</a><li><p>x<p>y</ul>"
+    assert cap_depth(page) == page
+    deep = (
+        "<html><body><a href='/tin/1.html'>Tin một</a>"
+        + "<div>" * 100_000
+        + "chữ"
+        + "</div>" * 100_000
+        + "<a href='/tin/2.html'>Tin hai</a></body></html>"
+    )
+    started = time.perf_counter()
+    capped = cap_depth(deep)
+    assert capped.count("<div>") == 254 and "chữ" in capped
+    rules = ListRules(link_pattern=r"/tin/\d+\.html")
+    entries = parse_listing(deep, base_url="http://x/", rules=rules)
+    assert time.perf_counter() - started < 10  # was minutes: the tree builder is super-linear
+    assert [e.url for e in entries] == ["http://x/tin/1.html", "http://x/tin/2.html"]
