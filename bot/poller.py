@@ -250,14 +250,14 @@ class Poller:
     ) -> PollReport:
         """Fetch pages -> compose -> save, one entry's failure costing only that entry."""
         refused = 0
+        policies = {True: article_policy(source), False: listing_policy(source)}
 
         def allowed(entry: Entry, fetched: bool) -> bool:
             # A link the outbound policy refuses is dropped, never stored: its page would
             # have been an internal one, and its URL names an internal address. A link that
             # is not fetched only has to avoid private addresses.
             nonlocal refused
-            policy = article_policy(source) if fetched else listing_policy(source)
-            why = policy.url_refusal(entry.url)
+            why = policies[fetched].url_refusal(entry.url)
             if why is not None:
                 refused += 1
                 log.warning("source %s: link refused (%s), dropped", source.id, why)

@@ -6,9 +6,11 @@ its worker is killed and the pool replaced, the bot's event loop never waits on 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -75,6 +77,9 @@ def _run(fn: Callable[..., T], args: tuple[Any, ...]) -> tuple[str, Any]:
 
 
 def _init_worker(memory_bytes: int) -> None:
+    # Parsing is background work: the bot's event loop (webhooks, sends) gets the CPU first.
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(10)
     try:
         import resource
 
