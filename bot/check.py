@@ -6,7 +6,6 @@ import re
 import sys
 import time
 from datetime import datetime, tzinfo
-from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
@@ -158,13 +157,11 @@ async def check_source(config: Config, source_ref: str, *, limit: int = 5) -> in
 async def _entry_failures(config: Config, source_id: str) -> list[EntryFailure]:
     """The poller's recorded entry failures of this source, read from its database when there
     is one (check-source itself stores nothing)."""
-    from sqlalchemy.engine import make_url
+    from storage.store import Store, sqlite_file
 
-    from storage.store import Store
-
-    url = make_url(config.database_url)
-    if url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).exists()):
-        return []
+    path = sqlite_file(config.database_url)
+    if path is not None and not path.exists():
+        return []  # never polled here: nothing recorded (and no file created)
     store = Store.open(config.database_url)
     try:
         return await store.entry_failures(source_id)

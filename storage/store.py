@@ -37,6 +37,14 @@ def normalise_url(url: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and for ``:memory:``)."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
 class Store(
     SourcesMixin,
     ArticlesMixin,

@@ -467,3 +467,24 @@ def test_deep_nesting_is_capped_in_linear_time_and_shallow_pages_are_untouched()
     entries = parse_listing(deep, base_url="http://x/", rules=rules)
     assert time.perf_counter() - started < 10  # was minutes: the tree builder is super-linear
     assert [e.url for e in entries] == ["http://x/tin/1.html", "http://x/tin/2.html"]
+
+
+async def test_check_source_reads_the_recorded_failures(tmp_path: Any) -> None:
+    from pathlib import Path
+
+    from bot.check import _entry_failures
+    from bot.config import Config, load_settings
+    from storage.store import open_store
+
+    url = f"sqlite:///{tmp_path}/b.db"
+    config = Config(load_settings({"BANTIN_DATABASE_URL": url}), (), (), Path("t.toml"))
+    assert await _entry_failures(config, "s") == []  # no database yet: none, and none created
+    assert not (tmp_path / "b.db").exists()
+    store = await open_store(url)
+    try:
+        await store.sync_sources([Source("s", "S", "rss", "http://x/")], T0)
+        await store.record_entry_failure("s", "k", "http://x/bad", "WorkerFailure: boom", T0)
+    finally:
+        await store.close()
+    (failure,) = await _entry_failures(config, "s")
+    assert failure.url == "http://x/bad" and failure.attempts == 1
