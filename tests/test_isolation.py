@@ -488,3 +488,22 @@ async def test_check_source_reads_the_recorded_failures(tmp_path: Any) -> None:
         await store.close()
     (failure,) = await _entry_failures(config, "s")
     assert failure.url == "http://x/bad" and failure.attempts == 1
+
+
+async def test_a_listing_over_the_time_limit_fails_its_source_not_the_bot(
+    rig: Callable[..., Any],
+) -> None:
+    r = await rig(parse_workers=1, parse_timeout=0.5)
+    deep = "<div>" * 200_000 + "</div>" * 200_000  # feedparser reads it for seconds
+    items = [(f"{PORTAL}/a.html", "Tin")]
+    r.portal.pages["/feed.rss"] = rss(items).replace(
+        b"Tin Tin", deep.encode().replace(b"<", b"&lt;")
+    )
+    report = await r.poll()
+    assert not report.ok and "took over 0.5s" in report.reason, report
+    state = await r.store.source_state("s")
+    assert state is not None and state.consecutive_failures == 1 and state.listing_hash is None
+    # The pool was replaced: the next document parses.
+    r.portal.pages["/feed.rss"] = rss(items)
+    r.portal.pages["/a.html"] = article_html("Tin")
+    assert (await r.poll()).ok
