@@ -266,6 +266,7 @@ class App:
         await self.store.sync_sources(self.config.sources, self.clock())
         await self.quota.load()
         await self.alerts.register()
+        await self.poller.parse_pool.warm_up()  # parser processes ready before the first poll
 
     async def close(self) -> None:
         """Close the HTTP client and the store, when they are ours; stop the parser processes."""

@@ -142,6 +142,16 @@ class ParsePool:
         out: str = await self._call(summary_job, (body, title, max_chars), what="a summary")
         return out
 
+    async def warm_up(self) -> None:
+        """Start the workers and load the parsers in them now, not on the first document."""
+        if self.inline:
+            return
+        executor = self._pool()
+        jobs = [
+            executor.submit(_run, summary_job, ("Một câu.", "", 10)) for _ in range(self.workers)
+        ]
+        await asyncio.gather(*(asyncio.wrap_future(j) for j in jobs), return_exceptions=True)
+
     async def _call(self, fn: Callable[..., Any], args: tuple[Any, ...], *, what: str) -> Any:
         if self.inline:
             return _unwrap(_run(fn, args), what)
