@@ -118,6 +118,7 @@ class ParsePool:
         self.timeouts = 0
         self.restarts = 0
         self._executor: ProcessPoolExecutor | None = None
+        self._warming: asyncio.Future[None] | None = None
         self._slots: asyncio.Semaphore | None = None
 
     @property
@@ -146,7 +147,11 @@ class ParsePool:
         """Start the workers and load the parsers in them now, not on the first document."""
         if self.inline:
             return
-        executor = self._pool()
+        self._pool()
+        if self._warming is not None:
+            await asyncio.shield(self._warming)
+
+    async def _warm(self, executor: ProcessPoolExecutor) -> None:
         jobs = [
             executor.submit(_run, summary_job, ("Một câu.", "", 10)) for _ in range(self.workers)
         ]
@@ -159,6 +164,8 @@ class ParsePool:
             self._slots = asyncio.Semaphore(self.workers)
         async with self._slots:
             for attempt in (1, 2):
+                # A new pool's start-up (processes, imports) is not the document's time.
+                await self.warm_up()
                 executor = self._pool()
                 try:
                     future = asyncio.wrap_future(executor.submit(_run, fn, args))
@@ -170,7 +177,7 @@ class ParsePool:
                     raise ParseTimeout(
                         f"parsing {what} took over {self.time_limit:g}s (stopped)"
                     ) from None
-                except BrokenProcessPool:
+                except (BrokenProcessPool, RuntimeError):  # RuntimeError: shut down meanwhile
                     # Another document's timeout killed the pool, or a worker died (out of
                     # memory): this document gets one more try on a fresh pool.
                     self._replace(executor)
@@ -186,12 +193,14 @@ class ParsePool:
             # sockets, no threads); spawn where forkserver does not exist.
             methods = multiprocessing.get_all_start_methods()
             ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-            self._executor = ProcessPoolExecutor(
+            executor = ProcessPoolExecutor(
                 self.workers,
                 mp_context=ctx,
                 initializer=_init_worker,
                 initargs=(self.memory_bytes,),
             )
+            self._executor = executor
+            self._warming = asyncio.ensure_future(self._warm(executor))
         return self._executor
 
     def _replace(self, executor: ProcessPoolExecutor) -> None:
@@ -203,6 +212,9 @@ class ParsePool:
         _kill(executor)
 
     def close(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
+            self._warming = None
         if self._executor is not None:
             executor, self._executor = self._executor, None
             _kill(executor)
