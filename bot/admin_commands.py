@@ -14,7 +14,7 @@ from bot.charts import activity_chart
 from bot.i18n import t
 from bot.render import local_date
 from feeds.models import Topic
-from storage.records import Chat
+from storage.records import Chat, EntryFailure
 from storage.store import Store
 
 
@@ -82,6 +82,9 @@ class AdminCommands:
         never = t(lang, "never")
         lines = [t(lang, "sources_header")]
         paused = await self.store.paused_sources()
+        failed: dict[str, list[EntryFailure]] = {}
+        for f in await self.store.entry_failures(limit=500):
+            failed.setdefault(f.source_id, []).append(f)
         for s in await self.store.source_states():
             if s.id not in self.source_names:
                 continue  # rows of sources no longer configured
@@ -102,6 +105,18 @@ class AdminCommands:
                     next_check=local_date(s.next_check_at, self.tz, with_time=True) or never,
                 )
             )
+            if s.id in failed:
+                latest = failed[s.id][0]
+                lines.append(
+                    t(
+                        lang,
+                        "sources_entry_failures",
+                        count=len(failed[s.id]),
+                        url=latest.url[:120],
+                        attempts=latest.attempts,
+                        reason=latest.reason[:200],
+                    )
+                )
         return [OutMessage("\n".join(lines))]
 
     async def stats(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:

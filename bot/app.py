@@ -111,9 +111,14 @@ class App:
                 fetch_concurrency=s.fetch.concurrency,
                 alert_after=s.polling.alert_after_failures,
                 max_backoff=s.polling.max_backoff,
+                max_pages_per_poll=s.polling.max_pages_per_poll,
+                max_entries_per_listing=s.polling.max_entries_per_listing,
+                entry_attempts=s.polling.entry_attempts,
+                parse_workers=s.fetch.parse_workers,
+                parse_timeout=s.fetch.parse_timeout,
             ),
             alert=self.alert_admins,
-            on_report=lambda r: self.metrics.record_poll(r.source_id, r.ok, r.not_modified, r.new),
+            on_report=self.metrics.record_poll_report,
         )
         self.commands = Commands(
             self.store,
@@ -339,9 +344,11 @@ class App:
         await self.store.sync_sources(self.config.sources, self.clock())
         await self.quota.load()
         await self.alerts.register()
+        await self.poller.parse_pool.warm_up()  # parser processes ready before the first poll
 
     async def close(self) -> None:
-        """Close the HTTP client and the store, when they are ours."""
+        """Close the HTTP client and the store, when they are ours; stop the parser processes."""
+        self.poller.close()
         if not self._opened:
             return
         self._opened = False

@@ -15,9 +15,11 @@ from feeds.charset import decode_html
 from feeds.fetch import DEFAULT_USER_AGENT, FetchError, fetch, make_client
 from feeds.models import ListRules, Source
 from feeds.netpolicy import OutboundPolicy, address_refusal, host_address
+from feeds.parsepool import ParsePool
 from feeds.propose import propose_source, source_toml
 from feeds.reader import CheckedEntry, SourceFailure, SourceReader
 from feeds.urls import DEFAULT_ID_PATTERN
+from storage.records import EntryFailure
 
 EXIT_FAILED = 1
 BODY_WORDS = 40
@@ -154,12 +156,22 @@ async def check_source(config: Config, source_ref: str, *, limit: int = 5) -> in
         user_agent=config.settings.fetch.user_agent or DEFAULT_USER_AGENT,
         timeout=config.settings.fetch.timeout,
     ) as client:
-        reader = SourceReader(client, max_bytes=config.settings.fetch.max_response_bytes)
+        # One parser process under the same time limit as the bot's: a hostile page fails
+        # its entry here too, instead of hanging the operator's terminal.
+        pool = ParsePool(
+            min(config.settings.fetch.parse_workers, 1),
+            time_limit=config.settings.fetch.parse_timeout,
+        )
+        reader = SourceReader(
+            client, max_bytes=config.settings.fetch.max_response_bytes, parse_pool=pool
+        )
         try:
             checked, total = await reader.check(source, limit=limit)
         except SourceFailure as exc:
             _say(f"error: {exc}")
             return EXIT_FAILED
+        finally:
+            pool.close()
     tz = config.tz
     _say(f"{total} entries in {time.perf_counter() - started:.2f}s; the first {len(checked)}:")
     for i, c in enumerate(checked, 1):
@@ -185,7 +197,30 @@ async def check_source(config: Config, source_ref: str, *, limit: int = 5) -> in
             "[selector] = the source's [sources.article] rule; [generic] = found without one;"
             " [listing] = taken from the listing page. Add a selector where generic is wrong."
         )
+    failures = await _entry_failures(config, source.id) if config.source(source.id) else []
+    if failures:
+        _say()
+        _say(f"entries the poller recorded as failed ({len(failures)} most recent):")
+        for f in failures:
+            _say(f"   {format_when(f.last_at, tz)} x{f.attempts} {f.url}: {f.reason}")
     if not checked:
         _say("no entries found: check the selectors or link_pattern", file=sys.stderr)
         return EXIT_FAILED
     return 0
+
+
+async def _entry_failures(config: Config, source_id: str) -> list[EntryFailure]:
+    """The poller's recorded entry failures of this source, read from its database when there
+    is one (check-source itself stores nothing)."""
+    from storage.store import Store, sqlite_file
+
+    path = sqlite_file(config.database_url)
+    if path is not None and not path.exists():
+        return []  # never polled here: nothing recorded (and no file created)
+    store = Store.open(config.database_url)
+    try:
+        return await store.entry_failures(source_id)
+    except Exception:  # no schema yet, an older one, or no server: nothing to show
+        return []
+    finally:
+        await store.close()

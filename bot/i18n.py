@@ -77,6 +77,10 @@ _VI: dict[str, str] = {
     "poll_line_ok": "✅ {id}: {new} tin mới ({seconds}s)",
     "poll_line_error": "❌ {id}: lỗi ({seconds}s) {reason}",
     "sources_header": "Các nguồn:",
+    # Per-entry isolation (issue 11): entries that failed on their own
+    "sources_entry_failures": (
+        "   ⚠️ {count} mục lỗi; gần nhất (lần thử {attempts}): {url}: {reason}"
+    ),
     "sources_line": (
         "{mark} {id} - {name}\n   lần thành công cuối: {last_success}; lỗi cuối: {last_error}; "
         "lần quét tới: {next_check}"
@@ -364,6 +368,10 @@ _EN: dict[str, str] = {
     "poll_line_ok": "✅ {id}: {new} new ({seconds}s)",
     "poll_line_error": "❌ {id}: error ({seconds}s) {reason}",
     "sources_header": "Sources:",
+    # Per-entry isolation (issue 11): entries that failed on their own
+    "sources_entry_failures": (
+        "   ⚠️ {count} failed entr(y/ies); latest (attempt {attempts}): {url}: {reason}"
+    ),
     "sources_line": (
         "{mark} {id} - {name}\n   last success: {last_success}; last error: {last_error}; "
         "next check: {next_check}"

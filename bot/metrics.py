@@ -8,11 +8,29 @@ database at scrape time, so every instance reports the same truth.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+
+
+class PollOutcome(Protocol):
+    """What :meth:`Metrics.record_poll_report` reads of ``bot.poller.PollReport``."""
+
+    @property
+    def source_id(self) -> str: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def not_modified(self) -> bool: ...
+    @property
+    def new(self) -> int: ...
+    @property
+    def refused(self) -> int: ...
+    @property
+    def failed_entries(self) -> int: ...
 
 
 class Metrics:
@@ -29,6 +47,18 @@ class Metrics:
         self.articles = Counter(
             "bantin_articles_stored_total",
             "New articles stored, by source.",
+            ["source"],
+            registry=r,
+        )
+        self.refused = Counter(
+            "bantin_links_refused_total",
+            "Article links dropped by the outbound policy (private address, foreign host).",
+            ["source"],
+            registry=r,
+        )
+        self.entry_failures = Counter(
+            "bantin_entry_failures_total",
+            "Entries that failed on their own (parser crash or time limit, refused save).",
             ["source"],
             registry=r,
         )
@@ -93,6 +123,14 @@ class Metrics:
         self.polls.labels(source_id, outcome).inc()
         if new:
             self.articles.labels(source_id).inc(new)
+
+    def record_poll_report(self, report: PollOutcome) -> None:
+        """Everything a poll report counts: the poll, new articles, refusals, entry failures."""
+        self.record_poll(report.source_id, report.ok, report.not_modified, report.new)
+        if report.refused:
+            self.refused.labels(report.source_id).inc(report.refused)
+        if report.failed_entries:
+            self.entry_failures.labels(report.source_id).inc(report.failed_entries)
 
     def record_send(self, channel: str, outcome: str, seconds: float | None = None) -> None:
         self.sends.labels(channel, outcome).inc()

@@ -19,12 +19,13 @@ import httpx
 
 from bot.alerts import Alert
 from bot.backoff import backoff
-from bot.polling_plan import PollPlan, plan_poll
-from feeds.errors import FeedError
+from bot.polling_plan import MAX_ENTRIES_PER_LISTING, MAX_PAGES_PER_POLL, PollPlan, plan_poll
+from feeds.errors import FeedError, Refused, WorkerFailure
 from feeds.fetch import FetchResult
 from feeds.models import Entry, ExtractedArticle, Source, Topic
+from feeds.netpolicy import article_policy, listing_policy
+from feeds.parsepool import ParsePool, listing_hash
 from feeds.reader import SourceFailure, SourceReader, keyed_entries
-from feeds.summarize import summarize
 from feeds.text import normalize, normalize_block
 from feeds.topics import classify, keyword_matches
 from storage.records import NewArticle, SourceState
@@ -45,6 +46,12 @@ class PollReport:
     queued: int = 0
     not_modified: bool = False
     seeded: bool = False
+    #: article links dropped by the outbound policy (never fetched, never stored)
+    refused: int = 0
+    #: entries that failed on their own this poll (recorded in entry_failures)
+    failed_entries: int = 0
+    #: fresh entries over the page budget, left for the next poll
+    deferred: int = 0
 
     def line(self) -> str:
         """``<source id> ok|error new=<n> <seconds>s [<reason>]``."""
@@ -52,14 +59,28 @@ class PollReport:
         return f"{out} {self.reason}" if self.reason else out
 
 
-def success_reason(plan: PollPlan, stored: int, page_errors: Sequence[str]) -> str:
-    """The reason a successful poll's report carries: seeding, and article pages that failed."""
-    reason = f"first sight: {stored} items stored silently" if plan.first_sight else ""
+def success_reason(
+    plan: PollPlan,
+    stored: int,
+    page_errors: Sequence[str],
+    *,
+    failed: Sequence[str] = (),
+    refused: int = 0,
+) -> str:
+    """The reason a successful poll's report carries: seeding, article pages that failed,
+    entries that failed on their own, links refused, entries left for the next poll."""
+    parts = [f"first sight: {stored} items stored silently"] if plan.first_sight else []
     if page_errors:
-        reason = (reason + "; " if reason else "") + (
+        parts.append(
             f"{len(page_errors)} article page(s) failed, stored from the listing: {page_errors[0]}"
         )
-    return reason
+    if failed:
+        parts.append(f"{len(failed)} entr(y/ies) failed, retried next poll: {failed[0]}")
+    if refused:
+        parts.append(f"{refused} link(s) refused by the outbound policy")
+    if plan.deferred:
+        parts.append(f"{len(plan.deferred)} entr(y/ies) over the page budget, left for next poll")
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -70,6 +91,19 @@ class PollSettings:
     alert_after: int = 3
     max_backoff: int = 6 * 3600
     summary_chars: int = 400
+    max_pages_per_poll: int = MAX_PAGES_PER_POLL
+    max_entries_per_listing: int = MAX_ENTRIES_PER_LISTING
+    #: failed attempts after which an entry is skipped for good
+    entry_attempts: int = 3
+    #: parser processes (0: parse inline, in the event loop's process: tests, small tools)
+    parse_workers: int = 0
+    #: seconds one document may take to parse
+    parse_timeout: float = 20.0
+
+
+def _db_reason(exc: Exception) -> str:
+    """The database's complaint, first line only (SQLAlchemy appends the whole statement)."""
+    return "cannot store: " + (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
 def backoff_delay(interval: int, failures: int, cap: int) -> int:
@@ -96,16 +130,25 @@ class Poller:
         self.topics = tuple(topics)
         self.clock = clock
         self.settings = settings or PollSettings()
+        self.parse_pool = ParsePool(
+            self.settings.parse_workers, time_limit=self.settings.parse_timeout
+        )
         self.reader = SourceReader(
             client,
             max_bytes=self.settings.max_bytes,
             timeout=self.settings.fetch_timeout,
             concurrency=self.settings.fetch_concurrency,
+            parse_pool=self.parse_pool,
+            max_entries=self.settings.max_entries_per_listing,
         )
         self.alert = alert
         self._locks: dict[str, asyncio.Lock] = {}
 
-    def _compose(
+    def close(self) -> None:
+        """Stop the parser processes."""
+        self.parse_pool.close()
+
+    async def _compose(
         self,
         source: Source,
         key: str,
@@ -127,7 +170,7 @@ class Poller:
         else:
             published = page_date or entry.published_at
         summary = (
-            summarize(body, title=title, max_chars=self.settings.summary_chars)
+            await self.parse_pool.summary(body, title, self.settings.summary_chars)
             if body and summarise
             else ""
         )
@@ -168,6 +211,7 @@ class Poller:
                 source,
                 etag=state.etag if state else None,
                 last_modified=state.last_modified if state else None,
+                last_hash=state.listing_hash if state else None,
             )
             if entries is None:
                 await self._record_success(source, result, item_count=None)
@@ -175,42 +219,20 @@ class Poller:
                 seconds = time.perf_counter() - started
                 return PollReport(source.id, True, 0, seconds, not_modified=True)
             keyed = keyed_entries(source, entries)
-            known = await self.store.known_keys([k for k, _ in keyed])
-            plan = plan_poll(source, state, keyed, known)
+            keys = [k for k, _ in keyed]
+            known = await self.store.known_keys(keys)
+            skipped = await self.store.given_up_keys(keys, self.settings.entry_attempts)
+            plan = plan_poll(
+                source,
+                state,
+                keyed,
+                known | skipped,
+                max_pages=self.settings.max_pages_per_poll,
+                max_entries=self.settings.max_entries_per_listing,
+            )
             if plan.failure is not None:
                 raise SourceFailure(plan.failure)
-            page_errors: list[str] = []
-            fetched = await asyncio.gather(
-                *(self._try_page(source, e, page_errors) for _, e in plan.fetch_pages)
-            )
-            pages = [*fetched, *([None] * len(plan.listing_only))]
-            keyword_keys = await self.store.keyword_keys() if plan.match_keywords else []
-            articles = [
-                self._compose(
-                    source,
-                    k,
-                    e,
-                    page,
-                    keyword_keys,
-                    summarise=page is not None or plan.summarise_without_page,
-                )
-                for (k, e), page in zip(plan.fresh, pages, strict=True)
-            ]
-            # First sight is seeded silently: what the listing shows now is history, not news.
-            saved = await self.store.save_articles(articles, self.clock(), seeded=plan.first_sight)
-            await self._record_success(
-                source, result, item_count=plan.item_count, seeded=plan.first_sight
-            )
-            await self._recovered(source, state)
-            return PollReport(
-                source.id,
-                True,
-                0 if plan.first_sight else len(saved.new_ids),
-                time.perf_counter() - started,
-                reason=success_reason(plan, len(saved.new_ids), page_errors),
-                queued=saved.deliveries,
-                seeded=plan.first_sight,
-            )
+            return await self._store_plan(source, state, result, plan, started)
         except SourceFailure as exc:
             return await self._failed(source, str(exc), started)
         except Exception as exc:  # a bug or a database problem: report it, keep the scheduler alive
@@ -218,10 +240,150 @@ class Poller:
             reason = f"internal error: {type(exc).__name__}: {exc}"
             return await self._failed(source, reason, started)
 
+    async def _store_plan(
+        self,
+        source: Source,
+        state: SourceState | None,
+        result: FetchResult,
+        plan: PollPlan,
+        started: float,
+    ) -> PollReport:
+        """Fetch pages -> compose -> save, one entry's failure costing only that entry."""
+        refused = 0
+        policies = {True: article_policy(source), False: listing_policy(source)}
+
+        def allowed(entry: Entry, fetched: bool) -> bool:
+            # A link the outbound policy refuses is dropped, never stored: its page would
+            # have been an internal one, and its URL names an internal address. A link that
+            # is not fetched only has to avoid private addresses.
+            nonlocal refused
+            why = policies[fetched].url_refusal(entry.url)
+            if why is not None:
+                refused += 1
+                log.warning("source %s: link refused (%s), dropped", source.id, why)
+            return why is None
+
+        to_fetch = [(k, e) for k, e in plan.fetch_pages if allowed(e, True)]
+        listing_only = [(k, e) for k, e in plan.listing_only if allowed(e, False)]
+        page_errors: list[str] = []
+        failures: list[tuple[str, Entry, str]] = []
+        outcomes = await asyncio.gather(
+            *(self._try_page(source, e, page_errors) for _, e in to_fetch)
+        )
+        keyword_keys = await self.store.keyword_keys() if plan.match_keywords else []
+        todo: list[tuple[str, Entry, ExtractedArticle | None]] = []
+        for (k, e), (page, failure) in zip(to_fetch, outcomes, strict=True):
+            if failure == "refused":
+                refused += 1
+            elif failure is not None:
+                failures.append((k, e, failure))
+            else:
+                todo.append((k, e, page))
+        todo += [(k, e, None) for k, e in listing_only]
+
+        async def compose(k: str, e: Entry, page: ExtractedArticle | None) -> NewArticle | None:
+            summarise = page is not None or plan.summarise_without_page
+            try:
+                return await self._compose(source, k, e, page, keyword_keys, summarise=summarise)
+            except Exception as exc:  # the summariser crashed or ran out of time on this one
+                failures.append((k, e, f"{type(exc).__name__}: {exc}"))
+                return None
+
+        composed = await asyncio.gather(*(compose(k, e, p) for k, e, p in todo))
+        articles = [a for a in composed if a is not None]
+        # First sight is seeded silently: what the listing shows now is history, not news.
+        new_ids, queued = await self._save(source, articles, plan.first_sight, failures)
+        await self.store.clear_entry_failures([a.key for a in articles])
+        retry = await self._record_failures(source, failures)
+        # An unchanged listing is not parsed again, so its hash is kept only when nothing on
+        # it waits for a later poll (entries over the budget, failures to retry).
+        done = not plan.deferred and not retry
+        await self._record_success(
+            source,
+            result,
+            item_count=plan.item_count,
+            seeded=plan.first_sight,
+            listing_hash=listing_hash(result.content) if done else None,
+        )
+        await self._recovered(source, state)
+        return PollReport(
+            source.id,
+            True,
+            0 if plan.first_sight else len(new_ids),
+            time.perf_counter() - started,
+            reason=success_reason(
+                plan, len(new_ids), page_errors, failed=[f for _, _, f in failures], refused=refused
+            ),
+            queued=queued,
+            seeded=plan.first_sight,
+            refused=refused,
+            failed_entries=len(failures),
+            deferred=len(plan.deferred),
+        )
+
+    async def _save(
+        self,
+        source: Source,
+        articles: Sequence[NewArticle],
+        seeded: bool,
+        failures: list[tuple[str, Entry, str]],
+    ) -> tuple[list[int], int]:
+        """One transaction for the batch; if the database refuses it, article by article, so
+        one poison row (a value the database rejects) fails alone."""
+        now = self.clock()
+        try:
+            saved = await self.store.save_articles(articles, now, seeded=seeded)
+            return list(saved.new_ids), saved.deliveries
+        except Exception as exc:
+            if len(articles) == 1:
+                a = articles[0]
+                failures.append((a.key, Entry(url=a.url, title=a.title), _db_reason(exc)))
+                return [], 0
+            log.warning("source %s: batch save failed (%s), saving one by one", source.id, exc)
+        new_ids: list[int] = []
+        queued = 0
+        for a in articles:
+            try:
+                one = await self.store.save_articles([a], now, seeded=seeded)
+            except Exception as exc:
+                failures.append((a.key, Entry(url=a.url, title=a.title), _db_reason(exc)))
+                continue
+            new_ids += one.new_ids
+            queued += one.deliveries
+        return new_ids, queued
+
+    async def _record_failures(
+        self, source: Source, failures: Sequence[tuple[str, Entry, str]]
+    ) -> int:
+        """Record each failed entry; returns how many will be tried again."""
+        retry = 0
+        now = self.clock()
+        for key, entry, reason in failures:
+            attempts = await self.store.record_entry_failure(source.id, key, entry.url, reason, now)
+            if attempts >= self.settings.entry_attempts:
+                log.warning(
+                    "source %s: entry %s failed %d times, skipped for good: %s",
+                    source.id,
+                    entry.url,
+                    attempts,
+                    reason,
+                )
+            else:
+                retry += 1
+                log.warning("source %s: entry %s failed: %s", source.id, entry.url, reason)
+        return retry
+
     async def _record_success(
-        self, source: Source, result: FetchResult, *, item_count: int | None, seeded: bool = False
+        self,
+        source: Source,
+        result: FetchResult,
+        *,
+        item_count: int | None,
+        seeded: bool = False,
+        listing_hash: str | None | bool = False,
     ) -> None:
-        """Next check one interval from now; ``item_count`` None (a 304) keeps the last count."""
+        """Next check one interval from now; ``item_count`` None (a 304) keeps the last count;
+        ``listing_hash`` False keeps the stored hash."""
         now = self.clock()
         await self.store.record_poll_success(
             source.id,
@@ -231,17 +393,29 @@ class Poller:
             last_modified=result.last_modified,
             item_count=item_count,
             seeded=seeded,
+            listing_hash=listing_hash,
         )
 
     async def _try_page(
         self, source: Source, entry: Entry, errors: list[str]
-    ) -> ExtractedArticle | None:
+    ) -> tuple[ExtractedArticle | None, str | None]:
+        """(page, None); (None, None) when the page failed the ordinary way (stored from the
+        listing, ``errors`` says why); (None, "refused") for a link the policy refused (also
+        after DNS or a redirect); (None, reason) when the entry fails (parser crash or time
+        limit: retried on later polls)."""
         try:
-            return await self.reader.article(source, entry)
+            return await self.reader.article(source, entry), None
+        except Refused as exc:
+            log.warning("source %s: link refused (%s), dropped", source.id, exc)
+            return None, "refused"
+        except WorkerFailure as exc:
+            return None, str(exc)
         except FeedError as exc:
             log.warning("article page %s: %s", entry.url, exc)
             errors.append(str(exc))
-            return None
+            return None, None
+        except Exception as exc:  # a parser bug this page provoked (inline mode): its entry
+            return None, f"{type(exc).__name__}: {exc}"
 
     async def _failed(self, source: Source, reason: str, started: float) -> PollReport:
         now = self.clock()

@@ -14,6 +14,10 @@ from feeds.models import Entry, Source
 
 #: article pages fetched when a source is seen for the first time (the rest: listing data only)
 SEED_PAGES = 10
+#: article pages fetched per source and poll at most (BANTIN_MAX_PAGES_PER_POLL)
+MAX_PAGES_PER_POLL = 30
+#: entries taken from one listing at most, the first ones (BANTIN_MAX_ENTRIES_PER_LISTING)
+MAX_ENTRIES_PER_LISTING = 500
 
 
 class PriorState(Protocol):
@@ -31,6 +35,9 @@ class PollPlan:
     """The decisions for one listing. ``failure`` set: nothing is stored, the poll failed.
 
     Fresh entries keep the listing's order: ``fetch_pages`` first, then ``listing_only``.
+    ``deferred``: fresh entries over the page budget. They are not stored (nor marked in any
+    way): still fresh on the next poll, which takes the next newest ones. The poller makes
+    sure that next poll parses the listing again even if its bytes did not change.
     """
 
     first_sight: bool
@@ -41,6 +48,8 @@ class PollPlan:
     fetch_pages: tuple[tuple[str, Entry], ...] = ()
     #: fresh entries stored from the listing alone (seeded history, or fetch_articles off)
     listing_only: tuple[tuple[str, Entry], ...] = ()
+    #: fresh entries left for a later poll (over ``max_pages``), newest first
+    deferred: tuple[tuple[str, Entry], ...] = ()
     #: whether an entry stored without its page (never fetched, or failed) is summarised;
     #: seeded history is not: it is never pushed, and its "body" is only the listing's lead
     summarise_without_page: bool = True
@@ -58,10 +67,16 @@ def plan_poll(
     state: PriorState | None,
     keyed: Sequence[tuple[str, Entry]],
     known_keys: Collection[str],
+    *,
+    max_pages: int = MAX_PAGES_PER_POLL,
+    max_entries: int = MAX_ENTRIES_PER_LISTING,
 ) -> PollPlan:
     """Decide what to do with a listing's entries (``keyed``: unique keys, listing order, as
-    :func:`feeds.reader.keyed_entries` gives them) given the keys already stored."""
+    :func:`feeds.reader.keyed_entries` gives them) given the keys already stored (and those
+    skipped for good). Budgets: only the first ``max_entries`` entries of the listing are
+    considered, and at most ``max_pages`` article pages are fetched, the newest first."""
     first_sight = state is None or state.seeded_at is None
+    keyed = keyed[:max_entries]
     # Zero items is never "no news": a listing always shows its latest articles, so
     # selectors broke, the layout changed, or the feed is damaged.
     if not keyed:
@@ -73,14 +88,35 @@ def plan_poll(
         )
         return PollPlan(first_sight, 0, failure=failure)
     fresh = tuple((k, e) for k, e in keyed if k not in known_keys)
-    # On first sight only the newest entries get their page (what /latest will show); the
-    # rest is history, stored from the listing alone.
-    with_pages = (SEED_PAGES if first_sight else len(fresh)) if source.fetch_articles else 0
+    deferred: tuple[tuple[str, Entry], ...] = ()
+    if first_sight or not source.fetch_articles:
+        # On first sight only the newest entries get their page (what /latest will show); the
+        # rest is history, stored from the listing alone.
+        with_pages = min(SEED_PAGES, max_pages) if source.fetch_articles else 0
+        fetch, listing_only = fresh[:with_pages], fresh[with_pages:]
+    else:
+        ordered = newest_first(fresh)
+        fetch, deferred, listing_only = ordered[:max_pages], ordered[max_pages:], ()
     return PollPlan(
         first_sight=first_sight,
         item_count=len(keyed),
-        fetch_pages=fresh[:with_pages],
-        listing_only=fresh[with_pages:],
+        fetch_pages=fetch,
+        listing_only=listing_only,
+        deferred=deferred,
         summarise_without_page=not first_sight,
         match_keywords=bool(fresh) and not first_sight,
     )
+
+
+def newest_first(entries: Sequence[tuple[str, Entry]]) -> tuple[tuple[str, Entry], ...]:
+    """By publication date, newest first, when every entry has one; else the listing's own
+    order (portals list the newest first; a partial order would mix two orders)."""
+    if entries and all(e.published_at is not None for _, e in entries):
+        return tuple(sorted(entries, key=_published, reverse=True))
+    return tuple(entries)
+
+
+def _published(item: tuple[str, Entry]) -> datetime:
+    published = item[1].published_at
+    assert published is not None
+    return published

@@ -9,6 +9,8 @@ FeedError                 root: anything feeds/ raises on purpose
  │    └── NetworkError    DNS, refused connection, reset, broken or unknown compression, ...
  ├── ParseError           the bytes are not what the source promised: not a feed, no article
  ├── RulesError           a configured selector or pattern is invalid (fix the config)
+ ├── WorkerFailure        feeds.parsepool: the parser crashed on a document (a bug it hit)
+ │    └── ParseTimeout    the document took longer than the time limit; the worker was killed
  └── SourceFailure        feeds.reader: a source's listing could not be fetched or parsed
 """
 
@@ -60,3 +62,12 @@ class Refused(FetchError):
 
 class NetworkError(FetchError):
     """The transport failed: DNS, connection refused or reset, undecodable compression."""
+
+
+class WorkerFailure(FeedError):
+    """Parsing a document failed unexpectedly (an exception that is not a :class:`FeedError`,
+    or a worker that died): the document fails its entry, or its source for a listing."""
+
+
+class ParseTimeout(WorkerFailure):
+    """A document took longer than the parse time limit; its worker process was killed."""

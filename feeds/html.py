@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
+from feeds.depth import cap_depth
 from feeds.errors import ParseError, RulesError
 from feeds.models import Entry, ListRules
 from feeds.text import MAX_BODY_CHARS, cap_text, clean_title, normalize
@@ -71,7 +72,7 @@ def parse_listing(html: str, *, base_url: str, rules: ListRules | None = None) -
     :class:`RulesError` for an invalid selector or pattern. ``rules=None`` is ``ListRules()``.
     """
     rules = rules or ListRules()
-    tree = LexborHTMLParser(html)
+    tree = LexborHTMLParser(cap_depth(html))
     resolve = _resolver(_document_base(tree, base_url))
     if rules.item:
         cards = [
@@ -125,7 +126,7 @@ def html_text(fragment: str) -> str:
     """The text of an HTML fragment, normalised to one line (block tags become spaces)."""
     if "<" not in fragment and "&" not in fragment:
         return normalize(fragment)
-    tree = LexborHTMLParser(_spaced(fragment))
+    tree = LexborHTMLParser(_spaced(cap_depth(fragment)))
     for node in tree.css("script, style, template"):
         node.decompose()
     return normalize(tree.body.text()) if tree.body is not None else ""
@@ -147,7 +148,7 @@ def html_texts(fragments: Sequence[str]) -> list[str]:
         if "<" in fragment or "&" in fragment:
             (alone if _RAW_TEXT.search(fragment) else batch).append(i)
     if batch:
-        doc = "".join(f"<template>{_spaced(fragments[i])}</template>" for i in batch)
+        doc = "".join(f"<template>{_spaced(cap_depth(fragments[i]))}</template>" for i in batch)
         parts = LexborHTMLParser(doc).template_fragments()
         if len(parts) == len(batch):
             for i, part in zip(batch, parts, strict=True):

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 
 import httpx
 
-from feeds.charset import decode_html
 from feeds.errors import FeedError
-from feeds.extract import extract_article
 from feeds.fetch import FetchError, FetchResult, fetch
-from feeds.html import parse_listing
 from feeds.models import Entry, ExtractedArticle, Source
 from feeds.netpolicy import article_policy, listing_policy
-from feeds.rss import parse_feed
+from feeds.parsepool import ParsePool, listing_hash
 from feeds.urls import entry_keys
+
+#: entries taken from one listing at most (the first ones: listings put the newest first)
+MAX_ENTRIES_PER_LISTING = 500
 
 
 class SourceFailure(FeedError):
@@ -61,16 +61,27 @@ class SourceReader:
         max_bytes: int = 5_000_000,
         timeout: float = 30.0,
         concurrency: int = 4,
+        parse_pool: ParsePool | None = None,
+        max_entries: int = MAX_ENTRIES_PER_LISTING,
     ) -> None:
         self.client = client
         self.max_bytes = max_bytes
         self.timeout = timeout
+        #: where documents are parsed; inline (in this process) unless a pool is given
+        self.parse_pool = parse_pool if parse_pool is not None else ParsePool(0)
+        self.max_entries = max_entries
         self._pages = asyncio.Semaphore(concurrency)
 
     async def listing(
-        self, source: Source, *, etag: str | None = None, last_modified: str | None = None
+        self,
+        source: Source,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        last_hash: str | None = None,
     ) -> tuple[FetchResult, list[Entry] | None]:
-        """Fetch and parse the listing; ``None`` entries means 304 Not Modified."""
+        """Fetch and parse the listing; ``None`` entries means not modified: a 304, or bytes
+        whose :func:`listing_hash` is ``last_hash`` (then nothing is parsed)."""
         try:
             result = await fetch(
                 self.client,
@@ -85,21 +96,19 @@ class SourceReader:
             raise SourceFailure(str(exc)) from exc
         if result.not_modified:
             return result, None
+        if last_hash is not None and listing_hash(result.content) == last_hash:
+            return result, None
         try:
-            if source.kind == "rss":
-                entries = parse_feed(
-                    result.content, url=result.url, content_type=result.content_type
-                )
-            else:
-                assert source.list is not None  # config guarantees it for html sources
-                html = decode_html(result.content, result.content_type)
-                entries = parse_listing(html, base_url=result.url, rules=source.list)
+            entries = await self.parse_pool.listing(
+                source, result.content, result.url, result.content_type, self.max_entries
+            )
         except FeedError as exc:
             raise SourceFailure(f"cannot parse {source.kind}: {exc}") from exc
         return result, entries
 
     async def article(self, source: Source, entry: Entry) -> ExtractedArticle:
-        """Fetch and extract one article page; raises a :class:`FeedError`."""
+        """Fetch and extract one article page; raises a :class:`FeedError`
+        (:class:`~feeds.errors.WorkerFailure` when the parser crashed or ran out of time)."""
         async with self._pages:
             result = await fetch(
                 self.client,
@@ -108,9 +117,8 @@ class SourceReader:
                 timeout=self.timeout,
                 policy=article_policy(source),
             )
-        html = decode_html(result.content, result.content_type)
-        return extract_article(
-            html, url=result.url, rules=source.article, fallback_title=entry.title
+        return await self.parse_pool.article(
+            source, result.content, result.url, result.content_type, entry.title
         )
 
     async def check(self, source: Source, *, limit: int = 5) -> tuple[list[CheckedEntry], int]:

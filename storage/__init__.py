@@ -7,6 +7,7 @@ database. Where a new query goes:
 - ``sources``  poll state of the configured sources
 - ``articles`` storing articles (and fanning them out), newest articles
 - ``search``   the full-text index, one class per dialect behind ``SearchIndex``
+- ``entries``  entries that failed on their own (reason, attempts), skipped after a few
 - ``chats``    chats, subscriptions, their export/import
 - ``outbox``   deliveries and messages: enqueue, claim, mark, requeue, broadcast progress
 - ``leases``   leases between instances and monthly channel usage

@@ -95,6 +95,7 @@ def row_to_state(r: Any) -> SourceState:
         last_item_count=r.last_item_count,
         seeded_at=r.seeded_at,
         alerted=r.alerted,
+        listing_hash=r.listing_hash,
     )
 
 

@@ -56,6 +56,20 @@ class SourceState:
     last_item_count: int
     seeded_at: datetime | None
     alerted: bool
+    #: SHA-256 of the last listing parsed in full (see feeds.parsepool.listing_hash)
+    listing_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class EntryFailure:
+    """An entry that failed on its own: retried until ``attempts`` reaches the limit."""
+
+    source_id: str
+    key: str
+    url: str
+    reason: str
+    attempts: int
+    last_at: datetime
 
 
 @dataclass(frozen=True)

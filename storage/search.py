@@ -18,6 +18,10 @@ from storage.records import StoredArticle
 MAX_SEARCH_WORDS = 8
 _WORD = re.compile(r"[^\W_]+")
 
+#: characters of a body that are indexed: PostgreSQL refuses a tsvector over 1 MB, and the
+#: words that matter are near the top of an article anyway
+INDEXED_BODY_CHARS = 50_000
+
 SEARCH_ID_BITS = 32
 SEARCH_ID_MASK = (1 << SEARCH_ID_BITS) - 1
 
@@ -76,7 +80,7 @@ class SqliteSearch:
                 {
                     "id": search_rowid(sort_at, i),
                     "title": search_text(title),
-                    "body": search_text(body),
+                    "body": search_text(body[:INDEXED_BODY_CHARS]),
                 }
                 for i, sort_at, title, body in articles
             ],
@@ -121,7 +125,7 @@ class PostgresSearch:
                     "id": i,
                     "sort_key": search_rowid(sort_at, i),
                     "title": search_text(title),
-                    "body": search_text(body),
+                    "body": search_text(body[:INDEXED_BODY_CHARS]),
                 }
                 for i, sort_at, title, body in articles
             ],

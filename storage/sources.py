@@ -41,7 +41,7 @@ class SourcesMixin(StoreBase):
                 else:
                     values: dict[str, Any] = {"name": s.name, "kind": s.kind, "url": s.url}
                     if existing[s.id].url != s.url:
-                        values.update(etag=None, last_modified=None)
+                        values.update(etag=None, last_modified=None, listing_hash=None)
                     await conn.execute(update(t).where(t.c.id == s.id).values(**values))
 
     async def source_state(self, source_id: str) -> SourceState | None:
@@ -66,8 +66,12 @@ class SourcesMixin(StoreBase):
         last_modified: str | None,
         item_count: int | None,
         seeded: bool = False,
+        listing_hash: str | None | bool = False,
     ) -> None:
-        """Reset the failure streak; ``item_count`` None means 304 (keep the last count)."""
+        """Reset the failure streak; ``item_count`` None means 304 (keep the last count).
+
+        ``listing_hash``: the hash of the listing just parsed (``None`` forgets it, so the next
+        poll parses again); ``False`` keeps the stored one (nothing was parsed)."""
         t = SOURCE_T
         values: dict[str, Any] = {
             "last_success_at": now,
@@ -80,6 +84,8 @@ class SourcesMixin(StoreBase):
             values["last_item_count"] = item_count
         if seeded:
             values["seeded_at"] = now
+        if listing_hash is not False:
+            values["listing_hash"] = listing_hash
         async with self.engine.begin() as conn:
             await conn.execute(update(t).where(t.c.id == source_id).values(**values))
 

@@ -18,6 +18,7 @@ from storage.articles import ArticlesMixin
 from storage.broadcasts import BroadcastsMixin
 from storage.chats import ChatsMixin
 from storage.console import ConsoleMixin
+from storage.entries import EntriesMixin
 from storage.leases import LeasesMixin
 from storage.outbox import OutboxMixin
 from storage.reach import ReachMixin
@@ -41,6 +42,14 @@ def normalise_url(url: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and for ``:memory:``)."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
 class Store(
     SourcesMixin,
     ArticlesMixin,
@@ -54,6 +63,7 @@ class Store(
     WebMixin,
     BroadcastsMixin,
     ConsoleMixin,
+    EntriesMixin,
 ):
     """The data-access object. Create with :meth:`open`; every method is a short transaction,
     plain dataclasses out, ``now`` passed in.

@@ -79,6 +79,21 @@ class SourceRow(Base):
     seeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     alerted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: SHA-256 of the last listing parsed in full (unchanged bytes are not parsed again)
+    listing_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class EntryFailureRow(Base):
+    """An entry that failed on its own (parser crash or time limit, refused save): retried a
+    few times, then skipped for good. Removed once the entry is stored."""
+
+    __tablename__ = "entry_failures"
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(100), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ArticleRow(Base):
@@ -329,6 +344,7 @@ class PausedSourceRow(Base):
 
 
 # The tables as Core ``Table`` objects (what the store's queries use), typed as such.
+ENTRY_FAILURE_T = cast(Table, EntryFailureRow.__table__)
 SOURCE_T = cast(Table, SourceRow.__table__)
 ARTICLE_T = cast(Table, ArticleRow.__table__)
 ARTICLE_TOPIC_T = cast(Table, ArticleTopicRow.__table__)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from selectolax.lexbor import LexborHTMLParser
 
+from feeds.depth import cap_depth
 from feeds.errors import ParseError, RulesError
 from feeds.html import css
 from feeds.models import ArticleRules, ExtractedArticle, FieldOrigin
@@ -53,7 +54,7 @@ def extract_article(
     """
     rules = rules or ArticleRules()
     now = now or datetime.now(UTC)
-    tree = LexborHTMLParser(html)
+    tree = LexborHTMLParser(cap_depth(html))  # the parser is super-linear in depth
     for selector in rules.remove:
         decompose(css(tree, selector))
     title, title_node, own_title, found = find_title(tree, rules)
