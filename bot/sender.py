@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 UNREACHABLE_LIMIT = 3
+#: at stop, how long a send already handed to the platform may take to finish and be recorded
+COMMITTED_GRACE = 60.0
 #: a wait longer than this parks the delivery (and alerts the admins) instead of holding a worker
 PARK_AFTER = 3600.0
 #: due articles to one chat (several new at once, or a digest) go as one message of at most
@@ -94,6 +96,9 @@ class ChannelSender:
         self.alert = alert
         self.sleep = sleep
         self._tasks: set[asyncio.Task[None]] = set()
+        #: sends past the point of no return: the request may have reached the platform, so
+        #: cancelling before the outcome is written would send the row again later
+        self._committed: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._parked_alerted_at: float = -1e9
         #: why the channel cannot send (its token refused), or None while it can
@@ -127,6 +132,7 @@ class ChannelSender:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        self._committed.discard(task)
         self._wake.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery task failed", exc_info=task.exception())
@@ -196,14 +202,35 @@ class ChannelSender:
                     await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
 
     async def stop(self) -> None:
-        """Wait briefly for sends in flight; what is still unsent goes back to the queue."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=5)
-        for task in list(self._tasks):
-            task.cancel()
+        """Wait briefly for sends in flight; what is still unsent goes back to the queue.
+
+        A send already handed to the platform is never cancelled before its outcome is
+        written (it would be sent again by whoever takes the row next); only sends still
+        waiting for their slot are, after a short grace.
+        """
+        # The lease is renewed while we wait: if it lapsed, the next sender would take back
+        # these very claims and send them a second time.
+        keeper = asyncio.create_task(self._keep_lease(), name=f"lease-keeper:{self.name}")
+        try:
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=5)
+            for task in list(self._tasks - self._committed):
+                task.cancel()
+            if self._committed:  # bounded by the HTTP timeout and the retries of the write
+                await asyncio.wait(set(self._committed), timeout=COMMITTED_GRACE)
+            for task in list(self._tasks):
+                task.cancel()
+        finally:
+            keeper.cancel()
         with contextlib.suppress(Exception):
             await self.store.release_claims(self.owner, self.clock())
         await self.lease.release()
+
+    async def _keep_lease(self) -> None:
+        while self.lease.held:
+            await asyncio.sleep(max(0.2, self.lease.ttl / 4))
+            with contextlib.suppress(Exception):
+                await self.lease.check()
 
     # -- one job --------------------------------------------------------------------------
 
@@ -263,6 +290,9 @@ class ChannelSender:
             await self._hand_back(job, paused, "")
             return
         await self.limiter.depart()
+        task = asyncio.current_task()
+        if task is not None:
+            self._committed.add(task)
         started = time.perf_counter()
         try:
             message = self.render(job)

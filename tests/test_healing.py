@@ -235,12 +235,19 @@ async def test_a_reply_that_meets_a_429_waits_and_goes_out(database_url: str) ->
         app = make_app(database_url, url)
         await app.start()
         try:
-            fake.push_message(7, "/start")
-            await _until(lambda: len(fake.sent_to(7)) >= 1)
-            fake.flood(7, retry_after=1)  # the next answer meets flood control
-            fake.push_message(7, "/topics")
+            fake.push_message(7, "/start")  # answered with a greeting and the topic menu
             await _until(lambda: len(fake.sent_to(7)) >= 2)
+            await asyncio.sleep(0.3)  # nothing more is coming for /start
             assert len(fake.sent_to(7)) == 2
+            fake.flood(7, retry_after=1)  # the next answer meets flood control
+            asked_at = fake.clock()
+            fake.push_message(7, "/topics")
+            await _until(lambda: len(fake.sent_to(7)) >= 3)
+            await asyncio.sleep(0.3)
+            sent = fake.sent_to(7)
+            assert len(sent) == 3  # refused once, then sent once, after the wait it was told
+            assert sent[-1].at - asked_at >= 0.9
+            assert sent[-1].text == sent[-2].text  # the same topic menu
         finally:
             await app.stop()
 
