@@ -278,7 +278,7 @@ class App:
     async def _test_url(self, url: str) -> dict[str, object]:
         from bot.web.checker import test_url
 
-        return await test_url(self.client, self.config, url)
+        return await test_url(self.client, self.config, url, parse_pool=self.poller.parse_pool)
 
     async def health(self) -> tuple[bool, dict[str, object]]:
         """(healthy, details): see :meth:`bot.health.Health.check`."""

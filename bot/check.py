@@ -5,20 +5,15 @@ from __future__ import annotations
 import re
 import sys
 import time
-from dataclasses import replace
 from datetime import datetime, tzinfo
 from typing import TextIO
-from urllib.parse import urlsplit
 
+from bot.adhoc import guess_source
 from bot.config import Config, ConfigError
-from feeds.charset import decode_html
-from feeds.fetch import DEFAULT_USER_AGENT, FetchError, fetch, make_client
-from feeds.models import ListRules, Source
-from feeds.netpolicy import OutboundPolicy, address_refusal, host_address
+from feeds.fetch import DEFAULT_USER_AGENT, FetchError, make_client
+from feeds.models import Source
 from feeds.parsepool import ParsePool
-from feeds.propose import propose_source, source_toml
 from feeds.reader import CheckedEntry, SourceFailure, SourceReader
-from feeds.urls import DEFAULT_ID_PATTERN
 from storage.records import EntryFailure
 
 EXIT_FAILED = 1
@@ -36,66 +31,6 @@ def escape_controls(text: str) -> str:
 
 def _say(text: str = "", *, file: TextIO | None = None) -> None:
     print(escape_controls(text), file=file or sys.stdout)
-
-
-def _typed_private(url: str) -> bool:
-    """Whether the operator typed a private address (their intranet, the demo) on purpose."""
-    host = (urlsplit(url).hostname or "").rstrip(".").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    ip = host_address(host)
-    return ip is not None and ip is not False and address_refusal(ip) is not None
-
-
-def _looks_like_feed(content: bytes, content_type: str | None) -> bool:
-    if content_type and any(k in content_type.lower() for k in ("rss", "atom", "xml")):
-        return True
-    head = content[:500].lstrip().lower()
-    return head.startswith(b"<?xml") or head.startswith(b"<rss") or head.startswith(b"<feed")
-
-
-async def _adhoc_source(url: str, config: Config) -> tuple[Source, str]:
-    """A throw-away source for a URL that is not configured, and its ``[[sources]]`` block.
-
-    A feed is a feed; a listing gets the link pattern proposed from its own article links
-    (feeds.propose), else the portal's pattern, else any link whose path carries a number.
-    """
-    user_agent = config.settings.fetch.user_agent or DEFAULT_USER_AGENT
-    private = _typed_private(url)
-    async with make_client(user_agent=user_agent) as client:
-        result = await fetch(
-            client,
-            url,
-            max_bytes=config.settings.fetch.max_response_bytes,
-            policy=OutboundPolicy(allow_private=private, label="adhoc"),
-        )
-    host = urlsplit(url).hostname or "adhoc"
-    source_id = host.removeprefix("www.").split(".")[0] or "adhoc"
-    if _looks_like_feed(result.content, result.content_type):
-        block = "\n".join(
-            [
-                "[[sources]]",
-                f'id = "{source_id}"',
-                f'name = "{host}"',
-                'kind = "rss"',
-                f'url = "{url}"',
-                "topics = []",
-                "interval = 900",
-            ]
-        )
-        return Source(id="adhoc", name=host, kind="rss", url=url, allow_private=private), block
-    proposal = propose_source(decode_html(result.content, result.content_type), url=result.url)
-    _say("URL shapes on the page (kept = article links):")
-    for line in proposal.shapes:
-        _say(f"  {line}")
-    pattern = proposal.link_pattern
-    if pattern is None:
-        # Portal article links; any other site: links whose path carries a long number.
-        pattern = DEFAULT_ID_PATTERN if b"-duk" in result.content else r"/[^?#]*\d{4,}[^/]*$"
-        proposal = replace(proposal, link_pattern=pattern)
-    rules = ListRules(link_pattern=pattern)
-    source = Source(id="adhoc", name=host, kind="html", url=url, list=rules, allow_private=private)
-    return source, source_toml(proposal, source_id=source_id, name=host)
 
 
 def _origin(found: str) -> str:
@@ -135,11 +70,20 @@ async def check_source(config: Config, source_ref: str, *, limit: int = 5) -> in
             raise ConfigError(
                 f"{config.config_path}: no source {source_ref!r} (known: {known}); or give a URL"
             )
+        user_agent = config.settings.fetch.user_agent or DEFAULT_USER_AGENT
         try:
-            source, block = await _adhoc_source(source_ref, config)
+            async with make_client(user_agent=user_agent) as client:
+                guess = await guess_source(
+                    client, source_ref, max_bytes=config.settings.fetch.max_response_bytes
+                )
         except FetchError as exc:
             _say(f"error: {exc}")
             return EXIT_FAILED
+        source, block = guess.source, guess.toml
+        if guess.shapes:
+            _say("URL shapes on the page (kept = article links):")
+            for line in guess.shapes:
+                _say(f"  {line}")
         _say(
             f"(not in {config.config_path}: guessed kind={source.kind}"
             + (f", link_pattern={source.list.link_pattern!r}" if source.list else "")

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from feeds.depth import cap_depth
 from feeds.errors import FeedError
 from feeds.html import parse_listing, parse_vn_date
 from feeds.models import ListRules
@@ -35,10 +36,27 @@ _NOT_ARTICLE_DIRS = frozenset({
 })
 # fmt: on
 # Words that mark such a folder inside a longer name ("video-page", "tag-list").
-_NOT_ARTICLE_WORDS = frozenset({
-    "tag", "tags", "topic", "topics", "video", "videos", "podcast", "podcasts", "search",
-    "author", "authors", "event", "events", "livestream", "timkiem", "tacgia", "chude",
-})
+_NOT_ARTICLE_WORDS = frozenset(
+    {
+        "tag",
+        "tags",
+        "topic",
+        "topics",
+        "video",
+        "videos",
+        "podcast",
+        "podcasts",
+        "search",
+        "author",
+        "authors",
+        "event",
+        "events",
+        "livestream",
+        "timkiem",
+        "tacgia",
+        "chude",
+    }
+)
 # "slug-words[-prefix]digits[.ext]": an id at the end of the last segment.
 _ID_SEGMENT = re.compile(
     r"(?P<slug>.*?)(?P<sep>[-_.,]?)(?P<prefix>[a-z]{0,5})(?P<id>\d{3,})(?P<ext>\.[a-z]{2,5})?",
@@ -99,7 +117,7 @@ class _Shape:
 
 def propose_source(html: str, *, url: str) -> Proposal:
     """The article links of listing page ``html`` (fetched from ``url``) and a pattern for them."""
-    tree = LexborHTMLParser(html)
+    tree = LexborHTMLParser(cap_depth(html))  # the parser is super-linear in nesting depth
     host = _site(urlsplit(url).hostname or "")
     links = _links(tree, url, host)
     groups: dict[_Shape, list[_Link]] = defaultdict(list)
@@ -221,15 +239,21 @@ def _shape(path: str) -> _Shape | None:
     m = _ID_SEGMENT.fullmatch(last)
     if m:
         ext = (m.group("ext") or "").lower()
-        return _Shape(len(segments), tuple(shaped_dirs), m.group("prefix").lower(),
-                      len(m.group("id")), ext, m.group("sep"))
+        return _Shape(
+            len(segments),
+            tuple(shaped_dirs),
+            m.group("prefix").lower(),
+            len(m.group("id")),
+            ext,
+            m.group("sep"),
+        )
     ext_m = _EXT.search(last)
     ext = ext_m.group(0).lower() if ext_m else ""
     return _Shape(len(segments), tuple(shaped_dirs), "", 0, ext, "")
 
 
 def _not_article_dir(segment: str) -> bool:
-    """"tag", "chu-de", "video-page", "tags-list": a folder of pages that are not articles."""
+    """ "tag", "chu-de", "video-page", "tags-list": a folder of pages that are not articles."""
     low = segment.lower()
     return low in _NOT_ARTICLE_DIRS or any(w in _NOT_ARTICLE_WORDS for w in re.split(r"[-_.]", low))
 
@@ -331,8 +355,14 @@ def _with_cards(proposal: Proposal, tree: LexborHTMLParser, html: str) -> Propos
     if len(dates) < _CARD_SHARE * len(members):
         return proposal
     date = statistics.mode(dates)
-    title = next((h for h in ("h2", "h3", "h4", "h5") if all(
-        c.css_first(f"{h} a[href]") is not None for c in members)), None)
+    title = next(
+        (
+            h
+            for h in ("h2", "h3", "h4", "h5")
+            if all(c.css_first(f"{h} a[href]") is not None for c in members)
+        ),
+        None,
+    )
     rules = ListRules(item=item, link="a[href]", title=title and f"{title} a", date=date)
     try:
         found = {e.url for e in parse_listing(html, base_url=proposal.url, rules=rules)}

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from fake_portal import ScriptedPortal
 
+from bot.config import Config, load_settings
 from bot.demo.portal import demo_config_text, load_site
 from bot.httpserver import RunningServer, serve
 
@@ -133,6 +134,9 @@ async def test_bad_configuration_exits_2_with_file_key_reason(tmp_path: Path) ->
     assert code == 2 and "BANTIN_FETCH_CONCURENCY: unknown setting" in err
 
 
+TOPICS_OF_DEMO = '[[topics]]\nslug = "kiem-tra"\nname = "Kiểm tra"\n'
+
+
 async def test_check_source_prints_what_it_extracted(tmp_path: Path, portal_server) -> None:  # type: ignore[no-untyped-def]
     _, server = portal_server
     config = tmp_path / "bantin.toml"
@@ -167,6 +171,13 @@ async def test_check_source_prints_what_it_extracted(tmp_path: Path, portal_serv
     # A ready [[sources]] block with the link pattern proposed from the page's own links.
     block = out.split("proposed source", 1)[1].split("\n\n")[1]
     assert block.startswith("[[sources]]") and "link_pattern = '" in block
+    # Pasted as it is, it is a valid source: the typed 127.0.0.1 address says allow_private.
+    pasted = Config(load_settings({}), (), (), config).with_sources_text(
+        block.replace("topics = []", 'topics = ["kiem-tra"]') + "\n" + TOPICS_OF_DEMO,
+        filename="pasted.toml",
+    )
+    assert [s.allow_private for s in pasted.sources] == [True]
+    assert pasted.sources[0].list is not None and pasted.sources[0].list.link_pattern
     code, _, err = await run_cli(
         "check-source", "nope", env=env_for(tmp_path, config), cwd=tmp_path
     )

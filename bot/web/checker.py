@@ -11,14 +11,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bot.check import _looks_like_feed, _typed_private, format_when
+from bot.adhoc import guess_source
+from bot.check import format_when
 from bot.config import Config
-from feeds.fetch import FetchError, fetch
-from feeds.models import ListRules, Source
-from feeds.netpolicy import OutboundPolicy
+from feeds.fetch import FetchError
+from feeds.models import Source
+from feeds.parsepool import ParsePool
 from feeds.reader import SourceFailure, SourceReader
 from feeds.summarize import summarize
-from feeds.urls import DEFAULT_ID_PATTERN
 
 BODY_CHARS = 600
 
@@ -53,34 +53,29 @@ def toml_snippet(source: Source) -> str:
     return "\n".join(lines)
 
 
-async def guess_source(client: httpx.AsyncClient, config: Config, url: str) -> Source:
-    """A throw-away source for a URL that is not configured: feed or listing, guessed the way
-    ``check-source`` guesses (private addresses only when typed on purpose)."""
-    private = _typed_private(url)
-    result = await fetch(
-        client,
-        url,
-        max_bytes=config.settings.fetch.max_response_bytes,
-        policy=OutboundPolicy(allow_private=private, label="adhoc"),
-    )
-    host = urlsplit(url).hostname or "adhoc"
-    if _looks_like_feed(result.content, result.content_type):
-        return Source(id="adhoc", name=host, kind="rss", url=url, allow_private=private)
-    pattern = DEFAULT_ID_PATTERN if b"-duk" in result.content else r"/[^?#]*\d{4,}[^/]*$"
-    rules = ListRules(link_pattern=pattern)
-    return Source(id="adhoc", name=host, kind="html", url=url, list=rules, allow_private=private)
-
-
 async def test_url(
-    client: httpx.AsyncClient, config: Config, url: str, *, limit: int = 3
+    client: httpx.AsyncClient,
+    config: Config,
+    url: str,
+    *,
+    limit: int = 3,
+    parse_pool: ParsePool | None = None,
 ) -> dict[str, Any]:
     """The values of the test panel: ``entries``, ``total``, ``toml``, or ``error``. A URL
     of a configured source is read with that source's rules."""
     source = next((s for s in config.sources if s.url == url), None)
     try:
         if source is None:
-            source = await guess_source(client, config, url)
-        reader = SourceReader(client, max_bytes=config.settings.fetch.max_response_bytes)
+            guess = await guess_source(
+                client, url, max_bytes=config.settings.fetch.max_response_bytes
+            )
+            source, toml = guess.source, guess.toml
+        else:
+            toml = toml_snippet(source)
+        # The bot's parser processes: a hostile page costs its time limit, never the loop.
+        reader = SourceReader(
+            client, max_bytes=config.settings.fetch.max_response_bytes, parse_pool=parse_pool
+        )
         checked, total = await reader.check(source, limit=limit)
     except (FetchError, SourceFailure) as exc:
         return {"error": str(exc)[:500]}
@@ -100,4 +95,4 @@ async def test_url(
                 "error": c.error or "",
             }
         )
-    return {"kind": source.kind, "total": total, "entries": entries, "toml": toml_snippet(source)}
+    return {"kind": source.kind, "total": total, "entries": entries, "toml": toml}
