@@ -118,10 +118,5 @@ def _too_big() -> list[str]:
     return out
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="storage/store.py (Store), feeds/extract.py and bot/demo_portal.py are split on other "
-    "branches of issue 10; flip once they are merged",
-)
 def test_no_class_over_25_methods_and_no_module_over_500_lines() -> None:
     assert not _too_big(), "split these: " + "; ".join(_too_big())
