@@ -109,7 +109,8 @@ async def prepare(db_url: str, chats: int) -> None:
         now,
     )
     print(
-        f"ingest: 1 article -> {result.deliveries} deliveries queued in {time.perf_counter() - t0:.2f}s",
+        f"ingest: 1 article -> {result.deliveries} deliveries queued"
+        f" in {time.perf_counter() - t0:.2f}s",
         flush=True,
     )
     await store.close()

@@ -7,7 +7,8 @@ article-page fetches are off (``fetch_articles = false``), as the issue asks. A 
 path runs: summarise, classify, match keywords, store and fan out.
 
 The server runs in a child process so the CPU figures are the bot's alone.
-Prints one line of figures per pass.  Usage: .venv/bin/python bench/poll.py [--sources 200 --items 50]
+Prints one line of figures per pass.
+Usage: .venv/bin/python bench/poll.py [--sources 200 --items 50]
 """
 
 from __future__ import annotations
@@ -137,12 +138,14 @@ def config_text(base: str, sources: int) -> str:
     for i in range(sources):
         if i % 2 == 0:
             out.append(
-                f'[[sources]]\nid = "s{i}"\nname = "Nguồn {i}"\nkind = "rss"\nurl = "{base}/rss/{i}.xml"\n'
+                f'[[sources]]\nid = "s{i}"\nname = "Nguồn {i}"\nkind = "rss"\n'
+                f'url = "{base}/rss/{i}.xml"\n'
                 'topics = ["dan-van"]\ninterval = 900\nfetch_articles = false\n'
             )
         else:
             out.append(
-                f'[[sources]]\nid = "s{i}"\nname = "Nguồn {i}"\nkind = "html"\nurl = "{base}/html/{i}.aspx"\n'
+                f'[[sources]]\nid = "s{i}"\nname = "Nguồn {i}"\nkind = "html"\n'
+                f'url = "{base}/html/{i}.aspx"\n'
                 'topics = ["dan-van"]\ninterval = 900\nfetch_articles = false\n'
                 '[sources.list]\nitem = ".news-item"\nlink = "a.title"\ndate = ".date"\n'
             )
@@ -178,7 +181,8 @@ async def bench(base: str, sources: int, items: int, chats: int) -> None:
             stored = await app.store.article_count()
             rate = f" items/s={total / wall:,.0f}" if expect_items else ""
             print(
-                f"{label}: sources={len(reports)} errors={len(errors)} wall={wall:.2f}s cpu={cpu:.2f}s"
+                f"{label}: sources={len(reports)} errors={len(errors)}"
+                f" wall={wall:.2f}s cpu={cpu:.2f}s"
                 f"{rate} articles_stored={stored} queued={sum(r.queued for r in reports)}"
                 + (f" first_error={errors[0].reason!r}" if errors else ""),
                 flush=True,

@@ -139,11 +139,13 @@ async def run(url: str, n_chats: int, n_articles: int) -> None:
     await store.close()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"{backend}: chats={n_chats} articles={n_articles} (fill {fill_articles:.0f}s + {fill_chats:.0f}s) "
+        f"{backend}: chats={n_chats} articles={n_articles} "
+        f"(fill {fill_articles:.0f}s + {fill_chats:.0f}s) "
         f"enqueue 1 article -> {saved.deliveries} deliveries in {enqueue:.2f}s; "
         f"claim 500 of them {claim_ms:.0f}ms ({len(jobs)}); "
         f"/latest p50={pct(latest_ms, 50):.1f}ms p95={pct(latest_ms, 95):.1f}ms; "
-        f"/search p50={pct(search_ms, 50):.1f}ms p95={pct(search_ms, 95):.1f}ms; peak RSS={rss_mb:.0f}MB",
+        f"/search p50={pct(search_ms, 50):.1f}ms p95={pct(search_ms, 95):.1f}ms; "
+        f"peak RSS={rss_mb:.0f}MB",
         flush=True,
     )
     print(console_line, flush=True)

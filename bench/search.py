@@ -198,7 +198,8 @@ async def run(url: str, n_articles: int) -> None:
     await store.close()
     print(
         f"{backend}: articles={n_articles} fill={fill:.1f}s search p50={pct(times, 50):.1f}ms "
-        f"p95={pct(times, 95):.1f}ms max={max(times):.1f}ms (queries with hits: {sum(1 for h in hits if h)}/200) "
+        f"p95={pct(times, 95):.1f}ms max={max(times):.1f}ms "
+        f"(queries with hits: {sum(1 for h in hits if h)}/200) "
         f"latest p50={pct(latest, 50):.1f}ms p95={pct(latest, 95):.1f}ms"
     )
 

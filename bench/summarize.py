@@ -19,7 +19,10 @@ from feeds.summarize import summarize  # noqa: E402
 
 
 def _line(name: str, score: Rouge, extra: str = "") -> str:
-    return f"{name:<8} R1 {100 * score.r1:5.2f}  R2 {100 * score.r2:5.2f}  RL {100 * score.rl:5.2f}{extra}"
+    return (
+        f"{name:<8} R1 {100 * score.r1:5.2f}  R2 {100 * score.r2:5.2f}"
+        f"  RL {100 * score.rl:5.2f}{extra}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--lead-in-body",
         action="store_true",
-        help="put the reference in front of the body, as a portal page that keeps its lead paragraph",
+        help="put the reference in front of the body, as a portal page"
+        " that keeps its lead paragraph",
     )
     args = parser.parse_args(argv)
     path = sample_path()

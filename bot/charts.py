@@ -1,4 +1,5 @@
-"""PNG charts for the admin's ``/stats``: articles stored and deliveries sent per day, drawn with Pillow.
+"""PNG charts for the admin's ``/stats``: articles stored and deliveries sent per day, drawn
+with Pillow.
 
 Owns the choice of a font that renders Vietnamese; imports only the standard library and PIL.
 """
@@ -87,7 +88,8 @@ def activity_chart(
     """
     if not (len(days) == len(articles) == len(deliveries)):
         raise ValueError(
-            f"days, articles and deliveries differ in length: {len(days)}, {len(articles)}, {len(deliveries)}"
+            f"days, articles and deliveries differ in length: "
+            f"{len(days)}, {len(articles)}, {len(deliveries)}"
         )
     if not days:
         raise ValueError("no days to chart")

@@ -1,5 +1,5 @@
-"""Command-line interface: ``run`` (default), ``poll-once``, ``check-source``, ``demo``, ``db upgrade``,
-``export``, ``import`` and ``links``.
+"""Command-line interface: ``run`` (default), ``poll-once``, ``check-source``, ``demo``,
+``db upgrade``, ``export``, ``import`` and ``links``.
 
 Exit codes: 0 done (even when some sources failed), 2 bad configuration or arguments.
 """

@@ -47,7 +47,8 @@ _RELATED_LINK = re.compile(r"(?:xem them|doc them|tin lien quan|bai lien quan)\s
 # Captions and credits: "Ảnh: TTXVN", "(Ảnh: Nguyễn Hà)", "Ảnh minh hoạ", "Video: ...".
 # On match keys: accents count, so "Anh Nguyễn Văn A cho biết" is no caption.
 _CAPTION = re.compile(
-    r"[(\[]?\s*(?:(?:ảnh|nguồn|nguồn ảnh|video|clip|đồ hoạ|infographic|photo)\s*:|ảnh minh hoạ|ảnh chụp)"
+    r"[(\[]?\s*(?:(?:ảnh|nguồn|nguồn ảnh|video|clip|đồ hoạ|infographic|photo)\s*:"
+    r"|ảnh minh hoạ|ảnh chụp)"
 )
 _CREDIT_END = re.compile(r"[(\[]?\s*(?:ảnh|video|đồ hoạ)\s*:[^.!?]{0,60}[)\]]?\s*$")
 _SOURCE = re.compile(r"[(\[]?\s*(?:theo|nguồn)\b")

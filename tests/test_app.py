@@ -103,7 +103,10 @@ FEED = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Tin</title><link>https://tin.example/</link><description>d</description>
 {items}
 </channel></rss>"""
-ITEM = "<item><title>{title}</title><link>{link}</link><guid>{guid}</guid><description>{title}. Nội dung.</description></item>"
+ITEM = (
+    "<item><title>{title}</title><link>{link}</link><guid>{guid}</guid>"
+    "<description>{title}. Nội dung.</description></item>"
+)
 
 
 async def test_same_article_under_other_url_forms_is_not_new(database_url: str) -> None:
@@ -159,7 +162,8 @@ TONES = "\u0300\u0301\u0303\u0309\u0323"
 
 
 def to_cp1258(text: str) -> bytes:
-    """Encode as windows-1258 does: precomposed â/ê/ô/ă/ơ/ư/đ, tone marks as combining characters."""
+    """Encode as windows-1258 does: precomposed â/ê/ô/ă/ơ/ư/đ, tone marks as combining
+    characters."""
     out = []
     for ch in text:
         try:
@@ -175,8 +179,10 @@ def to_cp1258(text: str) -> bytes:
 async def test_listing_in_windows_1258_decodes(database_url: str) -> None:
     title = "Hội nghị tổng kết công tác Đảng năm 2026"
     page = (
-        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1258"></head><body>'
-        f'<div class="item"><a href="/hoi-nghi-duk77.aspx">{title}</a><span>26/11/2026</span></div></body></html>'
+        '<html><head><meta http-equiv="Content-Type"'
+        ' content="text/html; charset=windows-1258"></head><body>'
+        f'<div class="item"><a href="/hoi-nghi-duk77.aspx">{title}</a>'
+        "<span>26/11/2026</span></div></body></html>"
     )
     raw = to_cp1258(page)
     assert b"\xcc" in raw or b"\xd2" in raw  # really legacy: combining tone marks present

@@ -21,7 +21,8 @@ from bot.httpserver import RunningServer, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 LINE = re.compile(
-    r"^(?P<id>[\w-]+) (?P<status>ok|error) new=(?P<new>\d+) (?P<secs>\d+\.\d+)s(?: (?P<reason>.+))?$"
+    r"^(?P<id>[\w-]+) (?P<status>ok|error) new=(?P<new>\d+)"
+    r" (?P<secs>\d+\.\d+)s(?: (?P<reason>.+))?$"
 )
 
 

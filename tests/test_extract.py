@@ -1,4 +1,5 @@
-"""feeds.extract on captured-style pages (tests/data/*.html beside *.expected.json) and edge cases."""
+"""feeds.extract on captured-style pages (tests/data/*.html beside *.expected.json) and edge
+cases."""
 
 from __future__ import annotations
 
@@ -87,10 +88,12 @@ def test_every_fixture_has_its_expectations() -> None:
 
 URL = "https://dukcqtw.dcs.vn/tin-duk1.aspx"
 PARAS = [
-    "Chiều 25/11, Đảng ủy Khối tổ chức hội nghị quán triệt, triển khai các văn bản mới của Trung ương.",
+    "Chiều 25/11, Đảng ủy Khối tổ chức hội nghị quán triệt, "
+    "triển khai các văn bản mới của Trung ương.",
     "Hội nghị đã nghe báo cáo viên trình bày những nội dung cơ bản, điểm mới của các quy định, "
     "hướng dẫn về công tác xây dựng Đảng.",
-    "Các cấp ủy được yêu cầu xây dựng kế hoạch thực hiện, bảo đảm nghiêm túc, hiệu quả, đúng tiến độ.",
+    "Các cấp ủy được yêu cầu xây dựng kế hoạch thực hiện, "
+    "bảo đảm nghiêm túc, hiệu quả, đúng tiến độ.",
 ]
 BODY = "".join(f"<p>{p}</p>" for p in PARAS)
 
@@ -152,7 +155,8 @@ def test_date_from_meta_when_no_date_line() -> None:
     )
     assert extract_article(html, url=URL).published_at == datetime(2026, 11, 25, 8, tzinfo=UTC)
     html = page(
-        body=f'<h1>Quán triệt</h1><span itemprop="datePublished" content="2026-11-25T09:00:00">x</span>{BODY}'
+        body='<h1>Quán triệt</h1><span itemprop="datePublished"'
+        f' content="2026-11-25T09:00:00">x</span>{BODY}'
     )
     # a naive timestamp is Vietnam time
     assert extract_article(html, url=URL).published_at == datetime(2026, 11, 25, 2, tzinfo=UTC)
@@ -189,7 +193,8 @@ def test_body_selector_list_joins_in_document_order() -> None:
 
 def test_remove_rule_applies_before_extraction() -> None:
     html = page(
-        body=f'<h1>Tin</h1><div class="c">{BODY}<p class="note">Ghi chú của ban biên tập về bài viết này, không phải nội dung.</p></div>'
+        body=f'<h1>Tin</h1><div class="c">{BODY}<p class="note">'
+        "Ghi chú của ban biên tập về bài viết này, không phải nội dung.</p></div>"
     )
     rules = ArticleRules(body=".c", remove=(".note",))
     assert extract_article(html, url=URL, rules=rules).body == "\n\n".join(PARAS)
@@ -200,7 +205,8 @@ def test_related_lists_inside_the_content_are_dropped() -> None:
         body=f"<h1>Tin</h1><div class='noi-dung'>{BODY}"
         "<p><strong>Tin liên quan:</strong></p>"
         "<ul><li><a href='/a-duk2.aspx'>Một tin khác có tiêu đề khá dài về công tác Đảng</a></li>"
-        "<li><a href='/b-duk3.aspx'>Một tin nữa có tiêu đề cũng khá dài về công tác dân vận</a></li></ul>"
+        "<li><a href='/b-duk3.aspx'>"
+        "Một tin nữa có tiêu đề cũng khá dài về công tác dân vận</a></li></ul>"
         "<p>Xem thêm: <a href='/c-duk4.aspx'>Bài viết thứ ba về hội nghị quán triệt</a></p>"
         "<p><b>Nguyễn Thu Trang</b></p></div>"
     )
@@ -213,7 +219,8 @@ def test_related_lists_inside_the_content_are_dropped() -> None:
 def test_caption_lines_and_image_tables_are_dropped() -> None:
     html = page(
         body=f"<h1>Tin</h1><div>{BODY}"
-        "<table><tr><td><img src='x.jpg'></td></tr><tr><td>Đồng chí Bí thư phát biểu.</td></tr></table>"
+        "<table><tr><td><img src='x.jpg'></td></tr>"
+        "<tr><td>Đồng chí Bí thư phát biểu.</td></tr></table>"
         "<p><em>Ảnh: Thu Trang</em></p><p>(Ảnh: TTXVN)</p></div>"
     )
     assert extract_article(html, url=URL).body == "\n\n".join(PARAS)
@@ -226,7 +233,8 @@ def test_br_separated_text_becomes_paragraphs() -> None:
 
 def test_link_dense_block_loses_to_the_article() -> None:
     links = "".join(
-        f"<p><a href='/x{i}-duk{i}.aspx'>Tin số {i}, một tiêu đề dài dài về hội nghị, tập huấn, kiểm tra</a></p>"
+        f"<p><a href='/x{i}-duk{i}.aspx'>"
+        f"Tin số {i}, một tiêu đề dài dài về hội nghị, tập huấn, kiểm tra</a></p>"
         for i in range(20)
     )
     html = page(body=f"<h1>Tin</h1><div class='links'>{links}</div><div class='story'>{BODY}</div>")
@@ -297,11 +305,15 @@ def test_each_field_says_where_it_came_from() -> None:
     rules = ArticleRules(title=".detail-title", date=".gone-date", body=".detail-content")
     article = extract_article(html, url=URL, rules=rules)
     assert (article.title_from, article.date_from, article.body_from) == (
-        "selector", "generic", "selector"
+        "selector",
+        "generic",
+        "selector",
     )
     untitled = extract_article(page(body=BODY), url=URL, fallback_title="Từ danh sách")
     assert (untitled.title, untitled.title_from, untitled.body_from) == (
-        "Từ danh sách", "listing", "generic"
+        "Từ danh sách",
+        "listing",
+        "generic",
     )
 
 
@@ -314,7 +326,9 @@ def test_each_field_says_where_it_came_from() -> None:
         "<html><body><table><tr><td><p>Ô" + "<td>x" * 500 + "</table></body></html>",
         "<?xml version='1.0'?><rss><channel><item><title>x</title></item></channel></rss>",
         "<html><head><title>Ttl</title></head><body><h1>T</h1><script>var a='</p>';</script>"
-        + "<p>" + "Câu văn dài, có dấu phẩy. " * 40 + "</p></body></html>",
+        + "<p>"
+        + "Câu văn dài, có dấu phẩy. " * 40
+        + "</p></body></html>",
     ],
 )
 def test_nothing_but_parse_error_is_raised(html: str) -> None:

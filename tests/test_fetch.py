@@ -230,7 +230,10 @@ def test_python_cp1258_codec_needs_split_tone_marks() -> None:
 
 
 def page(charset_meta: str = "") -> str:
-    return f"<html><head>{charset_meta}<title>{VIETNAMESE}</title></head><body><p>{VIETNAMESE}</p></body></html>"
+    return (
+        f"<html><head>{charset_meta}<title>{VIETNAMESE}</title></head>"
+        f"<body><p>{VIETNAMESE}</p></body></html>"
+    )
 
 
 def test_utf8_wins_over_a_wrong_header() -> None:

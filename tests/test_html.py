@@ -91,7 +91,10 @@ def test_item_rules_with_title_and_date_selectors() -> None:
     assert entries[0].title == "Hội nghị Ban Thường vụ Đảng ủy Khối"
     assert entries[0].published_at == datetime(2026, 11, 26, 1, 30, tzinfo=UTC)
     assert [e.url[-12:] for e in entries] == [
-        "/a-duk1.aspx", "/b-duk2.aspx", "/c-duk3.aspx", "/d-duk4.aspx"
+        "/a-duk1.aspx",
+        "/b-duk2.aspx",
+        "/c-duk3.aspx",
+        "/d-duk4.aspx",
     ]
 
 
@@ -112,7 +115,10 @@ def test_image_only_thumbnail_grid_gives_every_entry() -> None:
     for rules in (ListRules(link_pattern=r"-duk\d+\.aspx$"), ListRules(item="div.cell")):
         entries = parse_listing(html, base_url="https://d.vn/", rules=rules)
         assert [e.url.rsplit("-", 1)[1] for e in entries] == [
-            "duk100.aspx", "duk101.aspx", "duk102.aspx", "duk103.aspx"
+            "duk100.aspx",
+            "duk101.aspx",
+            "duk102.aspx",
+            "duk103.aspx",
         ]
         assert [e.title for e in entries] == ["", "", "Tiêu đề từ ảnh", "Ảnh alt"]
 
@@ -198,10 +204,12 @@ def test_html_texts_keeps_fragments_apart() -> None:
 
 def fifty_item_listing() -> str:
     item = (
-        '<div class="news-item"><a class="thumb" href="/tin-so-{i}-duk{i}.aspx"><img src="/u/{i}.jpg"'
+        '<div class="news-item"><a class="thumb" href="/tin-so-{i}-duk{i}.aspx">'
+        '<img src="/u/{i}.jpg"'
         ' alt=""></a><h3><a class="title" href="/tin-so-{i}-duk{i}.aspx">Đảng ủy Khối triển khai'
         ' nhiệm vụ số {i} trong tháng 11</a></h3><span class="date">26/11/2026</span>'
-        '<p class="sapo">Tóm tắt tin số {i}, viết dài cho giống trang thật của cổng thông tin.</p></div>'
+        '<p class="sapo">'
+        "Tóm tắt tin số {i}, viết dài cho giống trang thật của cổng thông tin.</p></div>"
     )
     body = "".join(item.format(i=1000 + i) for i in range(50))
     menu = "".join(f'<li><a href="/muc-{i}.aspx">Mục {i}</a></li>' for i in range(30))

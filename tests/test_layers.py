@@ -1,4 +1,5 @@
-"""The import direction of DESIGN.md: feeds <- storage <- bot.{poller,delivery,commands} <- bot.app."""
+"""The import direction of DESIGN.md: feeds <- storage <- bot.{poller,delivery,commands} <-
+bot.app."""
 
 from __future__ import annotations
 

@@ -31,7 +31,10 @@ Hà Nội khai mạc hội nghị Ban Chấp hành Đảng bộ thành phố
 </title>
 <description>
 <![CDATA[
-<a href="https://tinviet.example.vn/thoi-su/ha-noi-khai-mac-hoi-nghi-4900001.html"><img width=130 height=100 src="https://img.example.vn/2026/11/26/hoi-nghi_180x108.jpg" ></a></br>Sáng 26/11, Thành ủy Hà Nội khai mạc hội nghị lần thứ 14 để xem xét, cho ý kiến về các báo cáo kinh tế - xã hội &amp; ngân sách năm 2027.
+<a href="https://tinviet.example.vn/thoi-su/ha-noi-khai-mac-hoi-nghi-4900001.html"><img \
+width=130 height=100 src="https://img.example.vn/2026/11/26/hoi-nghi_180x108.jpg" \
+></a></br>Sáng 26/11, Thành ủy Hà Nội khai mạc hội nghị lần thứ 14 để xem xét, cho ý kiến \
+về các báo cáo kinh tế - xã hội &amp; ngân sách năm 2027.
 ]]>
 </description>
 <pubDate>Thu, 26 Nov 2026 08:41:14 +0700</pubDate>
@@ -45,7 +48,11 @@ https://tinviet.example.vn/thoi-su/ha-noi-khai-mac-hoi-nghi-4900001.html
 </item>
 <item>
 <title>Đoàn công tác Trung ương làm việc với Tỉnh ủy Cà Mau</title>
-<description><![CDATA[ <a href="https://tinviet.example.vn/thoi-su/doan-cong-tac-4900002.html"><img src="https://img.example.vn/2026/11/26/ca-mau.jpg?w=1200&h=0&q=100"></a></br>Đoàn công tác đánh giá kết quả thực hiện nghị quyết về xây dựng, chỉnh đốn Đảng tại tỉnh. ]]></description>
+<description><![CDATA[ <a \
+href="https://tinviet.example.vn/thoi-su/doan-cong-tac-4900002.html"><img \
+src="https://img.example.vn/2026/11/26/ca-mau.jpg?w=1200&h=0&q=100"></a></br>Đoàn công \
+tác đánh giá kết quả thực hiện nghị quyết về xây dựng, chỉnh đốn Đảng tại tỉnh. \
+]]></description>
 <pubDate>Thu, 26 Nov 2026 07:30:00 +0700</pubDate>
 <link>https://tinviet.example.vn/thoi-su/doan-cong-tac-4900002.html</link>
 <guid>https://tinviet.example.vn/thoi-su/doan-cong-tac-4900002.html</guid>
@@ -78,7 +85,8 @@ ATOM = """<?xml version="1.0" encoding="utf-8"?>
     <link rel="enclosure" href="https://baotinh.example.vn/anh.jpg"/>
     <id>tag:baotinh.example.vn,2026:12</id>
     <updated>2026-11-26T02:30:00+07:00</updated>
-    <summary type="html">&lt;p&gt;Tỉnh ủy xem xét báo cáo&lt;br/&gt;kinh tế - xã hội.&lt;/p&gt;</summary>
+    <summary type="html">&lt;p&gt;Tỉnh ủy xem xét báo cáo&lt;br/&gt;kinh tế - xã \
+hội.&lt;/p&gt;</summary>
   </entry>
   <entry>
     <title>Bầu bổ sung Ủy viên Ban Thường vụ</title>
@@ -172,7 +180,8 @@ def test_empty_but_valid_feed_is_no_entries() -> None:
     "raw",
     [
         b"",
-        b"<!DOCTYPE html><html><head><title>L\xe1\xbb\x97i</title></head><body><p>503</p></body></html>",
+        b"<!DOCTYPE html><html><head><title>L\xe1\xbb\x97i</title></head>"
+        b"<body><p>503</p></body></html>",
         b'{"error": "not found"}',
         b"<foo><bar/></foo>",
         b'<?xml version="1.0"?><rss version="2.0"><channel><title>Cut off',

@@ -1,4 +1,5 @@
-"""Store: migrations, dedup by key, fan-out in one transaction, outbox claims, on SQLite and PostgreSQL."""
+"""Store: migrations, dedup by key, fan-out in one transaction, outbox claims, on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 

@@ -16,13 +16,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Made-up articles written for these tests.
 TITLE = "Hà Nội khởi công cầu Tứ Liên bắc qua sông Hồng"
-ARTICLE = """Sáng 12/3, UBND TP. Hà Nội tổ chức lễ khởi công cầu Tứ Liên bắc qua sông Hồng, nối quận Tây Hồ với huyện Đông Anh.
+ARTICLE = """Sáng 12/3, UBND TP. Hà Nội tổ chức lễ khởi công cầu Tứ Liên bắc qua sông \
+Hồng, nối quận Tây Hồ với huyện Đông Anh.
 
 Cầu Tứ Liên dài 5,5 km, tổng mức đầu tư khoảng 20.000 tỷ đồng, dự kiến hoàn thành vào năm 2027.
 
-Phát biểu tại lễ khởi công, Chủ tịch UBND thành phố cho biết cây cầu sẽ giảm tải cho cầu Nhật Tân và cầu Long Biên vào giờ cao điểm.
+Phát biểu tại lễ khởi công, Chủ tịch UBND thành phố cho biết cây cầu sẽ giảm tải cho cầu \
+Nhật Tân và cầu Long Biên vào giờ cao điểm.
 
-“Đây là công trình có ý nghĩa đặc biệt với sự phát triển của Thủ đô.” Ông đề nghị nhà thầu bảo đảm chất lượng và tiến độ.
+“Đây là công trình có ý nghĩa đặc biệt với sự phát triển của Thủ đô.” Ông đề nghị nhà \
+thầu bảo đảm chất lượng và tiến độ.
 
 Ảnh: Quang cảnh lễ khởi công cầu Tứ Liên.
 
@@ -36,13 +39,17 @@ Cầu Long Biên sẽ được cải tạo trong năm tới
 """
 
 TITLE_2 = "Tỉnh Lâm Đồng hỗ trợ nông dân chuyển đổi cây trồng"
-ARTICLE_2 = """(Báo Mới) - Năm nay, tỉnh Lâm Đồng dành 150 tỷ đồng hỗ trợ nông dân chuyển đổi cây trồng trên đất dốc.
+ARTICLE_2 = """(Báo Mới) - Năm nay, tỉnh Lâm Đồng dành 150 tỷ đồng hỗ trợ nông dân chuyển \
+đổi cây trồng trên đất dốc.
 
-Theo Sở Nông nghiệp, hơn 3.000 hộ đã đăng ký chuyển từ cà phê già cỗi sang cây ăn quả. Mỗi héc-ta được hỗ trợ 20 triệu đồng tiền giống.
+Theo Sở Nông nghiệp, hơn 3.000 hộ đã đăng ký chuyển từ cà phê già cỗi sang cây ăn quả. \
+Mỗi héc-ta được hỗ trợ 20 triệu đồng tiền giống.
 
-Anh Nguyễn Văn Bình ở huyện Lâm Hà cho biết gia đình anh đã trồng thử hai sào sầu riêng từ năm ngoái.
+Anh Nguyễn Văn Bình ở huyện Lâm Hà cho biết gia đình anh đã trồng thử hai sào sầu riêng \
+từ năm ngoái.
 
-Ông Trần Minh Tâm, Giám đốc Sở, nói: “Chuyển đổi phải đi cùng liên kết tiêu thụ, nếu không nông dân sẽ lại chặt bỏ.”
+Ông Trần Minh Tâm, Giám đốc Sở, nói: “Chuyển đổi phải đi cùng liên kết tiêu thụ, nếu \
+không nông dân sẽ lại chặt bỏ.”
 
 Nông dân huyện Lâm Hà thu hoạch sầu riêng. (Ảnh: Hoàng Lâm)
 

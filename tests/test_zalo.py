@@ -332,7 +332,10 @@ async def test_numbers_without_a_menu_are_text(bot: Bot) -> None:
 
 
 async def test_choices_already_numbered_in_text_are_not_repeated(sender: Bot) -> None:
-    text = "Chủ đề:\n1. ✅ Dân vận (dan-van)\n2. ▫️ Kiểm tra (kiem-tra)\n3. ▫️ Y tế (y-te)\nGõ số thứ tự."
+    text = (
+        "Chủ đề:\n1. ✅ Dân vận (dan-van)\n2. ▫️ Kiểm tra (kiem-tra)\n"
+        "3. ▫️ Y tế (y-te)\nGõ số thứ tự."
+    )
     await sender.channel.send("c-1", OutMessage(text, choices=MENU))
     assert texts(sender.fake, "c-1") == [text]
 

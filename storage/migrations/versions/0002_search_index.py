@@ -56,7 +56,8 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         op.execute(
-            "CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, content='', tokenize='unicode61')"
+            "CREATE VIRTUAL TABLE articles_fts USING fts5("
+            "title, body, content='', tokenize='unicode61')"
         )
         insert = sa.text("INSERT INTO articles_fts(rowid, title, body) VALUES (:id, :title, :body)")
     else:
@@ -89,7 +90,8 @@ def upgrade() -> None:
         )
         op.create_index("ix_article_search_sort_key", "article_search", ["sort_key"])
         insert = sa.text(
-            "INSERT INTO article_search(article_id, sort_key, title_doc, doc) VALUES (:id, :sort_key, "
+            "INSERT INTO article_search(article_id, sort_key, title_doc, doc) "
+            "VALUES (:id, :sort_key, "
             "to_tsvector('simple', :title), to_tsvector('simple', :title || ' ' || :body))"
         )
     articles = sa.table(
