@@ -59,6 +59,7 @@ test: $(TSTAMP)
 
 lint: $(TSTAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy feeds storage bot
 
 bench: $(STAMP)

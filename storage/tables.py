@@ -275,6 +275,8 @@ class DeliveryCountRow(Base):
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class WebLinkRow(Base):
     """A one-time sign-in link of the web console (only its SHA-256 is kept)."""
 

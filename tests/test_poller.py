@@ -233,8 +233,12 @@ async def test_image_only_listing_links_are_titled_from_their_pages(  # type: ig
     grid = "".join(
         f'<div class="cell"><a href="{a.path}"><img src="/x.jpg"></a></div>' for a in later
     )
-    rig.portal.override("/xay-dung-dang.aspx", 200, f"<html><body>{grid}</body></html>".encode(),
-                        {"Content-Type": "text/html; charset=utf-8"})
+    rig.portal.override(
+        "/xay-dung-dang.aspx",
+        200,
+        f"<html><body>{grid}</body></html>".encode(),
+        {"Content-Type": "text/html; charset=utf-8"},
+    )
     report = await rig.poller.poll(source)
     assert report.ok and report.new == len(later), report.line()
     stored = {a.url: a.title for a in await rig.store.latest(limit=100)}

@@ -42,13 +42,16 @@ def dantri_like() -> tuple[str, set[str]]:
         for i, u in enumerate(articles)
     )
     noise = [
-        ("/the-thao.htm", "Thể thao"), ("/kinh-doanh.htm", "Kinh doanh"),
-        ("/tag/xe-buyt-2041.htm", "Xe buýt"), ("/tag/gia-vang-1203.htm", "Giá vàng"),
+        ("/the-thao.htm", "Thể thao"),
+        ("/kinh-doanh.htm", "Kinh doanh"),
+        ("/tag/xe-buyt-2041.htm", "Xe buýt"),
+        ("/tag/gia-vang-1203.htm", "Giá vàng"),
         ("/tag/lu-lut-mien-trung-9934.htm", "Lũ lụt miền Trung"),
         ("/su-kien/bao-lu-mien-trung-2026-1234.htm", "Bão lũ miền Trung 2026"),
         ("/video/clip-doi-tuyen-viet-nam-an-mung-chien-thang-20261201101500123.htm", "Clip"),
         ("/video-page/toan-canh-mua-lu-mien-trung-qua-flycam-20261201101500456.htm", "Video"),
-        ("/the-thao/trang-2.htm", "2"), ("/the-thao/trang-3.htm", "3"),
+        ("/the-thao/trang-2.htm", "2"),
+        ("/the-thao/trang-3.htm", "3"),
         ("/the-thao/bong-da-viet-nam-12.htm", "Bóng đá Việt Nam"),
         ("/tac-gia/bao-ngoc-123.htm", "Bảo Ngọc"),
     ]
@@ -71,8 +74,11 @@ def vnexpress_like() -> tuple[str, set[str]]:
         for i, u in enumerate(articles)
     )
     noise = [
-        ("/thoi-su", "Thời sự"), ("/the-gioi-p2", "Trang 2"), ("/the-gioi-p3", "Trang 3"),
-        ("/chu-de/xe-buyt-1234", "Xe buýt"), ("/chu-de/gia-vang-hom-nay-5678", "Giá vàng"),
+        ("/thoi-su", "Thời sự"),
+        ("/the-gioi-p2", "Trang 2"),
+        ("/the-gioi-p3", "Trang 3"),
+        ("/chu-de/xe-buyt-1234", "Xe buýt"),
+        ("/chu-de/gia-vang-hom-nay-5678", "Giá vàng"),
         ("/chu-de/bau-cu-my-2026-9012", "Bầu cử Mỹ"),
         ("/tim-kiem?q=abc&page=2", "Tìm"),
     ]
@@ -84,17 +90,22 @@ def portal_like() -> tuple[str, set[str]]:
     base = "https://dangbomau.example.vn"
     articles = [f"/{slug}-duk{3400 + i}.aspx" for i, slug in enumerate(SLUGS)]
     # Image-only thumbnails without alt, then the titles in a second list.
-    thumbs = "".join(f"<td><a href='{u}'><img src='/Uploads/{i}.jpg'></a></td>" for i, u in
-                     enumerate(articles[:4]))
+    thumbs = "".join(
+        f"<td><a href='{u}'><img src='/Uploads/{i}.jpg'></a></td>"
+        for i, u in enumerate(articles[:4])
+    )
     rows = "".join(
         f"<tr><td><a class='title' href='{u}'>{TITLES[i]}</a>"
         f" <span class='date'>0{i % 9 + 1}/11/2026</span></td></tr>"
         for i, u in enumerate(articles[4:], 4)
     )
     noise = [
-        ("/tin-tuc-su-kien.aspx", "Tin tức - Sự kiện"), ("/xay-dung-dang.aspx", "Xây dựng Đảng"),
-        ("/van-ban.aspx?page=2", "2"), ("/album-anh-1024.aspx", "Album ảnh"),
-        ("/dan-van-2018.aspx", "Dân vận 2018"), ("/video-1032.aspx", "Video"),
+        ("/tin-tuc-su-kien.aspx", "Tin tức - Sự kiện"),
+        ("/xay-dung-dang.aspx", "Xây dựng Đảng"),
+        ("/van-ban.aspx?page=2", "2"),
+        ("/album-anh-1024.aspx", "Album ảnh"),
+        ("/dan-van-2018.aspx", "Dân vận 2018"),
+        ("/video-1032.aspx", "Video"),
     ]
     html = (
         f"<html><body><form>{_menu(noise)}<table><tr>{thumbs}</tr></table>"
@@ -145,8 +156,9 @@ def test_cards_with_dates_get_item_selectors_that_find_the_same_articles() -> No
         f"<span class='date'>{10 + i}/11/2026 08:{10 + i}</span></div>"
         for i, slug in enumerate(SLUGS)
     )
-    noise = _menu([("/dan-van.aspx", "Dân vận"), ("/video-1032.aspx", "Video"),
-                   ("/trang-2.aspx", "2")])
+    noise = _menu(
+        [("/dan-van.aspx", "Dân vận"), ("/video-1032.aspx", "Video"), ("/trang-2.aspx", "2")]
+    )
     html = f"<html><body>{noise}<div class='list-news'>{cards}</div></body></html>"
     proposal = propose_source(html, url=f"{base}/dan-van.aspx")
     assert (proposal.item, proposal.title, proposal.date) == ("div.news-item", "h3 a", "span.date")
