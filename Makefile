@@ -53,7 +53,7 @@ demo: $(STAMP)
 
 # The suite runs twice: on PostgreSQL (BANTIN_TEST_PG_URL, default 127.0.0.1:5432/test; only
 # the tests that touch the database; skipped with the reason where none answers), then on SQLite.
-test: $(TSTAMP)
+test: $(TSTAMP) lint
 	BANTIN_TEST_DB=postgresql $(BIN)/python -m pytest -q
 	$(BIN)/python -m pytest -q
 
