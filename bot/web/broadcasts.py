@@ -31,13 +31,16 @@ MAX_TEXT = 20_000
 
 
 def preview(text: str) -> dict[str, list[str]]:
-    """How each platform will receive ``text``: Telegram's HTML pieces (the text escaped, as
-    ``/broadcast`` sends it) and Zalo's plain-text pieces."""
+    """What each platform will show, message by message: on Telegram the text goes out
+    escaped as HTML (as ``/broadcast`` sends it), split at 4,096 characters of that HTML, and
+    shows as written (a typed ``<b>`` stays visible, never bold); on Zalo it is plain text
+    split at 2,000 characters. The pages set these as text, never as markup."""
     text = text.strip()
     if not text:
         return {"telegram": [], "zalo": []}
+    sent = split_text(html.escape(text, quote=False), TELEGRAM_MAX)
     return {
-        "telegram": [html.escape(p, quote=False) for p in split_text(text, TELEGRAM_MAX)],
+        "telegram": [html.unescape(piece) for piece in sent],
         "zalo": split_text(text, ZALO_MAX),
     }
 
