@@ -43,6 +43,10 @@ def toml_snippet(source: Source) -> str:
     ]
     if source.topics:
         lines.append("topics = [" + ", ".join(q(tp) for tp in source.topics) + "]")
+    if source.article_hosts:
+        lines.append("article_hosts = [" + ", ".join(q(h) for h in source.article_hosts) + "]")
+    if source.allow_private:
+        lines.append("allow_private = true")
     rules = source.list
     if rules is not None:
         lines += ["", "[sources.list]"]
