@@ -380,6 +380,7 @@ class App:
         await self.scheduler.start()
         self._retention_task = asyncio.create_task(self.retention.run(), name="retention")
         self.console.broadcasts.dispatcher.start()
+        self.console.content.prefetch()
         log.info(
             "bantin running: %d sources, channels %s, database %s",
             len(self.scheduler.sources),

@@ -232,6 +232,7 @@ class Console:
         state = await self.store.web_link_state(digest(token), self.deps.clock())
         if state != "valid":
             return self.error(request, lang, _LINK_STATUS[state], f"web_link_{state}")
+        self.content.prefetch()  # the dashboard comes next: count its figures meanwhile
         return self.render(request, lang, "login_confirm.html", token=token)
 
     async def login(self, request: Request) -> Response:

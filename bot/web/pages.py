@@ -4,6 +4,8 @@ and the chats list with deactivate / reactivate."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
 
 PAGE = 50
 #: the dashboard counts whole tables: its figures are reused this long
+log = logging.getLogger(__name__)
+
 FIGURES_TTL = timedelta(seconds=30)
 
 
@@ -50,8 +54,18 @@ class ContentPages:
             Route("/chats/{id:int}/active", g(self.set_active), methods=["POST"]),
         ]
 
+    def prefetch(self) -> None:
+        """Count the dashboard's figures in the background (at start, and when a sign-in link
+        is opened), so the first dashboard does not wait for whole-table counts."""
+        if self._refresh is None:
+            now = self.deps.clock()
+            self._refresh = asyncio.create_task(self._recompute(now), name="web-figures")
+
     async def dashboard(self, request: Request, ctx: Ctx) -> Response:
         now = self.deps.clock()
+        if self._figures is None and self._refresh is not None:
+            with contextlib.suppress(Exception):  # a failed count is counted again below
+                await asyncio.shield(self._refresh)
         if self._figures is None:
             self._figures = (now, await self._compute_figures(now))
         elif now - self._figures[0] >= FIGURES_TTL and self._refresh is None:
@@ -85,6 +99,8 @@ class ContentPages:
     async def _recompute(self, now: datetime) -> None:
         try:
             self._figures = (now, await self._compute_figures(now))
+        except Exception:  # the next dashboard counts again, in the request
+            log.warning("web console: dashboard figures not counted", exc_info=True)
         finally:
             self._refresh = None
 
