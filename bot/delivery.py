@@ -46,6 +46,9 @@ from storage.store import Store
 
 log = logging.getLogger(__name__)
 
+#: at stop, how long a sender's round may take to end by itself before it is cancelled
+STOP_GRACE = 10.0
+
 __all__ = [
     "DIGEST_MAX",
     "HOLD_MAX",
@@ -187,6 +190,16 @@ class DeliveryWorker:
             await asyncio.sleep(30)
 
     async def stop(self) -> None:
+        # The senders finish their round and return; only what is still running after a
+        # grace (or is not a sender) is cancelled.
+        loops = [t for t in self._tasks if t.get_name().startswith("sender:")]
+        for task in self._tasks:
+            if task not in loops:
+                task.cancel()
+        for sender in self.senders.values():
+            sender.request_stop()
+        if loops:
+            await asyncio.wait(loops, timeout=STOP_GRACE)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -99,6 +99,8 @@ class ChannelSender:
         #: sends past the point of no return: the request may have reached the platform, so
         #: cancelling before the outcome is written would send the row again later
         self._committed: set[asyncio.Task[None]] = set()
+        #: set by request_stop: the loop ends after its round, never inside a transaction
+        self._stopping = False
         self._wake = asyncio.Event()
         self._parked_alerted_at: float = -1e9
         #: why the channel cannot send (its token refused), or None while it can
@@ -130,6 +132,12 @@ class ChannelSender:
             task.add_done_callback(self._done)
         return len(jobs)
 
+    def request_stop(self) -> None:
+        """End :meth:`run` after the round under way (a cancel could land inside a database
+        transaction and, on SQLite, leave its write lock held)."""
+        self._stopping = True
+        self._wake.set()
+
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._committed.discard(task)
@@ -143,7 +151,7 @@ class ChannelSender:
         Any exception of one round (the database gone, a bug) is logged, counted, and the
         round is tried again with backoff: the sender never dies of it.
         """
-        while True:
+        while not self._stopping:
             try:
                 await self._round(idle_seconds)
                 self.failing = 0
