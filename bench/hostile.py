@@ -130,14 +130,7 @@ async def fetch_main(argv: list[str]) -> None:
         public = Source("portal", "P", "rss", "https://portal.example/rss")
         p = server.port
         private_links = [
-            f"http://127.0.0.1:{p}/secret",
-            f"http://[::1]:{p}/secret",
-            f"http://[::ffff:127.0.0.1]:{p}/secret",
-            f"http://2130706433:{p}/secret",
-            f"http://0x7f.1:{p}/secret",
-            f"http://0177.0.0.1:{p}/secret",
-            f"http://localhost:{p}/secret",
-            "http://169.254.169.254/latest/meta-data/",
+            *private_spellings(p),
             f"https://portal.example/redirect?to=http://127.0.0.1:{p}/secret",
         ]
         jobs: list[tuple[str, Source, str]] = []
@@ -315,9 +308,11 @@ def hostile_routes(base: str, port: int, bomb_mb: int) -> dict[str, Reply]:
     return r
 
 
-def public_routes(port: int) -> dict[str, bytes | httpx.Response]:
+def private_spellings(port: int) -> list[str]:
+    """A loopback page under every spelling the outbound policy must refuse, and the cloud
+    metadata address."""
     p = port
-    private = [
+    return [
         f"http://127.0.0.1:{p}/secret",
         f"http://[::1]:{p}/secret",
         f"http://[::ffff:127.0.0.1]:{p}/secret",
@@ -326,6 +321,13 @@ def public_routes(port: int) -> dict[str, bytes | httpx.Response]:
         f"http://0177.0.0.1:{p}/secret",
         f"http://localhost:{p}/secret",
         "http://169.254.169.254/latest/meta-data/",
+    ]
+
+
+def public_routes(port: int) -> dict[str, bytes | httpx.Response]:
+    p = port
+    private = [
+        *private_spellings(p),
         f"http://127.0.0.1:5432/{p}",
     ]
     g = good("https://portal.example", "public")
