@@ -6,8 +6,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
 WORKDIR /app
 
 # Pinned dependencies first (exact versions with hashes), so code changes do not reinstall them.
-COPY requirements.lock ./
-RUN pip install --no-cache-dir --require-hashes -r requirements.lock
+# deploy/install-lock never resolves: pip at the lock's version, --no-deps --require-hashes,
+# then pip check.
+COPY requirements.lock deploy/install-lock ./
+RUN PIP_NO_CACHE_DIR=1 ./install-lock python requirements.lock && rm install-lock
 COPY pyproject.toml README.md ./
 COPY feeds ./feeds
 COPY storage ./storage

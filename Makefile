@@ -7,9 +7,11 @@ TSTAMP := $(VENV)/.installed-test
 
 .PHONY: run console demo test lint bench clean lock
 
-# Installs are pinned: requirements*.lock hold exact versions with hashes, generated from
-# pyproject.toml by `make lock` (uv). The project itself is installed without dependencies
-# and without build isolation, so nothing unpinned is downloaded.
+# Installs are pinned and never resolve: requirements*.lock hold exact versions with hashes,
+# generated from pyproject.toml by `make lock` (uv). deploy/install-lock brings pip to the
+# lock's version, installs the lock with --no-deps --require-hashes and runs pip check. The
+# project itself is installed without dependencies and without build isolation, so nothing
+# unpinned is downloaded.
 LOCK   := requirements.lock
 TLOCK  := requirements-test.lock
 UV_VERSION := 0.13.9
@@ -20,12 +22,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(LOCK) | $(BIN)/python
-	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK)
+	deploy/install-lock $(BIN)/python $(LOCK)
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 $(TSTAMP): $(TLOCK) | $(BIN)/python
-	$(BIN)/python -m pip install -q --require-hashes -r $(TLOCK)
+	deploy/install-lock $(BIN)/python $(TLOCK)
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@ $(STAMP)
 
@@ -36,13 +38,14 @@ lock:
 	printf 'pip\nsetuptools\nwheel\n' | $(COMPILE) --extra test -o $(TLOCK)
 
 # With a TELEGRAM_BOT_TOKEN or ZALO_BOT_TOKEN (environment or .env): the bot. Without one: the
-# offline demo in the console chat, which needs no token and no internet.
+# offline demo in the console chat, which needs no token and no internet. DEMO_ARGS reach the
+# demo (.ci/run proves this path with DEMO_ARGS="--duration 25 --speed 20").
 run: $(STAMP)
 	@if [ -n "$$TELEGRAM_BOT_TOKEN$$ZALO_BOT_TOKEN" ] || grep -qsE '^(TELEGRAM|ZALO)_BOT_TOKEN=.+' .env; then \
 		$(BIN)/python run_bot.py run; \
 	else \
 		echo "No TELEGRAM_BOT_TOKEN or ZALO_BOT_TOKEN set: starting the offline demo (make console: real sources, console chat)."; \
-		$(BIN)/python run_bot.py demo; \
+		$(BIN)/python run_bot.py demo $(DEMO_ARGS); \
 	fi
 
 console: $(STAMP)
