@@ -122,12 +122,16 @@ def test_a_missing_extra_requirement_is_found() -> None:
         "lxml-html-clean": ["lxml"],
     }
     locked = {"justext": Version("3.0.2"), "lxml": Version("6.1.3")}
-    problems = missing_requirements(locked, lambda n: requires.get(n, []), [Requirement("justext")])
+
+    def lookup(name: str) -> list[str]:
+        return requires.get(name, [])
+
+    problems = missing_requirements(locked, lookup, [Requirement("justext")])
     assert problems == [
-        "lxml-html-clean; extra == \"html-clean\" (wanted by lxml[html-clean]) is not in the lock"
+        'lxml-html-clean; extra == "html-clean" (wanted by lxml[html-clean]) is not in the lock'
     ]
     locked["lxml-html-clean"] = Version("0.4.6")
-    assert missing_requirements(locked, lambda n: requires.get(n, []), [Requirement("justext")]) == []
+    assert missing_requirements(locked, lookup, [Requirement("justext")]) == []
 
 
 def test_a_version_outside_the_specifier_is_found() -> None:
