@@ -7,6 +7,10 @@ snippets absent, over all its snippets; averaged over pages. Also median ms/page
 are third-party (``shared/research-samples/extraction-dev``), read in place, never copied.
 First line: our own golden Vietnamese pages (tests/data), which our rules were written
 against, so a check of the rules rather than a fair contest.
+
+Exit status 3 (no figure) when the set is absent; 1 (no figure, errors on stderr) when an
+extractor raised on a page, trafilatura is missing, or there is no page or golden page.
+``--tiny``: the first 5 pages.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.outcome import Outcome, add_tiny, no_samples  # noqa: E402
 from feeds.charset import decode_html  # noqa: E402
 from feeds.errors import ParseError  # noqa: E402
 from feeds.extract import extract_article  # noqa: E402
@@ -137,7 +142,7 @@ def _line(name: str, results: list[Result]) -> str:
 GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 
-def golden() -> str:
+def golden(out: Outcome) -> str:
     """Our golden Vietnamese pages (tests/data): bodies right (start, must/must-not snippets)
     and dates right (local day), ours against trafilatura alone."""
     from datetime import datetime
@@ -166,6 +171,8 @@ def golden() -> str:
         value = spec.get("published_at")
         return datetime.fromisoformat(str(value)).astimezone(tz).date().isoformat() if value else ""
 
+    import trafilatura
+
     ours_body = ours_date = their_body = their_date = 0
     for spec, html in cases:
         now = datetime.fromisoformat(spec["now"]) if "now" in spec else None
@@ -173,14 +180,11 @@ def golden() -> str:
         ours_body += body_ok(mine.body, spec)
         when = mine.published_at.astimezone(tz).date().isoformat() if mine.published_at else ""
         ours_date += when == day(spec)
-        try:
-            import trafilatura
-        except ImportError:
-            continue
         doc = trafilatura.bare_extraction(html, url=spec["url"], with_metadata=True)
         their_body += body_ok(trafilatura.extract(html, url=spec["url"]) or "", spec)
         their_date += (getattr(doc, "date", None) or "") == day(spec)
     n = len(cases)
+    out.check(n > 0, f"no golden article page in {GOLDEN}")
     return (
         f"golden Vietnamese pages ({n}): bodies right ours {ours_body}/{n}, trafilatura "
         f"{their_body}/{n}; dates right ours {ours_date}/{n}, trafilatura {their_date}/{n}"
@@ -192,36 +196,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="only the first N pages")
     parser.add_argument("--worst", type=int, default=0, help="list our N worst pages")
     parser.add_argument("--only", choices=("ours", "trafilatura"), default=None)
+    add_tiny(parser, "the first 5 pages")
     args = parser.parse_args(argv)
-    print(golden())
+    if args.tiny and args.limit is None:
+        args.limit = 5
     path = set_path()
     if not (path / "expected.json").is_file():
-        print(f"skipped: development set not found at {path} (set BANTIN_SAMPLES_DIR)")
-        return 0
+        return no_samples("bench/extract.py", "the extraction development set", path)
+    out = Outcome("bench/extract.py")
+    try:
+        import trafilatura  # noqa: F401
+    except ImportError as exc:  # a dependency of the bot: its absence is a broken install
+        out.error(f"trafilatura cannot be imported ({exc})")
+        return out.finish()
+    out.figure(golden(out))
     pages = list(load(path, args.limit))
-    print(f"{len(pages)} pages from {path}")
+    out.check(bool(pages), f"no page in {path}")
+    out.figure(f"{len(pages)} pages from {path}")
     extractors: dict[str, Callable[[Page], str]] = {}
     if args.only in (None, "ours"):
         extractors["ours"] = ours
     if args.only in (None, "trafilatura"):
-        try:
-            import trafilatura  # noqa: F401
-        except ImportError as exc:
-            print(f"trafilatura: skipped ({exc})")
-        else:
-            extractors["trafilatura"] = trafilatura_alone
+        extractors["trafilatura"] = trafilatura_alone
     runs = run(extractors, pages)
     for name, results in runs.items():
-        print(_line(name, results))
-    for name, results in runs.items():
+        if results:
+            out.figure(_line(name, results))
         for r in results:
             if r.error:
-                print(f"  {name} raised on {r.name}: {r.error}")
+                out.error(f"{name} raised on {r.name}: {r.error}")
     if args.worst and "ours" in runs:
         other = {r.name: r.score for r in runs.get("trafilatura", [])}
         for r in sorted(runs["ours"], key=lambda r: r.score - other.get(r.name, 0))[: args.worst]:
-            print(f"  {r.score:.2f} (trafilatura {other.get(r.name, float('nan')):.2f}) {r.name}")
-    return 0
+            theirs = other.get(r.name, float("nan"))
+            out.figure(f"  {r.score:.2f} (trafilatura {theirs:.2f}) {r.name}")
+    return out.finish()
 
 
 if __name__ == "__main__":

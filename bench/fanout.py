@@ -14,8 +14,12 @@ concurrency per kill).
 fall within any one second) instead of a token bucket; the target there is a ratio of at
 least 0.97 with under 0.5 % 429s.
 
+No figure is printed (errors on stderr, exit status 1) when a chat is missing, when there are
+duplicates beyond that bound (none without kills), when a kill asked for did not happen, or
+when the bot exits on its own or does not stop cleanly on SIGTERM. The 429s are a figure.
+
 Usage: .venv/bin/python bench/fanout.py [--chats 5000] [--rate 30] [--concurrency 16] [--kill 0]
-       [--strict]
+       [--strict] [--tiny]
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,11 +41,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from bench.outcome import Outcome, add_tiny, apply_sizes  # noqa: E402
+
 TOKEN = "424242:BENCH-token-abcdefghijklmnopqrstuvwxyz"
 TITLE = "Hội nghị toàn quốc quán triệt Nghị quyết"
 
 
-async def prepare(db_url: str, chats: int) -> None:
+async def prepare(db_url: str, chats: int, out: Outcome) -> None:
     from sqlalchemy import insert
 
     from storage.records import NewArticle
@@ -108,10 +115,13 @@ async def prepare(db_url: str, chats: int) -> None:
         ],
         now,
     )
-    print(
+    out.check(
+        result.deliveries == chats,
+        f"ingest queued {result.deliveries} deliveries for {chats} chats",
+    )
+    out.figure(
         f"ingest: 1 article -> {result.deliveries} deliveries queued"
-        f" in {time.perf_counter() - t0:.2f}s",
-        flush=True,
+        f" in {time.perf_counter() - t0:.2f}s"
     )
     await store.close()
 
@@ -128,12 +138,22 @@ def start_bot(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     )
 
 
-async def run(args: argparse.Namespace) -> None:
+async def stopped(bot: subprocess.Popen[bytes], timeout: float) -> int | None:
+    """Wait for the bot's exit without blocking the loop (the fake Bot API serves on it, and
+    the bot's shutdown still calls it); its exit status, None if it is still running."""
+    deadline = time.monotonic() + timeout
+    while bot.poll() is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return bot.poll()
+
+
+async def run(args: argparse.Namespace, out: Outcome) -> Path:
+    """The fan-out; the scratch folder (the bot's log is there)."""
     from fake_telegram import FakeTelegram
 
     tmp = Path(tempfile.mkdtemp(prefix="bantin-fanout-"))
     db_url = f"sqlite+aiosqlite:///{tmp / 'fanout.sqlite3'}"
-    await prepare(db_url, args.chats)
+    await prepare(db_url, args.chats, out)
     (tmp / "bantin.toml").write_text('[[topics]]\nslug = "tin"\nname = "Tin"\n', encoding="utf-8")
     fake = FakeTelegram(
         TOKEN,
@@ -165,29 +185,37 @@ async def run(args: argparse.Namespace) -> None:
 
         bot = start_bot(env, tmp / "bot.log")
         kills = [args.chats * k // (args.kill + 1) for k in range(1, args.kill + 1)]
+        killed = 0
         deadline = time.monotonic() + args.timeout
         try:
-            while time.monotonic() < deadline:
+            while True:
                 got = delivered()
                 if len(got) >= args.chats:
+                    break
+                if time.monotonic() >= deadline:
+                    out.error(f"timed out after {args.timeout:g}s with {len(got)} chats delivered")
                     break
                 if kills and len(got) >= kills[0]:
                     kills.pop(0)
                     bot.send_signal(signal.SIGKILL)
-                    bot.wait()
-                    print(f"  SIGKILL at {len(got)} chats delivered; restarting", flush=True)
+                    await stopped(bot, 30)
+                    killed += 1
+                    print(f"  SIGKILL at {len(got)} chats delivered; restarting", file=sys.stderr)
                     bot = start_bot(env, tmp / "bot.log")
                 if bot.poll() is not None:
-                    print(f"bot exited with {bot.returncode}; see {tmp / 'bot.log'}", flush=True)
+                    out.error(f"the bot exited on its own with status {bot.returncode}")
                     break
                 await asyncio.sleep(0.1)
             await asyncio.sleep(1.0)  # let stragglers land, so duplicates are counted
         finally:
+            running = bot.poll() is None
             bot.send_signal(signal.SIGTERM)
-            try:
-                bot.wait(15)
-            except subprocess.TimeoutExpired:
+            status = await stopped(bot, 15)
+            if status is None:
                 bot.kill()
+                await stopped(bot, 5)
+            if running and status != 0:
+                out.error(f"the bot did not stop cleanly on SIGTERM (status {status})")
         got = delivered()
         times = sorted(s.at for s in fake.sent if s.text and TITLE in s.text)
         span = times[-1] - times[0] if len(times) > 1 else 0.0
@@ -195,20 +223,27 @@ async def run(args: argparse.Namespace) -> None:
         duplicates = sum(n - 1 for n in got.values() if n > 1)
         missing = args.chats - len(got)
         sends = len(fake.sent) + fake.rejected_429
-        print(
+        out.check(missing == 0, f"{missing} of {args.chats} chats got nothing")
+        bound = args.concurrency * killed  # a kill repeats at most the sends in flight
+        out.check(
+            duplicates <= bound,
+            f"{duplicates} duplicate deliveries (at most {bound} with {killed} kills)",
+        )
+        out.check(killed == args.kill, f"{killed} of {args.kill} kills happened")
+        out.figure(
             f"fanout: chats={args.chats} rate={args.rate:g}/s concurrency={args.concurrency} "
             f"kills={args.kill} window={'strict' if args.strict else 'bucket'} "
             f"first->last={span:.1f}s achieved={achieved:.1f}/s ratio={achieved / args.rate:.3f} "
             f"429s={fake.rejected_429} ({100 * fake.rejected_429 / max(sends, 1):.2f}% of sends) "
-            f"duplicates={duplicates} missing={missing}",
-            flush=True,
+            f"duplicates={duplicates} missing={missing}"
         )
+    return tmp
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chats", type=int, default=5000)
-    parser.add_argument("--rate", type=float, default=30.0)
+    parser.add_argument("--chats", type=int, default=None, help="default 5000 (--tiny: 20)")
+    parser.add_argument("--rate", type=float, default=None, help="default 30 (--tiny: 100)")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--kill", type=int, default=0)
     parser.add_argument(
@@ -217,12 +252,22 @@ def main() -> None:
         default=5.0,
         help="BANTIN_LEASE_SECONDS for the bot (takeover after a kill)",
     )
-    parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--timeout", type=float, default=None, help="default 900 (--tiny: 60)")
     parser.add_argument(
         "--strict", action="store_true", help="the fake enforces a strict one-second window"
     )
-    asyncio.run(run(parser.parse_args()))
+    add_tiny(parser, "20 chats at 100/s")
+    args = parser.parse_args()
+    apply_sizes(args, {"chats": (5000, 20), "rate": (30.0, 100.0), "timeout": (900.0, 60.0)})
+    out = Outcome("bench/fanout.py")
+    tmp = asyncio.run(run(args, out))
+    status = out.finish()
+    if status:
+        print(f"the bot's log and database are kept in {tmp}", file=sys.stderr)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return status
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

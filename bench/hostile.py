@@ -9,6 +9,12 @@ Prints one line per source, then ``hostile-bot: ... peak_rss=<MB> worker_peak_rs
 max_lag=<ms> private_requests=<n> ... good_entries_stored=<bool>``.
 Targets (issue 11): peak RSS under 300 MB, lag under 100 ms, no private request, and the good
 entries of every source stored.
+
+No figure is printed (errors on stderr, exit status 1) when a private address was requested,
+a link that must be refused was not, a good entry is missing, a source other than the two
+bomb listings failed, or a bomb got through (at the fetch level: a bomb, stacked or unknown
+encoding or drip that came back ok). RSS and lag are figures, not errors. ``--tiny``: 8 MB
+bombs (still over the 5 MB cap), one poll or round, a 1 s deadline at the fetch level.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import httpx  # noqa: E402
 from hostile_server import HostileServer, Reply, deflate_bomb, gzip_bomb  # noqa: E402
 
+from bench.outcome import Outcome, add_tiny, apply_sizes  # noqa: E402
 from feeds.fetch import FetchError, fetch, make_client  # noqa: E402
 from feeds.models import Source  # noqa: E402
 from feeds.netpolicy import listing_policy  # noqa: E402
@@ -99,14 +106,22 @@ def in_thread(server: HostileServer) -> Iterator[HostileServer]:
         thread.join(5)
 
 
-async def fetch_main(argv: list[str]) -> None:
+#: fetch-level jobs that must never come back ok (stacked or unknown encoding, a drip past the
+#: deadline), and those that must not when the bomb is over the cap
+MUST_FAIL = ("/gzip2", "/zstd", "/drip")
+OVER_CAP = ("/gzip", "/deflate", "/raw-deflate", "/big")
+
+
+async def fetch_main(argv: list[str], out: Outcome) -> None:
     ap = argparse.ArgumentParser(description="fetch level only")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--bomb-mb", type=int, default=1024, help="decompressed size of each bomb")
+    ap.add_argument("--rounds", type=int, default=None, help="default 3 (--tiny: 1)")
+    ap.add_argument("--bomb-mb", type=int, default=None, help="each bomb, decompressed: 1024 MB")
     ap.add_argument("--max-bytes", type=int, default=5_000_000)
-    ap.add_argument("--deadline", type=float, default=3.0)
+    ap.add_argument("--deadline", type=float, default=None, help="default 3 (--tiny: 1)")
     ap.add_argument("--only", default="", help="run only jobs whose kind contains this")
+    add_tiny(ap, "8 MB bombs, one round, a 1 s deadline")
     args = ap.parse_args(argv)
+    apply_sizes(args, {"rounds": (3, 1), "bomb_mb": (1024, 8), "deadline": (3.0, 1.0)})
     logging.getLogger("feeds.fetch").setLevel(logging.ERROR)  # one refusal line per link: noise
 
     server = HostileServer(routes(args.bomb_mb, []))
@@ -189,7 +204,15 @@ async def fetch_main(argv: list[str]) -> None:
     secret_hits = server.paths().count("/secret") - 1  # minus the warm-up
     total = sum(outcomes.values())
     summary = ",".join(f"{k}={v}" for k, v in sorted(outcomes.items()))
-    print(
+    out.check(secret_hits == 0, f"the loopback secret was fetched {secret_hits} times")
+    if args.only in "private":  # the private jobs ran
+        want = len(private_links) * args.rounds
+        got = outcomes["private:Refused"]
+        out.check(got == want, f"{got} of {want} fetches of private links refused")
+    must_fail = MUST_FAIL + (OVER_CAP if args.bomb_mb * MB > args.max_bytes else ())
+    for kind in must_fail:
+        out.check(not outcomes[f"{kind}:ok"], f"{kind} came back ok {outcomes[f'{kind}:ok']} times")
+    out.figure(
         f"hostile: {total} fetches [{summary}] peak_rss={peak_rss_mb():.0f}MB "
         f"max_lag={worst * 1000:.0f}ms secret_hits={secret_hits} "
         f"{time.perf_counter() - started:.1f}s (bombs {args.bomb_mb} MB, cap {args.max_bytes})"
@@ -350,17 +373,19 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def bot_main(argv: list[str]) -> None:
+async def bot_main(argv: list[str], out: Outcome) -> None:
     import tempfile
 
     from bot.app import App
     from bot.config import Config, load_settings
 
     ap = argparse.ArgumentParser(description="the whole bot polling hostile sources")
-    ap.add_argument("--bomb-mb", type=int, default=1024)
-    ap.add_argument("--polls", type=int, default=2, help="polls of the hostile listings")
+    ap.add_argument("--bomb-mb", type=int, default=None, help="default 1024 (--tiny: 8)")
+    ap.add_argument("--polls", type=int, default=None, help="hostile polls: 2 (--tiny: 1)")
     ap.add_argument("--debug-lag", action="store_true", help="log callbacks over 50 ms")
+    add_tiny(ap, "8 MB bombs, one poll")
     args = ap.parse_args(argv)
+    apply_sizes(args, {"bomb_mb": (1024, 8), "polls": (2, 1)})
     logging.basicConfig(level=logging.CRITICAL)
     beat = [time.perf_counter()]
     stalls: Counter[str] = Counter()
@@ -480,7 +505,7 @@ async def bot_main(argv: list[str]) -> None:
         await app.close()
         await client.aclose()
     for where, count in stalls.most_common(12):
-        print(f"  stall x{count}: {where}")
+        out.figure(f"  stall x{count}: {where}")
     private_hits = server.paths().count("/secret") - secret_before
     private_hits += sum(1 for host, _ in server.requests if "5432" in _)
     all_good = True
@@ -490,10 +515,18 @@ async def bot_main(argv: list[str]) -> None:
         ok = sid in NO_GOOD or all(u in stored for u in good(b, sid))
         all_good &= ok
         status = "ok" if last.ok else "error"
+        if sid in NO_GOOD:
+            out.check(not last.ok, f"{sid}: the bomb listing did not fail its source")
+        else:
+            out.check(last.ok, f"{sid}: the source failed: {escape(last.reason)[:200]}")
+            out.check(ok, f"{sid}: its good entries were not all stored")
+        if sid == "public":
+            want = len(private_spellings(server.port)) + 2  # and :5432, and the redirect
+            out.check(last.refused == want, f"public: {last.refused} of {want} links refused")
         extra = f" refused={last.refused}" if last.refused else ""
         extra += f" failed_entries={last.failed_entries}" if last.failed_entries else ""
         extra += f" deferred={last.deferred}" if last.deferred else ""
-        print(
+        out.figure(
             f"  {sid:9} {what:55} poll1={status} new={last.new}{extra} "
             f"good_stored={'n/a' if sid in NO_GOOD else ok} "
             f"{escape(last.reason)[:90]}"
@@ -503,7 +536,8 @@ async def bot_main(argv: list[str]) -> None:
         for line in refused.splitlines()
         if line.startswith("bantin_links_refused_total{")
     )
-    print(
+    out.check(private_hits == 0, f"{private_hits} requests reached a private address")
+    out.figure(
         f"hostile-bot: {len(SOURCES)} sources x {args.polls} polls peak_rss={peak_rss_mb():.0f}MB "
         f"worker_peak_rss={worker_peak:.0f}MB max_lag={worst * 1000:.0f}ms "
         f"max_loop_cpu={worst_cpu * 1000:.0f}ms load={os.getloadavg()[0]:.1f} "
@@ -517,12 +551,14 @@ def escape(text: str) -> str:
     return text.encode("unicode_escape").decode("ascii")
 
 
-async def main() -> None:
+async def main() -> int:
+    out = Outcome("bench/hostile.py")
     if "--fetch-only" in sys.argv:
-        await fetch_main([a for a in sys.argv[1:] if a != "--fetch-only"])
+        await fetch_main([a for a in sys.argv[1:] if a != "--fetch-only"], out)
     else:
-        await bot_main(sys.argv[1:])
+        await bot_main(sys.argv[1:], out)
+    return out.finish()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(asyncio.run(main()))

@@ -6,9 +6,12 @@ article-page fetches are off (``fetch_articles = false``), as the issue asks. A 
 ("fresh") polls new items on already-seeded sources with 100 subscribed chats, so the full
 path runs: summarise, classify, match keywords, store and fan out.
 
-The server runs in a child process so the CPU figures are the bot's alone.
-Prints one line of figures per pass.
-Usage: .venv/bin/python bench/poll.py [--sources 200 --items 50]
+The server runs in a child process so the CPU figures are the bot's alone; it is on
+127.0.0.1, so every source says ``allow_private = true`` (the outbound policy refuses
+loopback otherwise). Prints one line of figures per pass, and none at all (errors on stderr,
+exit status 1) when a source errored or a pass stored, skipped or queued other than expected.
+Usage: .venv/bin/python bench/poll.py [--sources 200 --items 50 --chats 100] [--tiny]
+``--break`` points every source at a closed port: the run must fail (the tests check it).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.outcome import Outcome, add_tiny, apply_sizes  # noqa: E402
 
 PARAGRAPH = (
     "Sáng 26/11, Đảng ủy Khối tổ chức hội nghị sơ kết công tác dân vận năm 2026, triển khai "
@@ -135,24 +141,26 @@ def serve(port_file: str, sources: int, items: int) -> None:
 
 def config_text(base: str, sources: int) -> str:
     out = ['[[topics]]\nslug = "dan-van"\nname = "Dân vận"\nkeywords = ["dân vận"]\n']
+    # The server is on loopback: without allow_private the outbound policy refuses every
+    # source (the bench once measured 200 refusals a pass and printed them as a speed).
+    common = 'topics = ["dan-van"]\ninterval = 900\nfetch_articles = false\nallow_private = true\n'
     for i in range(sources):
         if i % 2 == 0:
             out.append(
                 f'[[sources]]\nid = "s{i}"\nname = "Nguồn {i}"\nkind = "rss"\n'
-                f'url = "{base}/rss/{i}.xml"\n'
-                'topics = ["dan-van"]\ninterval = 900\nfetch_articles = false\n'
+                f'url = "{base}/rss/{i}.xml"\n{common}'
             )
         else:
             out.append(
                 f'[[sources]]\nid = "s{i}"\nname = "Nguồn {i}"\nkind = "html"\n'
-                f'url = "{base}/html/{i}.aspx"\n'
-                'topics = ["dan-van"]\ninterval = 900\nfetch_articles = false\n'
+                f'url = "{base}/html/{i}.aspx"\n{common}'
                 '[sources.list]\nitem = ".news-item"\nlink = "a.title"\ndate = ".date"\n'
             )
     return "\n".join(out)
 
 
-async def bench(base: str, sources: int, items: int, chats: int) -> None:
+async def bench(base: str, server: str, sources: int, items: int, chats: int, out: Outcome) -> None:
+    """The three passes; ``base`` is where the sources point, ``server`` the loopback server."""
     import httpx
 
     from bot.app import App
@@ -167,45 +175,100 @@ async def bench(base: str, sources: int, items: int, chats: int) -> None:
         )
         app = App(config, channels=[])
         await app.open()
-        now = app.clock()
-        for c in range(chats):
-            chat = await app.store.upsert_chat("telegram", str(1000 + c), now)
-            await app.store.subscribe(chat, "topic", "dan-van", "dan-van", now)
-        total = sources * items
+        try:
+            now = app.clock()
+            for c in range(chats):
+                chat = await app.store.upsert_chat("telegram", str(1000 + c), now)
+                await app.store.subscribe(chat, "topic", "dan-van", "dan-van", now)
+            total = sources * items
 
-        async def run(label: str, expect_items: bool) -> None:
-            cpu0, wall0 = time.process_time(), time.perf_counter()
-            reports = await app.poll_once()
-            cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-            errors = [r for r in reports if not r.ok]
-            stored = await app.store.article_count()
-            rate = f" items/s={total / wall:,.0f}" if expect_items else ""
-            print(
-                f"{label}: sources={len(reports)} errors={len(errors)}"
-                f" wall={wall:.2f}s cpu={cpu:.2f}s"
-                f"{rate} articles_stored={stored} queued={sum(r.queued for r in reports)}"
-                + (f" first_error={errors[0].reason!r}" if errors else ""),
-                flush=True,
+            async def run(
+                label: str, *, new: int, stored: int, queued: int, kind: str = ""
+            ) -> None:
+                """One pass; ``kind`` "seeded" or "304": what every source must report."""
+                cpu0, wall0 = time.process_time(), time.perf_counter()
+                reports = await app.poll_once()
+                cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+                errors = [r for r in reports if not r.ok]
+                articles = await app.store.article_count()
+                got_new = sum(r.new for r in reports)
+                got_queued = sum(r.queued for r in reports)
+                flagged = sum(
+                    1 for r in reports if (r.seeded if kind == "seeded" else r.not_modified)
+                )
+                for r in errors[:5]:
+                    out.error(f"{label}: source {r.source_id} errored: {r.reason}")
+                if len(errors) > 5:
+                    out.error(f"{label}: {len(errors) - 5} more sources errored")
+                out.check(
+                    len(reports) == sources, f"{label}: {len(reports)} of {sources} sources polled"
+                )
+                out.check(got_new == new, f"{label}: {got_new} new items, expected {new}")
+                out.check(
+                    articles == stored, f"{label}: {articles} articles stored, expected {stored}"
+                )
+                out.check(
+                    got_queued == queued,
+                    f"{label}: {got_queued} deliveries queued, expected {queued}",
+                )
+                if kind:
+                    out.check(flagged == sources, f"{label}: {flagged} of {sources} sources {kind}")
+                rate = "" if kind == "304" else f" items/s={total / wall:,.0f}"
+                out.figure(
+                    f"{label}: sources={len(reports)} errors={len(errors)}"
+                    f" wall={wall:.2f}s cpu={cpu:.2f}s"
+                    f"{rate} articles_stored={articles} queued={got_queued}"
+                )
+
+            await run(
+                "pass 1 (all new, first sight)",
+                new=0,  # a source seen for the first time is seeded silently
+                stored=total,
+                queued=0,
+                kind="seeded",
             )
+            await run(
+                "pass 2 (all unchanged, 304)",
+                new=0,
+                stored=total,
+                queued=0,
+                kind="304",
+            )
+            async with httpx.AsyncClient() as client:
+                await client.get(f"{server}/bump")
+            await run(
+                f"pass 3 (all new on seeded sources, fan-out to {chats} chats)",
+                new=total,
+                stored=2 * total,
+                queued=total * chats,
+            )
+        finally:
+            await app.close()
 
-        await run("pass 1 (all new, first sight)", True)
-        await run("pass 2 (all unchanged, 304)", False)
-        async with httpx.AsyncClient() as client:
-            await client.get(f"{base}/bump")
-        await run(f"pass 3 (all new on seeded sources, fan-out to {chats} chats)", True)
-        await app.close()
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sources", type=int, default=200)
-    parser.add_argument("--items", type=int, default=50)
-    parser.add_argument("--chats", type=int, default=100)
+    parser.add_argument("--sources", type=int, default=None, help="default 200 (--tiny: 4)")
+    parser.add_argument("--items", type=int, default=None, help="default 50 (--tiny: 5)")
+    parser.add_argument("--chats", type=int, default=None, help="default 100 (--tiny: 3)")
+    add_tiny(parser, "4 sources x 5 items, 3 chats")
+    parser.add_argument("--break", dest="broken", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    apply_sizes(args, {"sources": (200, 4), "items": (50, 5), "chats": (100, 3)})
     if args.serve:
         serve(args.serve, args.sources, args.items)
-        return
+        return 0
+    out = Outcome("bench/poll.py")
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "port"
         child = subprocess.Popen(
@@ -221,16 +284,25 @@ def main() -> None:
             ]
         )
         try:
-            for _ in range(100):
-                if port_file.exists() and port_file.read_text():
+            for _ in range(200):
+                if (port_file.exists() and port_file.read_text()) or child.poll() is not None:
                     break
                 time.sleep(0.05)
-            base = f"http://127.0.0.1:{port_file.read_text()}"
-            asyncio.run(bench(base, args.sources, args.items, args.chats))
+            if not (port_file.exists() and port_file.read_text()):
+                out.error(f"the loopback server did not start (exit status {child.poll()})")
+                return out.finish()
+            server = f"http://127.0.0.1:{port_file.read_text()}"
+            base = f"http://127.0.0.1:{closed_port()}" if args.broken else server
+            try:
+                asyncio.run(bench(base, server, args.sources, args.items, args.chats, out))
+            except Exception as exc:
+                traceback.print_exc()
+                out.error(f"the run raised {type(exc).__name__}: {exc}")
         finally:
             child.terminate()
             child.wait(5)
+    return out.finish()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

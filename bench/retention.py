@@ -6,7 +6,10 @@ once, rate limits off) twice: alone, and while the retention job deletes the old
 its batches. Printed: pruning time and rows/s, the fan-out's time per send alone and while
 pruning, the added delay per send and the worst gap between two sends.
 
-Usage: .venv/bin/python bench/retention.py [--old 1000000] [--chats 2000]
+No figure is printed (errors on stderr, exit status 1) when a fan-out misses a chat or
+retention leaves old rows behind.
+
+Usage: .venv/bin/python bench/retention.py [--old 1000000] [--chats 2000] [--db URL] [--tiny]
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.outcome import Outcome, add_tiny, apply_sizes  # noqa: E402
 
 
 class Channel:
@@ -42,7 +47,8 @@ class Channel:
         return str(len(self.at))
 
 
-async def prepare(url: str, old: int, chats: int) -> None:
+async def prepare(url: str, old: int, chats: int) -> int:
+    """The old sent deliveries, the chats and their subscriptions; how many old rows."""
     from sqlalchemy import insert
 
     from storage.store import open_store
@@ -134,11 +140,13 @@ async def prepare(url: str, old: int, chats: int) -> None:
                 ],
             )
         rows += chats
-    print(f"prepared: {rows} old sent deliveries, {chats} chats", flush=True)
+    print(f"prepared: {rows} old sent deliveries, {chats} chats", file=sys.stderr)
     await store.close()
+    return rows
 
 
-async def fan_out(url: str, key: str, prune: bool) -> tuple[float, float, int, float]:
+async def fan_out(url: str, key: str, prune: bool, out: Outcome) -> tuple[float, float, int, int]:
+    """One fan-out (and the pruning beside it): seconds, worst gap, sends, rows pruned."""
     from bot.delivery import DeliveryWorker, Limits
     from bot.retention import Retention
     from storage.records import NewArticle
@@ -146,7 +154,7 @@ async def fan_out(url: str, key: str, prune: bool) -> tuple[float, float, int, f
 
     store = await open_store(url)
     now = datetime.now(UTC)
-    await store.save_articles(
+    saved = await store.save_articles(
         [NewArticle("s", key, f"https://x/{key}", f"Mới {key}", now, "", "Tóm tắt.", ("tin",))],
         now,
     )
@@ -180,7 +188,12 @@ async def fan_out(url: str, key: str, prune: bool) -> tuple[float, float, int, f
         await task
     await store.close()
     n = len(channel.at)
-    print(
+    label = "while pruning" if prune else "alone"
+    out.check(
+        n == saved.deliveries > 0,
+        f"fan-out {label}: {n} sends of {saved.deliveries} deliveries queued",
+    )
+    out.figure(
         f"fan-out {'while pruning' if prune else 'alone':>13}: {n} sends in {took:.2f}s "
         f"({1000 * took / max(n, 1):.2f} ms/send), worst gap {1000 * max(gaps, default=0):.0f} ms"
         + (
@@ -188,32 +201,40 @@ async def fan_out(url: str, key: str, prune: bool) -> tuple[float, float, int, f
             f"({pruned / max(prune_seconds, 1e-9):.0f} rows/s)"
             if prune
             else ""
-        ),
-        flush=True,
+        )
     )
-    return took, max(gaps, default=0.0), n, prune_seconds
+    return took, max(gaps, default=0.0), n, pruned
 
 
-async def main(args: argparse.Namespace) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="bantin-retention-"))
-    url = args.db or f"sqlite+aiosqlite:///{tmp / 'retention.sqlite3'}"
-    if not args.reuse:
-        await prepare(url, args.old, args.chats)
+async def run(args: argparse.Namespace, url: str, out: Outcome) -> None:
+    old = 0 if args.reuse else await prepare(url, args.old, args.chats)
     tag = str(int(time.time()))
-    alone, _, n, _ = await fan_out(url, f"new-{tag}-1", prune=False)
-    during, gap, n2, _ = await fan_out(url, f"new-{tag}-2", prune=True)
+    alone, _, n, _ = await fan_out(url, f"new-{tag}-1", False, out)
+    during, gap, n2, pruned = await fan_out(url, f"new-{tag}-2", True, out)
+    if not args.reuse:  # a reused database may have been pruned already
+        out.check(pruned == old, f"retention pruned {pruned} of the {old} old rows")
     added = 1000 * (during / max(n2, 1) - alone / max(n, 1))
-    print(
+    out.figure(
         f"retention: added delay {added:.2f} ms per send (target <= 100 ms), "
-        f"worst gap while pruning {1000 * gap:.0f} ms",
-        flush=True,
+        f"worst gap while pruning {1000 * gap:.0f} ms"
     )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--old", type=int, default=None, help="default 1000000 (--tiny: 2000)")
+    parser.add_argument("--chats", type=int, default=None, help="default 2000 (--tiny: 20)")
+    parser.add_argument("--db", default="", help="a database URL (default: a new SQLite file)")
+    parser.add_argument("--reuse", action="store_true", help="--db is already prepared")
+    add_tiny(parser, "2,000 old rows, 20 chats")
+    args = parser.parse_args()
+    apply_sizes(args, {"old": (1_000_000, 2000), "chats": (2000, 20)})
+    out = Outcome("bench/retention.py")
+    with tempfile.TemporaryDirectory(prefix="bantin-retention-") as tmp:
+        url = args.db or f"sqlite+aiosqlite:///{tmp}/retention.sqlite3"
+        asyncio.run(run(args, url, out))
+    return out.finish()
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--old", type=int, default=1_000_000)
-    parser.add_argument("--chats", type=int, default=2000)
-    parser.add_argument("--db", default="", help="a database URL (default: a new SQLite file)")
-    parser.add_argument("--reuse", action="store_true", help="--db is already prepared")
-    asyncio.run(main(parser.parse_args()))
+    sys.exit(main())

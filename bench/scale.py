@@ -7,7 +7,10 @@ inflate the figure), and the server time (p50/p95) of every page of the web cons
 
 Usage: .venv/bin/python bench/scale.py [--pg URL] [--chats 50000] [--articles 200000]
 The PostgreSQL database given is emptied first. Default: a scratch database bantin_scale on
-127.0.0.1 (created if missing). ``--sqlite`` runs the same on a temporary SQLite file.
+127.0.0.1 (created if missing; ``--scratch NAME`` for another, ``--drop`` drops it at the end).
+``--sqlite`` runs the same on a temporary SQLite file. No figure is printed (errors on stderr,
+exit status 1) when PostgreSQL does not answer, when the fan-out queues other than one
+delivery per chat, when nothing can be claimed or found, or when a console page fails.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from search import make_article, queries  # noqa: E402  (the same synthetic articles as bench/search.py)
 
+from bench.outcome import Outcome, add_tiny, apply_sizes  # noqa: E402
+
 
 def pct(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100)[p - 1]
@@ -47,7 +52,17 @@ async def scratch_pg(admin_url: str, name: str) -> str:
     return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
-async def run(url: str, n_chats: int, n_articles: int) -> None:
+async def drop_pg(admin_url: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def run(url: str, n_chats: int, n_articles: int, rounds: int, out: Outcome) -> None:
     from sqlalchemy import insert
 
     from feeds.models import Source
@@ -120,10 +135,10 @@ async def run(url: str, n_chats: int, n_articles: int) -> None:
     qs = queries(random.Random(7), 200)
     for q in qs[:10]:
         await store.search(q)
-    search_ms = []
+    search_ms, hits = [], 0
     for q in qs:
         t = time.perf_counter()
-        await store.search(q, 10)
+        hits += bool(await store.search(q, 10))
         search_ms.append((time.perf_counter() - t) * 1000)
     latest_ms = []
     topics = (None, "dan-van", "kiem-tra", "tuyen-giao")
@@ -135,23 +150,32 @@ async def run(url: str, n_chats: int, n_articles: int) -> None:
     jobs = await store.claim_due("telegram", now, limit=500)
     claim_ms = (time.perf_counter() - t) * 1000
     backend = store.dialect
-    console_line = await console_pages(store, now, saved.new_ids[0])
+    stored = await store.article_count()
+    console_line = await console_pages(store, now, saved.new_ids[0], out, rounds)
     await store.close()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
+    out.check(stored == n_articles + 1, f"{stored} of {n_articles + 1} articles stored")
+    out.check(
+        saved.deliveries == n_chats,
+        f"enqueue: {saved.deliveries} deliveries queued for {n_chats} chats",
+    )
+    out.check(len(jobs) == min(500, n_chats), f"claim: {len(jobs)} of {min(500, n_chats)} claimed")
+    out.check(hits > 0, f"none of the {len(qs)} queries found anything")
+    out.figure(
         f"{backend}: chats={n_chats} articles={n_articles} "
         f"(fill {fill_articles:.0f}s + {fill_chats:.0f}s) "
         f"enqueue 1 article -> {saved.deliveries} deliveries in {enqueue:.2f}s; "
         f"claim 500 of them {claim_ms:.0f}ms ({len(jobs)}); "
         f"/latest p50={pct(latest_ms, 50):.1f}ms p95={pct(latest_ms, 95):.1f}ms; "
         f"/search p50={pct(search_ms, 50):.1f}ms p95={pct(search_ms, 95):.1f}ms; "
-        f"peak RSS={rss_mb:.0f}MB",
-        flush=True,
+        f"peak RSS={rss_mb:.0f}MB"
     )
-    print(console_line, flush=True)
+    out.figure(console_line)
 
 
-async def console_pages(store: object, now: datetime, article_id: int, rounds: int = 20) -> str:
+async def console_pages(
+    store: object, now: datetime, article_id: int, out: Outcome, rounds: int = 20
+) -> str:
     """p50/p95 of each console page, signed in, through the ASGI app (server time only)."""
     from zoneinfo import ZoneInfo
 
@@ -173,7 +197,7 @@ async def console_pages(store: object, now: datetime, article_id: int, rounds: i
         quotas={"zalo": 3000},
     )
     app = Starlette(routes=[Console(deps).mount()])
-    out = []
+    lines = []
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://bench"
     ) as client:
@@ -198,32 +222,51 @@ async def console_pages(store: object, now: datetime, article_id: int, rounds: i
                 t = time.perf_counter()
                 r = await client.get(page)
                 times.append((time.perf_counter() - t) * 1000)
-                assert r.status_code == 200, (page, r.status_code)
-            out.append(
+                out.check(r.status_code == 200, f"console {page}: status {r.status_code}")
+            lines.append(
                 f"{page} first={times[0]:.0f}ms p50={pct(times, 50):.0f}ms "
                 f"p95={pct(times, 95):.0f}ms"
             )
-    return "console pages: " + "; ".join(out)
+    return "console pages: " + "; ".join(lines)
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--pg",
         default="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
-        help="a server/database to create the scratch database bantin_scale from",
+        help="a server/database to create the scratch database from",
     )
+    parser.add_argument("--scratch", default="bantin_scale", help="the scratch database's name")
+    parser.add_argument("--drop", action="store_true", help="drop the scratch database at the end")
     parser.add_argument("--sqlite", action="store_true")
-    parser.add_argument("--chats", type=int, default=50_000)
-    parser.add_argument("--articles", type=int, default=200_000)
+    parser.add_argument("--chats", type=int, default=None, help="default 50000 (--tiny: 200)")
+    parser.add_argument("--articles", type=int, default=None, help="default 200000 (--tiny: 500)")
+    add_tiny(parser, "200 chats, 500 articles, 3 rounds of console pages")
     args = parser.parse_args()
+    apply_sizes(args, {"chats": (50_000, 200), "articles": (200_000, 500)})
+    rounds = 3 if args.tiny else 20
+    out = Outcome("bench/scale.py")
     if args.sqlite:
         with tempfile.TemporaryDirectory() as tmp:
-            asyncio.run(run(f"sqlite+aiosqlite:///{tmp}/scale.sqlite3", args.chats, args.articles))
-        return
-    url = asyncio.run(scratch_pg(args.pg, "bantin_scale"))
-    asyncio.run(run(url, args.chats, args.articles))
+            url = f"sqlite+aiosqlite:///{tmp}/scale.sqlite3"
+            asyncio.run(run(url, args.chats, args.articles, rounds, out))
+        return out.finish()
+    try:
+        url = asyncio.run(scratch_pg(args.pg, args.scratch))
+    except Exception as exc:
+        out.error(
+            f"cannot create the scratch database {args.scratch!r} from {args.pg} "
+            f"({type(exc).__name__}: {exc}); is PostgreSQL up? (or give --pg URL, or --sqlite)"
+        )
+        return out.finish()
+    try:
+        asyncio.run(run(url, args.chats, args.articles, rounds, out))
+    finally:
+        if args.drop:
+            asyncio.run(drop_pg(args.pg, args.scratch))
+    return out.finish()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

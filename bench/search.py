@@ -5,7 +5,11 @@ bench, Zipf-distributed so some words are everywhere and some are rare), then ti
 varied queries (1-3 words, with and without accents, common and rare, some matching
 nothing) through ``Store.search`` and 200 ``Store.latest`` calls. Prints p50/p95.
 
-Usage: .venv/bin/python bench/search.py [--articles 100000] [--pg URL]
+No figure is printed (errors on stderr, exit status 1) when the articles are not all stored,
+when no query finds anything, when a query with a word in no article finds something, or
+when ``/latest`` comes back empty.
+
+Usage: .venv/bin/python bench/search.py [--articles 100000] [--pg URL] [--tiny]
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.outcome import Outcome, add_tiny, apply_sizes  # noqa: E402
 
 PHRASES = (
     "Đảng ủy Khối",
@@ -163,7 +169,7 @@ def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100)[int(p) - 1] if len(values) > 1 else values[0]
 
 
-async def run(url: str, n_articles: int) -> None:
+async def run(url: str, n_articles: int, out: Outcome) -> None:
     from storage.store import open_store
 
     store = await open_store(url)
@@ -188,15 +194,27 @@ async def run(url: str, n_articles: int) -> None:
         found = await store.search(q, 10)
         times.append((time.perf_counter() - t) * 1000)
         hits.append(len(found))
-    latest = []
+    latest, empty = [], 0
     topics = (None, "dan-van", "kiem-tra")
     for i in range(200):
         t = time.perf_counter()
-        await store.latest(topics[i % 3], 5 + i % 16)
+        got = await store.latest(topics[i % 3], 5 + i % 16)
         latest.append((time.perf_counter() - t) * 1000)
+        empty += topics[i % 3] is None and not got
     backend = store.dialect
+    stored = await store.article_count()
     await store.close()
-    print(
+    out.check(stored == n_articles, f"{backend}: {stored} of {n_articles} articles stored")
+    out.check(any(hits), f"{backend}: none of the {len(qs)} queries found anything")
+    from storage.search import search_words
+
+    # (a query keeps its first MAX_SEARCH_WORDS words: a late "xyzzy" is not searched for)
+    wrong = [q for q, h in zip(qs, hits, strict=True) if h and "xyzzy" in search_words(q)]
+    out.check(
+        not wrong, f"{backend}: queries with a word in no article found articles: {wrong[:3]}"
+    )
+    out.check(not empty, f"{backend}: /latest without a topic came back empty {empty} times")
+    out.figure(
         f"{backend}: articles={n_articles} fill={fill:.1f}s search p50={pct(times, 50):.1f}ms "
         f"p95={pct(times, 95):.1f}ms max={max(times):.1f}ms "
         f"(queries with hits: {sum(1 for h in hits if h)}/200) "
@@ -204,18 +222,22 @@ async def run(url: str, n_articles: int) -> None:
     )
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--articles", type=int, default=None, help="default 100000 (--tiny: 500)")
     parser.add_argument(
         "--pg", help="also run on this PostgreSQL URL (a scratch database: tables are created)"
     )
+    add_tiny(parser, "500 articles")
     args = parser.parse_args()
+    apply_sizes(args, {"articles": (100_000, 500)})
+    out = Outcome("bench/search.py")
     with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(run(f"sqlite+aiosqlite:///{tmp}/search.sqlite3", args.articles))
+        asyncio.run(run(f"sqlite+aiosqlite:///{tmp}/search.sqlite3", args.articles, out))
     if args.pg:
-        asyncio.run(run(args.pg, args.articles))
+        asyncio.run(run(args.pg, args.articles, out))
+    return out.finish()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
