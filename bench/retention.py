@@ -147,8 +147,8 @@ async def prepare(url: str, old: int, chats: int) -> int:
 
 async def fan_out(url: str, key: str, prune: bool, out: Outcome) -> tuple[float, float, int, int]:
     """One fan-out (and the pruning beside it): seconds, worst gap, sends, rows pruned."""
-    from bot.delivery import DeliveryWorker, Limits
-    from bot.retention import Retention
+    from bot.delivery.retention import Retention
+    from bot.delivery.worker import DeliveryWorker, Limits
     from storage.records import NewArticle
     from storage.store import open_store
 

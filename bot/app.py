@@ -21,25 +21,25 @@ import httpx
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
-from bot.admins import AdminAlerts
-from bot.broadcasts import BroadcastTracker
 from bot.channels.base import Channel, Incoming, OutMessage, Reply
 from bot.channels.console import CONSOLE_CHAT_ID
-from bot.commands import Commands
+from bot.chat.broadcasts import BroadcastTracker
+from bot.chat.commands import Commands
+from bot.chat.timeofday import parse_quiet_hours
 from bot.config import Config
-from bot.delivery import DeliveryWorker, Limits
-from bot.health import Health
-from bot.httpserver import MAX_BODY, RunningServer, serve
+from bot.delivery.quota import QuotaTracker
+from bot.delivery.ratelimit import CommandBudget
+from bot.delivery.replies import limiter_of, paced
+from bot.delivery.retention import Retention
+from bot.delivery.worker import DeliveryWorker, Limits
 from bot.i18n import pick_language, t
-from bot.leader import Lease
-from bot.metrics import Metrics
-from bot.poller import Poller, PollReport, PollSettings
-from bot.quota import QuotaTracker
-from bot.ratelimit import CommandBudget
-from bot.replies import limiter_of, paced
-from bot.retention import Retention
-from bot.scheduling import PollScheduler
-from bot.timeofday import parse_quiet_hours
+from bot.ops.admins import AdminAlerts
+from bot.ops.health import Health
+from bot.ops.httpserver import MAX_BODY, RunningServer, serve
+from bot.ops.leader import Lease
+from bot.ops.metrics import Metrics
+from bot.polling.poller import Poller, PollReport, PollSettings
+from bot.polling.scheduling import PollScheduler
 from bot.web.command import web_command
 from bot.web.console import Console, ConsoleDeps
 from feeds.fetch import DEFAULT_USER_AGENT, make_client
@@ -233,9 +233,6 @@ class App:
             channels.append(ConsoleChannel())
         return channels
 
-    def admin_chats(self) -> frozenset[tuple[str, str]]:
-        return self.admins
-
     # -- HTTP -----------------------------------------------------------------------------
 
     def http_routes(self) -> list[BaseRoute]:
@@ -281,7 +278,7 @@ class App:
         return await test_url(self.client, self.config, url, parse_pool=self.poller.parse_pool)
 
     async def health(self) -> tuple[bool, dict[str, object]]:
-        """(healthy, details): see :meth:`bot.health.Health.check`."""
+        """(healthy, details): see :meth:`bot.ops.health.Health.check`."""
         healthy, body = await self.health_check.check()
         return healthy, {**body, **self.health_check.details()}
 

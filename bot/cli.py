@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config
-from bot.logs import setup_logging
+from bot.ops.logs import setup_logging
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -169,7 +169,7 @@ async def _import(config: Config, source: Path) -> int:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         print(f"import: cannot read {source}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    from bot.importing import ImportProblem, validate_export
+    from bot.ops.importing import ImportProblem, validate_export
 
     try:
         entries = validate_export(data)
@@ -188,7 +188,7 @@ async def _import(config: Config, source: Path) -> int:
 async def _links(config: Config, output: Path, username: str | None) -> int:
     import httpx
 
-    from bot.links import LinksError, all_topics_link, bot_username, write_links
+    from bot.chat.links import LinksError, all_topics_link, bot_username, write_links
 
     if not username:
         tg = config.settings.telegram
@@ -207,29 +207,6 @@ async def _links(config: Config, output: Path, username: str | None) -> int:
     return EXIT_OK
 
 
-def _check_export(data: object) -> str | None:
-    """Why ``data`` is not an export we can read, or None."""
-    if not isinstance(data, dict) or data.get("bantin_export") != EXPORT_VERSION:
-        return f"not a bantin export (version {EXPORT_VERSION})"
-    chats = data.get("chats")
-    if not isinstance(chats, list):
-        return "chats: expected a list"
-    for i, chat in enumerate(chats):
-        if not isinstance(chat, dict) or not chat.get("channel") or not chat.get("chat_id"):
-            return f"chats[{i}]: needs channel and chat_id"
-        for j, sub in enumerate(chat.get("subscriptions", [])):
-            if (
-                not isinstance(sub, dict)
-                or sub.get("kind") not in ("topic", "keyword", "mute")
-                or not sub.get("key")
-            ):
-                return (
-                    f"chats[{i}].subscriptions[{j}]: needs kind (topic|keyword|mute), value and key"
-                )
-            sub.setdefault("value", sub["key"])
-    return None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -245,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "poll-once":
             return asyncio.run(_poll_once(config))
         if command == "check-source":
-            from bot.check import check_source
+            from bot.polling.check import check_source
 
             return asyncio.run(check_source(config, args.source, limit=args.limit))
         if command == "db":

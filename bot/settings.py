@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.timeofday import parse_hhmm, parse_quiet_hours
+from bot.chat.timeofday import parse_hhmm, parse_quiet_hours
 
 DEFAULT_DATA_DIR = Path("data")
 

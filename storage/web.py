@@ -89,11 +89,6 @@ class WebMixin(StoreBase):
             ).first()
         return _session(row) if row is not None else None
 
-    async def touch_web_session(self, session_hash: str, now: datetime) -> None:
-        s = WEB_SESSION_T
-        async with self.engine.begin() as conn:
-            await conn.execute(update(s).where(s.c.id == session_hash).values(last_seen_at=now))
-
     async def web_sessions(self, now: datetime) -> list[WebSession]:
         """Live sessions, newest first."""
         s = WEB_SESSION_T

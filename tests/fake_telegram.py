@@ -40,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.httpserver import serve
+from bot.ops.httpserver import serve
 
 __all__ = [
     "ANY_SEND",

@@ -7,8 +7,8 @@ from datetime import time as dtime
 
 import pytest
 
-from bot.backoff import backoff
-from bot.timeofday import parse_hhmm, parse_quiet_hours
+from bot.chat.timeofday import parse_hhmm, parse_quiet_hours
+from bot.ops.backoff import backoff
 
 
 def test_backoff_doubles_from_base_up_to_cap() -> None:

@@ -1,4 +1,5 @@
-"""bot.charts: the /stats activity chart is a valid PNG, handles edge data, and draws Vietnamese."""
+"""bot.chat.charts: the /stats activity chart is a valid PNG, handles edge data, and draws
+Vietnamese."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from bot import charts
+from bot.chat import charts
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DAYS = [datetime.date(2026, 11, 13) + datetime.timedelta(days=i) for i in range(14)]

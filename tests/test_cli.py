@@ -17,7 +17,7 @@ from fake_portal import ScriptedPortal
 
 from bot.config import Config, load_settings
 from bot.demo.portal import demo_config_text, load_site
-from bot.httpserver import RunningServer, serve
+from bot.ops.httpserver import RunningServer, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 LINE = re.compile(

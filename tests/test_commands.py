@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.channels.base import Incoming
-from bot.commands import Commands
+from bot.chat.commands import Commands
 from feeds.models import Topic
 from storage.records import NewArticle
 from storage.store import open_store

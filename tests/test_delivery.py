@@ -12,14 +12,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.channels.base import ChatMigrated, ChatUnreachable, OutMessage, Rejected, RetryLater
-from bot.delivery import (
+from bot.chat.timeofday import parse_quiet_hours
+from bot.delivery.worker import (
     MAX_ATTEMPTS,
     DeliveryWorker,
     HoldPolicy,
     Limits,
     RateLimiter,
 )
-from bot.timeofday import parse_quiet_hours
 from storage.records import DeliveryStatus, NewArticle
 from storage.store import Store, open_store
 

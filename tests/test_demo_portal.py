@@ -29,7 +29,7 @@ from bot.demo.portal import (
     demo_config_text,
     load_site,
 )
-from bot.httpserver import serve
+from bot.ops.httpserver import serve
 from feeds.topics import keyword_matches
 
 BASE = "http://portal.test"

@@ -39,7 +39,7 @@ from telegram.error import (
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.httpserver import serve
+from bot.ops.httpserver import serve
 
 # PTB 22 warns whenever a RetryAfter is *constructed* (its __init__ reads the deprecated int
 # property), so the warning is PTB's noise, not ours.

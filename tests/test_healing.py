@@ -16,10 +16,10 @@ from starlette.routing import Route
 from test_delivery import FakeChannel, Mono, add_chat, make_worker, publish
 
 from bot.channels.base import ChannelDown, RetryLater
-from bot.delivery import Limits, RateLimiter
-from bot.httpserver import serve
-from bot.metrics import Metrics
-from bot.scheduling import PollScheduler
+from bot.delivery.worker import Limits, RateLimiter
+from bot.ops.httpserver import serve
+from bot.ops.metrics import Metrics
+from bot.polling.scheduling import PollScheduler
 from storage.records import DeliveryStatus
 from storage.store import open_store
 
@@ -284,7 +284,7 @@ async def test_group_settings_are_for_group_admins(sqlite_url: str, clock: Any) 
     from zoneinfo import ZoneInfo
 
     from bot.channels.base import Incoming
-    from bot.commands import Commands
+    from bot.chat.commands import Commands
     from feeds.models import Topic
 
     store = await open_store(sqlite_url)
@@ -344,7 +344,7 @@ def _export(**chat: object) -> dict[str, object]:
 def test_import_names_the_entry_and_field_of_every_mistake() -> None:
     import pytest
 
-    from bot.importing import ImportProblem, validate_export
+    from bot.ops.importing import ImportProblem, validate_export
 
     cases = {
         "chats[1].subscriptions": _export(subscriptions=None),
@@ -406,7 +406,7 @@ async def test_retention_deletes_old_finished_rows_and_keeps_the_figures(
 ) -> None:
     from zoneinfo import ZoneInfo
 
-    from bot.retention import Retention
+    from bot.delivery.retention import Retention
 
     tz = ZoneInfo("Asia/Ho_Chi_Minh")
     store = await prepared(database_url, clock, 30)

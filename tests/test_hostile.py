@@ -20,8 +20,8 @@ from hostile_server import (
     stacked_gzip_bomb,
 )
 
-from bot.check import escape_controls
 from bot.config import ConfigError, parse_sources_toml
+from bot.polling.check import escape_controls
 from feeds.charset import decode_html
 from feeds.fetch import (
     FetchError,

@@ -17,10 +17,10 @@ import pytest
 from hostile_server import HostileServer, Reply
 
 import feeds.parsepool as parsepool
-from bot.admin_commands import AdminCommands
-from bot.metrics import Metrics
-from bot.poller import Poller, PollReport, PollSettings
-from bot.polling_plan import plan_poll
+from bot.chat.admin_commands import AdminCommands
+from bot.ops.metrics import Metrics
+from bot.polling.plan import plan_poll
+from bot.polling.poller import Poller, PollReport, PollSettings
 from feeds.errors import ParseTimeout, WorkerFailure
 from feeds.fetch import make_client
 from feeds.models import Entry, ListRules, Source
@@ -473,8 +473,8 @@ def test_deep_nesting_is_capped_in_linear_time_and_shallow_pages_are_untouched()
 async def test_check_source_reads_the_recorded_failures(tmp_path: Any) -> None:
     from pathlib import Path
 
-    from bot.check import _entry_failures
     from bot.config import Config, load_settings
+    from bot.polling.check import _entry_failures
     from storage.store import open_store
 
     url = f"sqlite:///{tmp_path}/b.db"

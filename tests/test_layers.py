@@ -11,16 +11,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 ADAPTERS = {"bot.channels.telegram", "bot.channels.zalo", "bot.channels.console"}
 #: what an adapter may import from the bot: the seam and pure helpers with no bot imports
-ADAPTER_MAY_USE = ("bot.channels.base", "bot.channels.common", "bot.backoff", "bot.timeofday")
+ADAPTER_MAY_USE = (
+    "bot.channels.base",
+    "bot.channels.common",
+    "bot.ops.backoff",
+)
 #: an adapter's own helper modules (an SDK of ours), which import nothing of the bot either
 ADAPTER_OWN = {
     "bot.channels.zalo": ("bot.channels.zalo_api",),
-    "bot.channels.telegram": ("bot.channels.telegram_reach",),
+    "bot.channels.telegram": ("bot.channels.telegram_updates",),
 }
 #: modules allowed to know concrete channel adapters (composition roots)
 COMPOSITION = {"bot.app", "bot.demo.runner"}
 #: decisions without I/O: no storage, no network client
-PURE = {"bot.polling_plan"}
+PURE = {"bot.polling.plan"}
 
 
 def _modules() -> list[tuple[str, Path]]:

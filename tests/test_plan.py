@@ -1,4 +1,4 @@
-"""The poll plan (bot/polling_plan.py) without a database or a network: seeding, page fetches,
+"""The poll plan (bot/polling/plan.py) without a database or a network: seeding, page fetches,
 zero-item failures, duplicate entries; and the success report's reason."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.poller import success_reason
-from bot.polling_plan import SEED_PAGES, PollPlan, plan_poll
+from bot.polling.plan import SEED_PAGES, PollPlan, plan_poll
+from bot.polling.poller import success_reason
 from feeds.models import Entry, ListRules, Source
 from feeds.reader import keyed_entries
 

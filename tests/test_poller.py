@@ -12,7 +12,7 @@ from fake_portal import ScriptedPortal
 
 from bot.config import Config, load_settings
 from bot.demo.portal import demo_config_text, load_site
-from bot.poller import Poller, PollSettings, backoff_delay
+from bot.polling.poller import Poller, PollSettings, backoff_delay
 from storage.store import Store, open_store
 
 BASE = "http://portal.test"

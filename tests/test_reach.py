@@ -16,8 +16,8 @@ from helpers import eventually, wait_for
 from test_telegram import ADMIN, TOKEN, TOPICS, Bot, settings_env, texts
 
 from bot.app import App
+from bot.chat.deeplinks import make_payload, parse_payload, start_link
 from bot.config import Config, load_settings
-from bot.deeplinks import make_payload, parse_payload, start_link
 from feeds.topics import keyword_matches
 from storage.records import NewArticle
 
@@ -341,7 +341,7 @@ async def test_mutes_format_and_channels_on_zalo_and_the_console(
     from zoneinfo import ZoneInfo
 
     from bot.channels.base import Incoming
-    from bot.commands import Commands
+    from bot.chat.commands import Commands
     from feeds.models import Topic
     from storage.store import Store
 

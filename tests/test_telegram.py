@@ -20,7 +20,7 @@ from bot.app import App
 from bot.channels.base import ChatMigrated, ChatUnreachable, OutMessage, Rejected, RetryLater
 from bot.channels.telegram import TelegramChannel
 from bot.config import Config, load_settings
-from bot.logs import setup_logging
+from bot.ops.logs import setup_logging
 from storage.records import DeliveryStatus, NewArticle
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"

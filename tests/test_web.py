@@ -515,7 +515,7 @@ async def test_web_command_gives_a_one_time_link(store: Store, clock: Any) -> No
 
 
 async def test_paused_source_is_skipped_by_the_scheduler(store: Store, clock: Any) -> None:
-    from bot.scheduling import PollScheduler
+    from bot.polling.scheduling import PollScheduler
 
     polled: list[str] = []
 

@@ -65,7 +65,7 @@ from bot.channels.base import (
     split_text,
 )
 from bot.channels.common import refuse_without_secret, replier, webhook_path
-from bot.channels.telegram_reach import ReachUpdates
+from bot.channels.telegram_updates import ReachUpdates
 
 log = logging.getLogger(__name__)
 

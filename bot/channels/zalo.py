@@ -22,7 +22,6 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot.backoff import backoff
 from bot.channels.base import (
     ChannelDown,
     ChatUnreachable,
@@ -50,6 +49,7 @@ from bot.channels.zalo_api import (
     ZaloError,
     ZaloNetworkError,
 )
+from bot.ops.backoff import backoff
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,6 @@ minute, and the console chat (subscribed to every topic) shows them arrive.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
@@ -15,8 +14,8 @@ from bot.app import App
 from bot.channels.console import CONSOLE_CHAT_ID, ConsoleChannel
 from bot.config import Config, load_settings
 from bot.demo.portal import DemoPortal, demo_config_text, load_site
-from bot.httpserver import serve
-from bot.logs import setup_logging
+from bot.ops.httpserver import serve
+from bot.ops.logs import setup_logging
 
 INTRO = """\
 bantin demo: a snapshot of the portal is served at {base_url}
@@ -36,13 +35,14 @@ async def run_demo(args: argparse.Namespace) -> int:
     if settings.http.mode == "auto" and not settings.http.public_url:
         # The web console for the console user (/web prints its sign-in link): on loopback,
         # on a free port unless one was chosen.
-        port = settings.http.port if "BANTIN_HTTP_PORT" in os.environ else 0
+        port = settings.http.port if "port" in settings.http.model_fields_set else 0
         update["http"] = settings.http.model_copy(
             update={"mode": "on", "host": "127.0.0.1", "port": port}
         )
     settings = settings.model_copy(update=update)
     # Quiet by default: the demo is about the chat, not the log (BANTIN_LOG_LEVEL still wins).
-    setup_logging(settings.logging.level if "BANTIN_LOG_LEVEL" in os.environ else "WARNING")
+    level = settings.logging.level if "level" in settings.logging.model_fields_set else "WARNING"
+    setup_logging(level)
     data_dir.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)  # every demo starts from first sight

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bot.adhoc import guess_source
-from bot.check import format_when
 from bot.config import Config
+from bot.polling.adhoc import guess_source
+from bot.polling.check import format_when
 from feeds.fetch import FetchError
 from feeds.models import Source
 from feeds.parsepool import ParsePool

@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from bot.alerts import Alert
-from bot.backoff import backoff
-from bot.polling_plan import MAX_ENTRIES_PER_LISTING, MAX_PAGES_PER_POLL, PollPlan, plan_poll
+from bot.ops.alerts import Alert
+from bot.ops.backoff import backoff
+from bot.polling.plan import MAX_ENTRIES_PER_LISTING, MAX_PAGES_PER_POLL, PollPlan, plan_poll
 from feeds.errors import FeedError, Refused, WorkerFailure
 from feeds.fetch import FetchResult
 from feeds.models import Entry, ExtractedArticle, Source, Topic

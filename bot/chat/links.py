@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import segno
 
-from bot.deeplinks import PayloadError, make_payload, start_link
+from bot.chat.deeplinks import PayloadError, make_payload, start_link
 from feeds.models import Topic
 
 

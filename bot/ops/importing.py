@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
 
-from bot.commands import MAX_KEYWORD_CHARS
+from bot.chat.commands import MAX_KEYWORD_CHARS
+from bot.chat.timeofday import parse_hhmm
 from bot.i18n import LANGUAGES
-from bot.timeofday import parse_hhmm
 from feeds.text import match_key, normalize
 
 EXPORT_VERSION = 1

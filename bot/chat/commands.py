@@ -12,12 +12,12 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, tzinfo
 
-from bot.admin_commands import AdminCommands, PollNow
 from bot.channels.base import Choice, Incoming, OutMessage
+from bot.chat.admin_commands import AdminCommands, PollNow
+from bot.chat.member_settings import ReachCommands
+from bot.chat.render import article_list
+from bot.chat.timeofday import parse_hhmm
 from bot.i18n import LANGUAGES, pick_language, t
-from bot.reach_commands import ReachCommands
-from bot.render import article_list
-from bot.timeofday import parse_hhmm
 from feeds.models import Topic
 from feeds.text import fold_key, match_key, normalize
 from storage.records import Chat

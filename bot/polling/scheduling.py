@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.backoff import backoff
-from bot.leader import Lease
-from bot.metrics import Metrics
-from bot.poller import Poller
+from bot.ops.backoff import backoff
+from bot.ops.leader import Lease
+from bot.ops.metrics import Metrics
+from bot.polling.poller import Poller
 from feeds.models import Source
 from storage.store import Store
 

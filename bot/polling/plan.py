@@ -1,6 +1,6 @@
 """What one poll of a parsed listing should do, decided without I/O: :func:`plan_poll`.
 
-Pure: no storage, no network, no clock. :class:`bot.poller.Poller` executes the plan.
+Pure: no storage, no network, no clock. :class:`bot.polling.poller.Poller` executes the plan.
 """
 
 from __future__ import annotations

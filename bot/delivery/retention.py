@@ -10,8 +10,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.backoff import backoff
-from bot.metrics import Metrics
+from bot.ops.backoff import backoff
+from bot.ops.metrics import Metrics
 from storage.store import Store
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, tzinfo
 from datetime import time as dtime
 
-from bot.timeofday import parse_hhmm
+from bot.chat.timeofday import parse_hhmm
 from storage.records import DeliveryJob
 
 

@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.delivery import DeliveryWorker
-from bot.leader import Lease
-from bot.metrics import CONTENT_TYPE_LATEST, Metrics
-from bot.scheduling import PollScheduler
+from bot.delivery.worker import DeliveryWorker
+from bot.ops.leader import Lease
+from bot.ops.metrics import CONTENT_TYPE_LATEST, Metrics
+from bot.polling.scheduling import PollScheduler
 from storage.store import Store
 
 log = logging.getLogger(__name__)

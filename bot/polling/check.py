@@ -8,8 +8,8 @@ import time
 from datetime import datetime, tzinfo
 from typing import TextIO
 
-from bot.adhoc import guess_source
 from bot.config import Config, ConfigError
+from bot.polling.adhoc import guess_source
 from feeds.fetch import DEFAULT_USER_AGENT, FetchError, make_client
 from feeds.models import Source
 from feeds.parsepool import ParsePool

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, tzinfo
 
-from bot.alerts import Alert
+from bot.ops.alerts import Alert
 from storage.store import Store
 
 #: percent of a monthly quota at which the admins are warned, and at which instant pushes

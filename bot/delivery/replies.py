@@ -1,5 +1,6 @@
 """Command replies under the platform's limits: paced by the channel's sender limiter, sent
-again after a flood-control wait, and rationed per chat (:class:`bot.ratelimit.CommandBudget`).
+again after a flood-control wait, and rationed per chat
+(:class:`bot.delivery.ratelimit.CommandBudget`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 from bot.channels.base import OutMessage, Reply, RetryLater
-from bot.ratelimit import RateLimiter
+from bot.delivery.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Admin commands: ``/poll``, ``/sources``, ``/stats`` (with its chart) and ``/broadcast``.
 
-:class:`bot.commands.Commands` checks that the sender is an admin and hands these over.
+:class:`bot.chat.commands.Commands` checks that the sender is an admin and hands these over.
 """
 
 from __future__ import annotations
@@ -10,16 +10,16 @@ from datetime import datetime, tzinfo
 from typing import Protocol
 
 from bot.channels.base import Incoming, OutMessage
-from bot.charts import activity_chart
+from bot.chat.charts import activity_chart
+from bot.chat.render import local_date
 from bot.i18n import t
-from bot.render import local_date
 from feeds.models import Topic
 from storage.records import Chat, EntryFailure
 from storage.store import Store
 
 
 class PollLine(Protocol):
-    """What ``/poll`` shows per source (satisfied by :class:`bot.poller.PollReport`)."""
+    """What ``/poll`` shows per source (satisfied by :class:`bot.polling.poller.PollReport`)."""
 
     @property
     def source_id(self) -> str: ...

@@ -1,6 +1,6 @@
 """One channel's sender: claims due deliveries, paces them, sends, records the outcome.
 
-See :mod:`bot.delivery` for the engine as a whole and what each outcome does to a row.
+See :mod:`bot.delivery.worker` for the engine as a whole and what each outcome does to a row.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from bot.alerts import Alert
-from bot.backoff import backoff
 from bot.channels.base import (
     Channel,
     ChannelDown,
@@ -27,11 +25,13 @@ from bot.channels.base import (
     RetryLater,
     ThreadGone,
 )
-from bot.holding import HoldPolicy
+from bot.delivery.holding import HoldPolicy
+from bot.delivery.ratelimit import Limits, RateLimiter
 from bot.i18n import t
-from bot.leader import DEFAULT_TTL, Lease
-from bot.metrics import Metrics
-from bot.ratelimit import Limits, RateLimiter
+from bot.ops.alerts import Alert
+from bot.ops.backoff import backoff
+from bot.ops.leader import DEFAULT_TTL, Lease
+from bot.ops.metrics import Metrics
 from storage.records import DeliveryJob
 from storage.store import Store
 
@@ -111,10 +111,6 @@ class ChannelSender:
 
     def wake(self) -> None:
         self._wake.set()
-
-    @property
-    def in_flight(self) -> int:
-        return len(self._tasks)
 
     async def claim(self) -> int:
         """Claim as many due jobs as there is room for and start them; return how many."""

@@ -24,15 +24,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
 from datetime import time as dtime
 
-from bot.alerts import Alert
 from bot.channels.base import Channel, OutMessage
-from bot.holding import HoldPolicy
-from bot.i18n import t
-from bot.leader import DEFAULT_TTL
-from bot.metrics import Metrics
-from bot.ratelimit import Limits, RateLimiter
-from bot.render import formatted
-from bot.sender import (
+from bot.chat.render import formatted
+from bot.delivery.holding import HoldPolicy
+from bot.delivery.ratelimit import Limits, RateLimiter
+from bot.delivery.sender import (
     DIGEST_MAX,
     HOLD_MAX,
     MAX_ATTEMPTS,
@@ -41,6 +37,10 @@ from bot.sender import (
     ChannelSender,
     retry_delay,
 )
+from bot.i18n import t
+from bot.ops.alerts import Alert
+from bot.ops.leader import DEFAULT_TTL
+from bot.ops.metrics import Metrics
 from storage.records import DeliveryJob
 from storage.store import Store
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from datetime import datetime, tzinfo
 
+from bot.chat.render import local_date
 from bot.i18n import t
-from bot.render import local_date
 from storage.store import Store
 
 

@@ -17,7 +17,7 @@ __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 
 
 class PollOutcome(Protocol):
-    """What :meth:`Metrics.record_poll_report` reads of ``bot.poller.PollReport``."""
+    """What :meth:`Metrics.record_poll_report` reads of ``bot.polling.poller.PollReport``."""
 
     @property
     def source_id(self) -> str: ...

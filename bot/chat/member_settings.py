@@ -1,6 +1,6 @@
 """Commands that reach members where they are (issue 14): deep-link payloads of ``/start``,
 the backfill after subscribing, ``/mute``, ``/unmute``, ``/format``, ``/channel`` and the
-answers to inline queries. Channel-agnostic like :mod:`bot.commands`, which dispatches here.
+answers to inline queries. Channel-agnostic like :mod:`bot.chat.commands`, which dispatches here.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, tzinfo
 
 from bot.channels.base import Incoming, OutMessage
-from bot.deeplinks import parse_payload
+from bot.chat.deeplinks import parse_payload
+from bot.chat.render import FORMATS, article_card, formatted
 from bot.i18n import pick_language, t
-from bot.render import FORMATS, article_card, formatted
 from feeds.models import Topic
 from feeds.text import fold_key, match_key
 from storage.records import Chat, Subscription
