@@ -21,9 +21,9 @@ import httpx
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
-from bot.channels.base import Channel, Incoming, OutMessage, Reply
-from bot.channels.console import CONSOLE_CHAT_ID
-from bot.chat.broadcasts import BroadcastTracker
+from bot.channels.base import Capabilities, Channel, Incoming, OutMessage, Reply
+from bot.channels.console import CONSOLE_CHAT_ID, ConsoleChannel
+from bot.chat.broadcasts import BroadcastDispatcher, BroadcastTracker
 from bot.chat.commands import Commands
 from bot.chat.timeofday import parse_quiet_hours
 from bot.config import Config
@@ -31,8 +31,9 @@ from bot.delivery.quota import QuotaTracker
 from bot.delivery.ratelimit import CommandBudget
 from bot.delivery.replies import limiter_of, paced
 from bot.delivery.retention import Retention
-from bot.delivery.worker import DeliveryWorker, Limits
+from bot.delivery.worker import DeliveryWorker
 from bot.i18n import pick_language, t
+from bot.jobs import Job
 from bot.ops.admins import AdminAlerts
 from bot.ops.health import Health
 from bot.ops.httpserver import MAX_BODY, RunningServer, serve
@@ -50,6 +51,19 @@ log = logging.getLogger(__name__)
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def platforms() -> dict[str, Capabilities]:
+    """The chat platforms the bot can run on, by name: the web console previews each."""
+    from bot.channels.telegram import TelegramChannel
+    from bot.channels.zalo import ZaloChannel
+
+    return {c.name: c.capabilities for c in (TelegramChannel, ZaloChannel)}
+
+
+def known_channels() -> dict[str, Capabilities]:
+    """Every channel the bot has: the platforms and the terminal chat (``import`` takes each)."""
+    return {**platforms(), ConsoleChannel.name: ConsoleChannel.capabilities}
 
 
 class App:
@@ -86,37 +100,13 @@ class App:
             digest_time=s.delivery.quota_digest_time,
             alert=self.alert_admins,
         )
-        chosen = list(channels) if channels is not None else self._default_channels()
-        self.channels: dict[str, Channel] = {c.name: c for c in chosen}
-        admins = set(config.admins)
-        if "console" in self.channels or channels is None:
-            admins.add(("console", CONSOLE_CHAT_ID))  # the console user is always an admin
-        self.admins = frozenset(admins)
-        self.alerts = AdminAlerts(
-            self.store,
-            self.admins,
-            self.channels,
-            tz=config.tz,
-            clock=clock,
-            on_queued=lambda: self.worker.wake(),
-        )
+        self._wire_channels(channels)
         self.poller = Poller(
             self.store,
             self.client,
             config.topics,
             clock=clock,
-            settings=PollSettings(
-                max_bytes=s.fetch.max_response_bytes,
-                fetch_timeout=s.fetch.timeout * 2,
-                fetch_concurrency=s.fetch.concurrency,
-                alert_after=s.polling.alert_after_failures,
-                max_backoff=s.polling.max_backoff,
-                max_pages_per_poll=s.polling.max_pages_per_poll,
-                max_entries_per_listing=s.polling.max_entries_per_listing,
-                entry_attempts=s.polling.entry_attempts,
-                parse_workers=s.fetch.parse_workers,
-                parse_timeout=s.fetch.parse_timeout,
-            ),
+            settings=PollSettings.from_settings(s),
             alert=self.alert_admins,
             on_report=self.metrics.record_poll_report,
         )
@@ -132,18 +122,55 @@ class App:
             quotas=self.quota.limits,
             extra_admin={"web": web_command(self.store, self.admins, self.console_url, clock)},
         )
-        self.worker = DeliveryWorker(
+        self.worker = self._delivery_worker()
+        self.broadcasts = BroadcastTracker(
             self.store,
             self.channels,
+            pace=lambda channel, chat_id, group, send: paced(
+                send, limiter_of(self.worker.senders, channel), chat_id, group=group
+            ),
+        )
+        self.command_budget = CommandBudget(s.delivery.reply_rate_per_minute)
+        #: the background jobs, started in this order and stopped in reverse
+        self.jobs: list[Job] = self._jobs()
+        self.console = self._web_console()
+        self.health_check = Health(
+            self.store,
+            self.metrics,
+            jobs=self.jobs,
+            poll_lease=self.poll_lease,
+            send_leases={name: sender.lease for name, sender in self.worker.senders.items()},
+            instance_id=self.instance_id,
             clock=clock,
-            tz=config.tz,
-            topic_names={tp.slug: tp.name for tp in config.topics},
-            link_previews={src.id: src.link_preview for src in config.sources},
-            limits={
-                "telegram": Limits(rate=s.telegram.rate),
-                "zalo": Limits(rate=s.zalo.rate),
-                "console": Limits(rate=1000.0, private_interval=0.0),
-            },
+            token=s.http.metrics_token,
+        )
+
+    def _wire_channels(self, channels: Sequence[Channel] | None) -> None:
+        """The channels (given, else from the settings), the admins and their alerts."""
+        chosen = list(channels) if channels is not None else self._default_channels()
+        self.channels: dict[str, Channel] = {c.name: c for c in chosen}
+        admins = set(self.config.admins)
+        if "console" in self.channels or channels is None:
+            admins.add(("console", CONSOLE_CHAT_ID))  # the console user is always an admin
+        self.admins = frozenset(admins)
+        self.alerts = AdminAlerts(
+            self.store,
+            self.admins,
+            self.channels,
+            tz=self.config.tz,
+            clock=self.clock,
+            on_queued=lambda: self.worker.wake(),
+        )
+
+    def _delivery_worker(self) -> DeliveryWorker:
+        s = self.config.settings
+        return DeliveryWorker(
+            self.store,
+            self.channels,
+            clock=self.clock,
+            tz=self.config.tz,
+            topic_names={tp.slug: tp.name for tp in self.config.topics},
+            link_previews={src.id: src.link_preview for src in self.config.sources},
             quiet_hours=parse_quiet_hours(s.delivery.quiet_hours),
             concurrency=s.delivery.send_concurrency,
             alert=self.alert_admins,
@@ -152,49 +179,48 @@ class App:
             metrics=self.metrics,
             forced_digest=self.quota.digest_hooks(),
         )
+
+    def _jobs(self) -> list[Job]:
+        """The background jobs, in starting order (the worker first: the others wake it)."""
+        s = self.config.settings
         self.poll_lease = Lease(
-            self.store, "poll", self.instance_id, clock=clock, ttl=s.general.lease_seconds
+            self.store, "poll", self.instance_id, clock=self.clock, ttl=s.general.lease_seconds
         )
         self.scheduler = PollScheduler(
             self.store,
             self.poller,
-            config.sources,
+            self.config.sources,
             self.poll_lease,
-            clock=clock,
+            clock=self.clock,
             on_queued=self.worker.wake,
             metrics=self.metrics,
         )
-        self.broadcasts = BroadcastTracker(self.store, self.channels)
-        self.command_budget = CommandBudget(s.delivery.reply_rate_per_minute)
-        self.retention = Retention(
-            self.store, s.delivery.delivery_retention_days, clock=clock, metrics=self.metrics
+        self.broadcast_dispatcher = BroadcastDispatcher(
+            self.store, clock=self.clock, wake=lambda: self.worker.wake(), metrics=self.metrics
         )
-        self._retention_task: asyncio.Task[None] | None = None
-        self.console = Console(
+        self.retention = Retention(
+            self.store, s.delivery.delivery_retention_days, clock=self.clock, metrics=self.metrics
+        )
+        return [self.worker, self.scheduler, self.retention, self.broadcast_dispatcher]
+
+    def _web_console(self) -> Console:
+        s = self.config.settings
+        return Console(
             ConsoleDeps(
                 store=self.store,
-                topics=config.topics,
-                sources=[src for src in config.sources if src.enabled],
+                topics=self.config.topics,
+                sources=[src for src in self.config.sources if src.enabled],
                 channels=tuple(self.channels),
+                platforms=platforms(),
                 admins=self.admins,
-                tz=config.tz,
-                clock=clock,
+                tz=self.config.tz,
+                clock=self.clock,
                 public_url=s.http.public_url,
                 quotas=self.quota.limits,
                 poll_source=self.poll_source,
                 test_url=self._test_url,
                 wake=lambda: self.worker.wake(),
             )
-        )
-        self.health_check = Health(
-            self.store,
-            self.metrics,
-            scheduler=self.scheduler,
-            poll_lease=self.poll_lease,
-            worker=self.worker,
-            instance_id=self.instance_id,
-            clock=clock,
-            token=s.http.metrics_token,
         )
 
     def _default_channels(self) -> list[Channel]:
@@ -213,6 +239,7 @@ class App:
                     webhook_secret=s.telegram.webhook_secret or None,
                     menu=MENU,
                     pool_size=max(s.delivery.send_concurrency * 2, 16),
+                    rate=s.telegram.rate,
                 )
             )
         if s.zalo.bot_token:
@@ -225,11 +252,10 @@ class App:
                     webhook_url=s.zalo.webhook_url or None,
                     webhook_secret=s.zalo.webhook_secret or None,
                     on_api_send=self.quota.counter("zalo"),
+                    rate=s.zalo.rate,
                 )
             )
         if not channels:
-            from bot.channels.console import ConsoleChannel
-
             channels.append(ConsoleChannel())
         return channels
 
@@ -373,10 +399,8 @@ class App:
             log.info("HTTP server on %s:%d", http.host, self.http.port)
         for channel in self.channels.values():
             await channel.start(self.on_message)
-        self.worker.start()
-        await self.scheduler.start()
-        self._retention_task = asyncio.create_task(self.retention.run(), name="retention")
-        self.console.broadcasts.dispatcher.start()
+        for job in self.jobs:
+            await job.start()
         self.console.content.prefetch()
         log.info(
             "bantin running: %d sources, channels %s, database %s",
@@ -386,16 +410,10 @@ class App:
         )
 
     async def stop(self) -> None:
-        if self._retention_task is not None:
-            self.retention.stop()  # after its batch: a cancelled transaction could hold a lock
-            done, _ = await asyncio.wait({self._retention_task}, timeout=10)
-            if not done:
-                self._retention_task.cancel()
-            self._retention_task = None
-        await self.scheduler.stop()
-        await self.console.broadcasts.dispatcher.stop()
         await self.broadcasts.stop()
-        await self.worker.stop()
+        # Each job ends after the round under way (a cancelled transaction could hold a lock).
+        for job in reversed(self.jobs):
+            await job.stop()
         for channel in self.channels.values():
             with contextlib.suppress(Exception):
                 await channel.stop()

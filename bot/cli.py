@@ -169,19 +169,20 @@ async def _import(config: Config, source: Path) -> int:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         print(f"import: cannot read {source}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    from bot.app import known_channels
     from bot.ops.importing import ImportProblem, validate_export
 
     try:
-        entries = validate_export(data)
+        entries = validate_export(data, known_channels())
     except ImportProblem as exc:
         print(f"import: {source}: {exc}; nothing was imported", file=sys.stderr)
         return EXIT_CONFIG
     store = await open_store(config.database_url)
     try:
-        chats, subs = await store.import_chats(entries, datetime.now(UTC))
+        result = await store.import_chats(entries, datetime.now(UTC))
     finally:
         await store.close()
-    print(f"imported {chats} chats and {subs} new subscriptions")
+    print(f"imported {result.chats} chats and {result.subscriptions} new subscriptions")
     return EXIT_OK
 
 

@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from selectolax.lexbor import LexborHTMLParser
 
 from bot.settings import ConfigError, Settings, load_settings, parse_admins
-from feeds.models import ArticleRules, ListRules, Source, Topic
+from feeds.kinds import source_type
+from feeds.models import ArticleRules, ListRules, Source, SourceKind, Topic
 from feeds.netpolicy import parse_site
 
 __all__ = [
@@ -110,7 +111,7 @@ class _ArticleModel(_Strict):
 class _SourceModel(_Strict):
     id: str = Field(pattern=_SLUG)
     name: str = Field(min_length=1)
-    kind: Literal["rss", "html"]
+    kind: SourceKind
     url: str
     topics: list[str] = []
     interval: int = Field(default=900, ge=1, le=7 * 86400)
@@ -143,10 +144,11 @@ class _SourceModel(_Strict):
 
     @model_validator(mode="after")
     def _kind_rules(self) -> _SourceModel:
-        if self.kind == "html" and self.listing is None:
-            raise ValueError("an html source needs a [sources.list] table")
-        if self.kind == "rss" and self.listing is not None:
-            raise ValueError("an rss source has no [sources.list] table")
+        needs_rules = source_type(self.kind).needs_list_rules
+        if needs_rules and self.listing is None:
+            raise ValueError(f"an {self.kind} source needs a [sources.list] table")
+        if not needs_rules and self.listing is not None:
+            raise ValueError(f"an {self.kind} source has no [sources.list] table")
         return self
 
 
@@ -199,34 +201,22 @@ def parse_sources_toml(
                 raise ConfigError(
                     f"{filename}: sources[{i}].topics: unknown topic {t!r} (not in [[topics]])"
                 )
-        sources.append(
-            Source(
-                id=s.id,
-                name=s.name,
-                kind=s.kind,
-                url=s.url,
-                topics=tuple(s.topics),
-                interval=s.interval,
-                enabled=s.enabled,
-                list=ListRules(**s.listing.model_dump()) if s.listing else None,
-                article=(
-                    ArticleRules(
-                        title=s.article.title,
-                        date=s.article.date,
-                        body=s.article.body,
-                        remove=tuple(s.article.remove),
-                    )
-                    if s.article
-                    else None
-                ),
-                fetch_articles=s.fetch_articles,
-                id_pattern=s.id_pattern,
-                link_preview=s.link_preview,
-                allow_private=s.allow_private,
-                article_hosts=tuple(s.article_hosts),
-            )
-        )
+        sources.append(_source(s))
     return topics, tuple(sources)
+
+
+def _source(model: _SourceModel) -> Source:
+    """The value of a validated ``[[sources]]`` table. The model's fields are the Source's
+    (``listing`` aside, which is ``list``), so this copies by name and cannot drift."""
+    plain = model.model_dump(exclude={"listing", "article"})
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in plain.items()}
+    rules = ListRules(**model.listing.model_dump()) if model.listing else None
+    article = None
+    if model.article is not None:
+        article = ArticleRules(
+            **{**model.article.model_dump(), "remove": tuple(model.article.remove)}
+        )
+    return Source(**values, list=rules, article=article)
 
 
 # --------------------------------------------------------------------------- together

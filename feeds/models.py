@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+#: the kinds of :data:`feeds.kinds.SOURCE_TYPES` (a new kind is added in both places)
 SourceKind = Literal["rss", "html"]
 
 

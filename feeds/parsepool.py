@@ -19,9 +19,8 @@ from typing import Any, TypeVar
 from feeds.charset import decode_html
 from feeds.errors import FeedError, ParseError, ParseTimeout, WorkerFailure
 from feeds.extract import extract_article
-from feeds.html import parse_listing
+from feeds.kinds import source_type
 from feeds.models import Entry, ExtractedArticle, Source
-from feeds.rss import parse_feed
 from feeds.summarize import summarize
 
 log = logging.getLogger(__name__)
@@ -44,11 +43,7 @@ def listing_job(
     source: Source, content: bytes, url: str, content_type: str | None, limit: int
 ) -> list[Entry]:
     """The entries of a listing (RSS/Atom or HTML), at most ``limit`` of them."""
-    if source.kind == "rss":
-        entries = parse_feed(content, url=url, content_type=content_type)
-    else:
-        assert source.list is not None  # config guarantees it for html sources
-        entries = parse_listing(decode_html(content, content_type), base_url=url, rules=source.list)
+    entries = source_type(source.kind).parse(source, content, url, content_type)
     # Truncated here so a 100,000-link listing never crosses the process boundary.
     return entries[:limit]
 

@@ -17,10 +17,11 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from feeds import sourcetoml
 from feeds.depth import cap_depth
 from feeds.errors import FeedError
 from feeds.html import parse_listing, parse_vn_date
-from feeds.models import ListRules
+from feeds.models import ListRules, Source
 from feeds.text import normalize
 from feeds.urls import absolutize
 
@@ -151,35 +152,27 @@ def propose_source(html: str, *, url: str) -> Proposal:
     return _with_cards(proposal, tree, html) if articles else proposal
 
 
-def source_toml(proposal: Proposal, *, source_id: str, name: str) -> str:
-    """A ``[[sources]]`` block the admin can paste into ``bantin.toml``."""
-    lines = [
-        "[[sources]]",
-        f'id = "{_toml_escape(source_id)}"',
-        f'name = "{_toml_escape(name)}"',
-        'kind = "html"',
-        f'url = "{_toml_escape(proposal.url)}"',
-        "topics = []",
-        "interval = 900",
-        "[sources.list]",
-    ]
+def source_toml(proposal: Proposal, *, source_id: str, name: str, private: bool = False) -> str:
+    """A ``[[sources]]`` block the admin can paste into ``bantin.toml`` (written by
+    :mod:`feeds.sourcetoml`); ``private``: the URL was typed as a private address.
+    """
+    notes = ["the URL was typed as a private address"] if private else []
+    source = Source(id=source_id, name=name, kind="html", url=proposal.url, allow_private=private)
     if proposal.link_pattern is None:
-        lines.append("# no article links recognised: write link_pattern or item selectors")
-        lines.append("link_pattern = ''")
-        return "\n".join(lines)
-    # A TOML literal string: no escapes, so the regex reads as written.
-    pattern = f"link_pattern = '{proposal.link_pattern}'"
+        note = "no article links recognised: write link_pattern or item selectors"
+        return sourcetoml.source_toml(source, notes=notes, list_notes=[note, "link_pattern = ''"])
+    pattern = f"link_pattern = {sourcetoml.literal(proposal.link_pattern)}"
     if proposal.item is None:
-        lines.append(pattern)
-        return "\n".join(lines)
-    lines.append("# cards with dates: these selectors find the same articles as the pattern")
-    lines.append(f'item = "{_toml_escape(proposal.item)}"')
-    lines.append('link = "a[href]"')
-    if proposal.title:
-        lines.append(f'title = "{_toml_escape(proposal.title)}"')
-    lines.append(f'date = "{_toml_escape(proposal.date or "")}"')
-    lines.append(f"# or, less tied to the layout but without reliable dates: {pattern}")
-    return "\n".join(lines)
+        rules = ListRules(link_pattern=proposal.link_pattern)
+        return sourcetoml.source_toml(replace(source, list=rules), notes=notes)
+    rules = ListRules(
+        item=proposal.item, link="a[href]", title=proposal.title or None, date=proposal.date or ""
+    )
+    list_notes = [
+        "cards with dates: these selectors find the same articles as the pattern",
+        f"or, less tied to the layout but without reliable dates: {pattern}",
+    ]
+    return sourcetoml.source_toml(replace(source, list=rules), notes=notes, list_notes=list_notes)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -397,7 +390,3 @@ def _date_node(card: LexborNode) -> str:
         if node.attributes.get("datetime") or parse_vn_date(node.text()) is not None:
             return _signature(node) or (node.tag or "")
     return ""
-
-
-def _toml_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')

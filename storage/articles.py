@@ -1,5 +1,5 @@
 """Articles: storing what the poller found (one transaction that also fans it out to the
-outbox) and reading the newest ones back."""
+outbox), reading the newest ones back, and the console's archive and article pages."""
 
 from __future__ import annotations
 
@@ -10,9 +10,23 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.base import ARTICLE_COLS, A, StoreBase, row_to_article
-from storage.records import NewArticle, SaveResult, StoredArticle
+from storage.records import (
+    ArticleDetail,
+    DeliveryStatus,
+    NewArticle,
+    SaveResult,
+    StoredArticle,
+    SubscriptionKind,
+)
 from storage.search import search_index
-from storage.tables import ARTICLE_KEYWORD_T, ARTICLE_T, ARTICLE_TOPIC_T, CHAT_T, SUBSCRIPTION_T
+from storage.tables import (
+    ARTICLE_KEYWORD_T,
+    ARTICLE_T,
+    ARTICLE_TOPIC_T,
+    CHAT_T,
+    DELIVERY_T,
+    SUBSCRIPTION_T,
+)
 
 
 class ArticlesMixin(StoreBase):
@@ -105,12 +119,12 @@ class ArticlesMixin(StoreBase):
         ak = ARTICLE_KEYWORD_T
         by_topic = (
             select(s.c.chat_id, at.c.article_id, s.c.thread_id)
-            .join(at, and_(s.c.kind == "topic", s.c.key == at.c.topic))
+            .join(at, and_(s.c.kind == SubscriptionKind.TOPIC, s.c.key == at.c.topic))
             .where(at.c.article_id.in_(list(article_ids)))
         )
         by_keyword = (
             select(s.c.chat_id, ak.c.article_id, s.c.thread_id)
-            .join(ak, and_(s.c.kind == "keyword", s.c.key == ak.c.keyword))
+            .join(ak, and_(s.c.kind == SubscriptionKind.KEYWORD, s.c.key == ak.c.keyword))
             .where(ak.c.article_id.in_(list(article_ids)))
         )
         pairs = by_topic.union_all(by_keyword).subquery()
@@ -121,7 +135,7 @@ class ArticlesMixin(StoreBase):
             select(mute.c.id)
             .join(muted_kw, muted_kw.c.keyword == mute.c.key)
             .where(
-                mute.c.kind == "mute",
+                mute.c.kind == SubscriptionKind.MUTE,
                 mute.c.chat_id == pairs.c.chat_id,
                 muted_kw.c.article_id == pairs.c.article_id,
             )
@@ -159,3 +173,40 @@ class ArticlesMixin(StoreBase):
             return int(
                 (await conn.execute(select(func.count()).select_from(ARTICLE_T))).scalar() or 0
             )
+
+    # -- the console's archive -------------------------------------------------------------
+
+    async def articles_by_source(self) -> dict[str, int]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(A.source_id, func.count()).group_by(A.source_id))
+            return {r[0]: int(r[1]) for r in rows}
+
+    async def articles_since(self, since: datetime) -> int:
+        async with self.engine.connect() as conn:
+            q = select(func.count()).select_from(ARTICLE_T).where(A.first_seen_at >= since)
+            return int((await conn.execute(q)).scalar() or 0)
+
+    async def archive(self, limit: int = 50, offset: int = 0) -> list[StoredArticle]:
+        """Newest articles first, a page at a time."""
+        q = select(*ARTICLE_COLS).order_by(A.sort_at.desc(), A.id.desc()).limit(limit)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(q.offset(offset))).all()
+        return [row_to_article(r) for r in rows]
+
+    async def article_detail(self, article_id: int) -> ArticleDetail | None:
+        """The article with its body and the number of chats it was sent to, or None."""
+        d = DELIVERY_T
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(*ARTICLE_COLS, A.body).where(A.id == article_id))
+            ).first()
+            if row is None:
+                return None
+            sent = (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(d)
+                    .where(d.c.article_id == article_id, d.c.status == DeliveryStatus.SENT)
+                )
+            ).scalar()
+        return ArticleDetail(row_to_article(row), row.body, int(sent or 0))

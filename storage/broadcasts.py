@@ -1,17 +1,27 @@
-"""Broadcasts composed in the web console: scheduled rows, queued into the outbox exactly
-once when due (whichever instance gets there first), to everyone, some topics or some
-channels; and the history of every broadcast with its delivery counts."""
+"""Messages (broadcasts and alerts): the one way to queue a message to its targets, the
+scheduled broadcasts of the web console (queued exactly once when due, whichever instance
+gets there first), and the one way to count a broadcast's deliveries, which the chat's
+progress and the console's history both read."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.base import StoreBase
-from storage.records import BroadcastRecord, DeliveryStatus, ScheduledBroadcast
+from storage.records import (
+    UNFINISHED,
+    BroadcastProgress,
+    BroadcastRecord,
+    CancelReason,
+    DeliveryStatus,
+    ScheduledBroadcast,
+    SubscriptionKind,
+)
 from storage.tables import (
     CHAT_T,
     DELIVERY_T,
@@ -24,7 +34,78 @@ TARGETS = ("all", "topics", "channels")
 
 
 class BroadcastsMixin(StoreBase):
-    """Rows of ``scheduled_broadcasts``; broadcast messages and their deliveries."""
+    """Rows of ``messages`` and ``scheduled_broadcasts``; the counts of a message's deliveries.
+    A new way to queue a message or to count one goes here, nowhere else."""
+
+    async def enqueue_message(
+        self,
+        kind: str,
+        text: str,
+        now: datetime,
+        *,
+        target: str = "all",
+        values: Sequence[str] = (),
+        chats: Sequence[tuple[str, str]] | None = None,
+        created_by: str | None = None,
+    ) -> tuple[int, int]:
+        """Queue a broadcast or alert; returns (message id, deliveries queued). It goes to the
+        given (channel, chat id) pairs when ``chats`` is given (active chats, paused or not),
+        else to the active chats not paused: all of them, the subscribers of the topics in
+        ``values`` (``target="topics"``) or the chats of the channels in ``values``
+        (``target="channels"``)."""
+        async with self.engine.begin() as conn:
+            return await self._enqueue(
+                conn, kind, text, now, target, values, chats=chats, created_by=created_by
+            )
+
+    async def _enqueue(
+        self,
+        conn: AsyncConnection,
+        kind: str,
+        text: str,
+        now: datetime,
+        target: str,
+        values: Sequence[str],
+        *,
+        chats: Sequence[tuple[str, str]] | None,
+        created_by: str | None,
+    ) -> tuple[int, int]:
+        """:meth:`enqueue_message` inside the caller's transaction."""
+        if target not in TARGETS:
+            raise ValueError(f"unknown broadcast target {target!r}")
+        m = MESSAGE_T
+        c = CHAT_T
+        s = SUBSCRIPTION_T
+        topic = values[0] if target == "topics" and len(values) == 1 else None
+        message_id = int(
+            (
+                await conn.execute(
+                    m.insert()
+                    .values(
+                        kind=kind, text=text, topic=topic, created_by=created_by, created_at=now
+                    )
+                    .returning(m.c.id)
+                )
+            ).scalar_one()
+        )
+        chosen = select(c.c.id.label("chat_id")).where(c.c.active.is_(True))
+        if chats is not None:
+            if not chats:
+                return message_id, 0
+            pairs = (and_(c.c.channel == ch, c.c.chat_id == cid) for ch, cid in chats)
+            chosen = chosen.where(or_(*pairs))
+        else:
+            chosen = chosen.where(c.c.paused.is_(False))
+            if target == "topics":
+                subscribers = select(s.c.chat_id).where(
+                    s.c.kind == SubscriptionKind.TOPIC, s.c.key.in_(values)
+                )
+                chosen = chosen.where(c.c.id.in_(subscribers))
+            elif target == "channels":
+                chosen = chosen.where(c.c.channel.in_(values))
+        sub = chosen.subquery()
+        targets = select(sub.c.chat_id, literal(message_id).label("message_id"))
+        return message_id, await self._queue_pending(conn, targets, "message_id", now)
 
     async def schedule_broadcast(
         self,
@@ -92,7 +173,16 @@ class BroadcastsMixin(StoreBase):
                 ).first()
                 if row is None:
                     continue  # another instance took it
-                message_id, count = await self._queue_broadcast(conn, row, now)
+                message_id, count = await self._enqueue(
+                    conn,
+                    "broadcast",
+                    row.text,
+                    now,
+                    row.target,
+                    row.target_values.split(),
+                    chats=None,
+                    created_by=row.created_by,
+                )
                 await conn.execute(
                     update(b)
                     .where(b.c.id == broadcast_id)
@@ -100,34 +190,6 @@ class BroadcastsMixin(StoreBase):
                 )
             done.append((broadcast_id, message_id, count))
         return done
-
-    async def _queue_broadcast(self, conn: Any, row: Any, now: datetime) -> tuple[int, int]:
-        m = MESSAGE_T
-        c = CHAT_T
-        s = SUBSCRIPTION_T
-        values = row.target_values.split()
-        message_id = (
-            await conn.execute(
-                m.insert()
-                .values(
-                    kind="broadcast",
-                    text=row.text,
-                    topic=values[0] if row.target == "topics" and len(values) == 1 else None,
-                    created_by=row.created_by,
-                    created_at=now,
-                )
-                .returning(m.c.id)
-            )
-        ).scalar_one()
-        target = select(c.c.id.label("chat_id")).where(c.c.active.is_(True), c.c.paused.is_(False))
-        if row.target == "topics":
-            subscribers = select(s.c.chat_id).where(s.c.kind == "topic", s.c.key.in_(values))
-            target = target.where(c.c.id.in_(subscribers))
-        elif row.target == "channels":
-            target = target.where(c.c.channel.in_(values))
-        sub = target.subquery()
-        targets = select(sub.c.chat_id, literal(message_id).label("message_id"))
-        return int(message_id), await self._queue_pending(conn, targets, "message_id", now)
 
     async def scheduled_broadcasts(self, limit: int = 50) -> list[ScheduledBroadcast]:
         b = SCHEDULED_BROADCAST_T
@@ -149,46 +211,59 @@ class BroadcastsMixin(StoreBase):
                 for r in rows
             ]
 
+    async def broadcast_progress(self, message_id: int) -> BroadcastProgress:
+        """The counts of one message's deliveries (see :meth:`broadcast_counts`)."""
+        return (await self.broadcast_counts([message_id]))[message_id]
+
+    async def broadcast_counts(self, message_ids: Iterable[int]) -> dict[int, BroadcastProgress]:
+        """The counts of each message's deliveries by outcome, by message id (every id given,
+        zeros for one with no delivery). Deliveries cancelled because their chat became
+        unreachable count as unreachable, by ``cancel_reason``."""
+        ids = list(message_ids)
+        d = DELIVERY_T
+        q = (
+            select(d.c.message_id, d.c.status, d.c.cancel_reason, func.count())
+            .where(d.c.message_id.in_(ids))
+            .group_by(d.c.message_id, d.c.status, d.c.cancel_reason)
+        )
+        counts = {i: dict.fromkeys(_OUTCOMES, 0) for i in ids}
+        if ids:
+            async with self.engine.connect() as conn:
+                for message_id, status, reason, n in await conn.execute(q):
+                    counts[message_id][_outcome(status, reason)] += n
+        return {i: BroadcastProgress(total=sum(c.values()), **c) for i, c in counts.items()}
+
     async def broadcast_history(self, limit: int = 50) -> list[BroadcastRecord]:
         """The newest broadcasts (console and ``/broadcast``) with their delivery counts."""
         m = MESSAGE_T
-        d = DELIVERY_T
-        recent = (
+        q = (
             select(m.c.id, m.c.text, m.c.created_by, m.c.created_at)
             .where(m.c.kind == "broadcast")
             .order_by(m.c.id.desc())
             .limit(limit)
-            .subquery()
-        )
-
-        def count(*statuses: str) -> Any:
-            return func.coalesce(func.sum(case((d.c.status.in_(statuses), 1), else_=0)), 0)
-
-        q = (
-            select(
-                recent,
-                func.count(d.c.id).label("total"),
-                count(DeliveryStatus.SENT).label("sent"),
-                count(DeliveryStatus.FAILED, DeliveryStatus.CANCELLED).label("failed"),
-                count(DeliveryStatus.UNREACHABLE).label("unreachable"),
-                count(DeliveryStatus.PENDING, DeliveryStatus.SENDING).label("pending"),
-            )
-            .select_from(recent.outerjoin(d, d.c.message_id == recent.c.id))
-            .group_by(recent.c.id, recent.c.text, recent.c.created_by, recent.c.created_at)
-            .order_by(recent.c.id.desc())
         )
         async with self.engine.connect() as conn:
-            return [
-                BroadcastRecord(
-                    message_id=r.id,
-                    text=r.text,
-                    created_by=r.created_by or "",
-                    created_at=r.created_at,
-                    total=int(r.total),
-                    sent=int(r.sent),
-                    failed=int(r.failed),
-                    unreachable=int(r.unreachable),
-                    pending=int(r.pending),
-                )
-                for r in await conn.execute(q)
-            ]
+            rows = (await conn.execute(q)).all()
+        counts = await self.broadcast_counts(r.id for r in rows)
+        return [
+            BroadcastRecord(
+                message_id=r.id,
+                text=r.text,
+                created_by=r.created_by or "",
+                created_at=r.created_at,
+                counts=counts[r.id],
+            )
+            for r in rows
+        ]
+
+
+_OUTCOMES = ("sent", "failed", "unreachable", "cancelled", "pending")
+
+
+def _outcome(status: str, cancel_reason: Any) -> str:
+    """The field of :class:`BroadcastProgress` a delivery counts under."""
+    if status in UNFINISHED:
+        return "pending"
+    if status == DeliveryStatus.UNREACHABLE or cancel_reason == CancelReason.UNREACHABLE:
+        return "unreachable"
+    return str(status)

@@ -1,4 +1,6 @@
-"""Chats and their subscriptions, and their backup (export/import as plain JSON-able data)."""
+"""Chats and their subscriptions: where their pushes go (backfills on subscribe, forum topics,
+the Telegram channels admins registered), the console's chat list, and their backup
+(export/import as plain JSON-able data). Mutes are plain subscriptions (kind "mute")."""
 
 from __future__ import annotations
 
@@ -6,15 +8,24 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from storage.base import StoreBase, row_to_chat
-from storage.records import Chat, Subscription
-from storage.tables import CHAT_T, SUBSCRIPTION_T
+from storage.records import (
+    UNFINISHED,
+    Chat,
+    ChatListing,
+    ChatPage,
+    ImportResult,
+    Subscription,
+    SubscriptionKind,
+)
+from storage.tables import CHAT_BACKFILL_T, CHAT_T, DELIVERY_T, SUBSCRIPTION_T
 
 
 class ChatsMixin(StoreBase):
-    """Rows of ``chats`` and ``subscriptions``."""
+    """Rows of ``chats``, ``subscriptions`` and ``chat_backfills``, and the thread of the
+    deliveries waiting for a chat."""
 
     async def upsert_chat(
         self,
@@ -102,7 +113,7 @@ class ChatsMixin(StoreBase):
     async def subscribe(
         self,
         chat: Chat,
-        kind: str,
+        kind: SubscriptionKind,
         value: str,
         key: str,
         now: datetime,
@@ -139,7 +150,7 @@ class ChatsMixin(StoreBase):
                 )
         return added
 
-    async def unsubscribe(self, chat: Chat, kind: str | None, key: str | None) -> int:
+    async def unsubscribe(self, chat: Chat, kind: SubscriptionKind | None, key: str | None) -> int:
         """Remove one subscription (or, with ``kind=None``, all of them); return how many."""
         s = SUBSCRIPTION_T
         q = delete(s).where(s.c.chat_id == chat.id)
@@ -157,7 +168,9 @@ class ChatsMixin(StoreBase):
                 .where(s.c.chat_id == chat.id)
                 .order_by(s.c.kind.desc(), s.c.id)
             )
-            return [Subscription(r.kind, r.value, r.key, r.thread_id) for r in rows]
+            return [
+                Subscription(SubscriptionKind(r.kind), r.value, r.key, r.thread_id) for r in rows
+            ]
 
     async def keyword_keys(self) -> list[str]:
         """Distinct keyword match keys followed (or muted) by at least one active chat."""
@@ -166,11 +179,132 @@ class ChatsMixin(StoreBase):
         q = (
             select(s.c.key)
             .join(c, c.c.id == s.c.chat_id)
-            .where(s.c.kind.in_(("keyword", "mute")), c.c.active.is_(True))
+            .where(
+                s.c.kind.in_((SubscriptionKind.KEYWORD, SubscriptionKind.MUTE)),
+                c.c.active.is_(True),
+            )
             .distinct()
         )
         async with self.engine.connect() as conn:
             return [r[0] for r in await conn.execute(q)]
+
+    # -- where pushes go: backfills, forum topics, registered channels --------------------
+
+    async def mark_backfilled(self, chat: Chat, topic: str, now: datetime) -> bool:
+        """Record that ``chat`` got the latest articles of ``topic``; False if it already had."""
+        b = CHAT_BACKFILL_T
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                self._insert(b)
+                .values(chat_id=chat.id, topic=topic, created_at=now)
+                .on_conflict_do_nothing(index_elements=["chat_id", "topic"])
+            )
+        return bool(result.rowcount)
+
+    async def unbind_thread(self, chat_pk: int, thread_id: str, now: datetime) -> int:
+        """A forum topic closed or vanished: its subscriptions and waiting deliveries move to
+        the General topic. Returns how many subscriptions were bound to it (0: done before)."""
+        s = SUBSCRIPTION_T
+        d = DELIVERY_T
+        async with self.engine.begin() as conn:
+            moved = await conn.execute(
+                update(s)
+                .where(s.c.chat_id == chat_pk, s.c.thread_id == thread_id)
+                .values(thread_id=None)
+            )
+            await conn.execute(
+                update(d)
+                .where(
+                    d.c.chat_id == chat_pk,
+                    d.c.thread_id == thread_id,
+                    d.c.status.in_(UNFINISHED),
+                )
+                .values(thread_id=None, updated_at=now)
+            )
+        return int(moved.rowcount or 0)
+
+    async def channels_added(self, channel: str, added_by: str | None = None) -> list[Chat]:
+        """Active broadcast channels on ``channel`` (those ``added_by`` registered, if given)."""
+        c = CHAT_T
+        q = select(c).where(c.c.channel == channel, c.c.kind == "channel", c.c.active.is_(True))
+        if added_by is not None:
+            q = q.where(c.c.added_by == added_by)
+        async with self.engine.connect() as conn:
+            return [row_to_chat(r) for r in await conn.execute(q.order_by(c.c.id))]
+
+    # -- the console's chat list -----------------------------------------------------------
+
+    async def active_chats_by_channel(self) -> dict[str, int]:
+        c = CHAT_T
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(c.c.channel, func.count())
+                .where(c.c.active.is_(True))
+                .group_by(c.c.channel)
+                .order_by(c.c.channel)
+            )
+            return {r[0]: int(r[1]) for r in rows}
+
+    async def list_chats(
+        self,
+        *,
+        query: str = "",
+        channel: str = "",
+        active: bool | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> ChatPage:
+        """A page of chats (newest first) matching the filters, and how many match."""
+        c = CHAT_T
+        s = SUBSCRIPTION_T
+        where: list[Any] = []
+        if query:
+            like = f"%{query.lower()}%"
+            where.append(or_(func.lower(c.c.title).like(like), c.c.chat_id.like(like)))
+        if channel:
+            where.append(c.c.channel == channel)
+        if active is not None:
+            where.append(c.c.active.is_(active))
+        async with self.engine.connect() as conn:
+            total = int(
+                (await conn.execute(select(func.count()).select_from(c).where(*where))).scalar()
+                or 0
+            )
+            rows = (
+                await conn.execute(
+                    select(c).where(*where).order_by(c.c.id.desc()).limit(limit).offset(offset)
+                )
+            ).all()
+            subs: dict[int, list[tuple[str, str]]] = {}
+            if rows:
+                for chat_pk, kind, value in await conn.execute(
+                    select(s.c.chat_id, s.c.kind, s.c.value)
+                    .where(s.c.chat_id.in_([r.id for r in rows]))
+                    .order_by(s.c.id)
+                ):
+                    subs.setdefault(chat_pk, []).append((kind, value))
+        out = []
+        for r in rows:
+            mine = subs.get(r.id, [])
+            out.append(
+                ChatListing(
+                    chat=row_to_chat(r),
+                    topics=tuple(v for k, v in mine if k == SubscriptionKind.TOPIC),
+                    keywords=tuple(v for k, v in mine if k == SubscriptionKind.KEYWORD),
+                    created_at=r.created_at,
+                )
+            )
+        return ChatPage(out, total)
+
+    async def set_chat_active(self, chat_pk: int, active: bool, now: datetime) -> bool:
+        c = CHAT_T
+        values: dict[str, Any] = {"active": active, "updated_at": now}
+        values["deactivated_reason"] = None if active else "deactivated by an admin"
+        if active:
+            values["unreachable_count"] = 0
+        async with self.engine.begin() as conn:
+            result = await conn.execute(update(c).where(c.c.id == chat_pk).values(**values))
+        return bool(result.rowcount)
 
     # -- backup: the chats and what they follow, as JSON-able data -----------------------
 
@@ -205,10 +339,8 @@ class ChatsMixin(StoreBase):
             for r in chats
         ]
 
-    async def import_chats(self, chats: Sequence[dict[str, Any]], now: datetime) -> tuple[int, int]:
-        """Create or update chats and add their subscriptions (idempotent).
-
-        Returns (chats, subscriptions added)."""
+    async def import_chats(self, chats: Sequence[dict[str, Any]], now: datetime) -> ImportResult:
+        """Create or update chats and add their subscriptions (idempotent)."""
         c = CHAT_T
         s = SUBSCRIPTION_T
         n_subs = 0
@@ -258,4 +390,4 @@ class ChatsMixin(StoreBase):
                         .on_conflict_do_nothing(index_elements=["chat_id", "kind", "key"])
                     )
                     n_subs += int(result.rowcount or 0)
-        return len(chats), n_subs
+        return ImportResult(len(chats), n_subs)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 
 from storage.base import StoreBase
+from storage.records import Usage
 from storage.tables import CHANNEL_USAGE_T, LEASE_T
 
 
@@ -70,8 +71,8 @@ class LeasesMixin(StoreBase):
                 ).scalar_one()
             )
 
-    async def usage(self, channel: str, month: str) -> tuple[int, int]:
-        """(messages sent, highest warning threshold already announced) in ``month``."""
+    async def usage(self, channel: str, month: str) -> Usage:
+        """Messages sent in ``month``, and the highest warning threshold already announced."""
         u = CHANNEL_USAGE_T
         async with self.engine.connect() as conn:
             r = (
@@ -79,7 +80,7 @@ class LeasesMixin(StoreBase):
                     select(u.c.sent, u.c.warned).where(u.c.channel == channel, u.c.month == month)
                 )
             ).first()
-        return (int(r.sent), int(r.warned)) if r else (0, 0)
+        return Usage(int(r.sent), int(r.warned)) if r else Usage(0, 0)
 
     async def mark_usage_warned(self, channel: str, month: str, percent: int) -> bool:
         """Record that ``percent`` was announced; False if it (or a higher one) already was."""

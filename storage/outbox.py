@@ -1,6 +1,6 @@
-"""The outbox: queueing deliveries (broadcasts and alerts; articles are queued by
-``save_articles``), claiming them for a sender, recording each outcome, and following a chat
-that moved. Every status written or compared here is a :class:`DeliveryStatus`."""
+"""The outbox: claiming deliveries for a sender, recording each outcome, and following a chat
+that moved (messages are queued by :mod:`storage.broadcasts`, articles by
+``save_articles``). Every status written or compared here is a :class:`DeliveryStatus`."""
 
 from __future__ import annotations
 
@@ -8,63 +8,20 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, literal, or_, select, update
+from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.base import ARTICLE_COLS, RELEASE_CLAIM, A, StoreBase, row_to_article, row_to_chat
-from storage.records import UNFINISHED, BroadcastProgress, Chat, DeliveryJob, DeliveryStatus
+from storage.records import UNFINISHED, CancelReason, Chat, DeliveryJob, DeliveryStatus
 from storage.tables import ARTICLE_T, CHAT_T, DELIVERY_T, MESSAGE_T, SUBSCRIPTION_T
 
-#: ``last_error`` of the deliveries cancelled because their chat became unreachable
+#: ``last_error`` of the deliveries cancelled because their chat became unreachable (for
+#: people: ``cancel_reason`` is what the counts read)
 CHAT_UNREACHABLE = "chat unreachable: "
 
 
 class OutboxMixin(StoreBase):
-    """Rows of ``messages`` and ``deliveries``."""
-
-    async def enqueue_message(
-        self,
-        kind: str,
-        text: str,
-        now: datetime,
-        *,
-        chats: Sequence[tuple[str, str]] | None = None,
-        topic: str | None = None,
-        created_by: str | None = None,
-    ) -> tuple[int, int]:
-        """Queue a broadcast or alert to the given (channel, chat_id) pairs, a topic's
-        subscribers, or (neither given) every active chat. Returns (message id, deliveries).
-        """
-        m = MESSAGE_T
-        c = CHAT_T
-        s = SUBSCRIPTION_T
-        async with self.engine.begin() as conn:
-            message_id = (
-                await conn.execute(
-                    m.insert()
-                    .values(
-                        kind=kind, text=text, topic=topic, created_by=created_by, created_at=now
-                    )
-                    .returning(m.c.id)
-                )
-            ).scalar_one()
-            target = select(c.c.id.label("chat_id")).where(c.c.active.is_(True))
-            if chats is not None:
-                if not chats:
-                    return message_id, 0
-                target = target.where(
-                    or_(*(and_(c.c.channel == ch, c.c.chat_id == cid) for ch, cid in chats))
-                )
-            elif topic is not None:
-                target = target.where(
-                    c.c.paused.is_(False),
-                    c.c.id.in_(select(s.c.chat_id).where(s.c.kind == "topic", s.c.key == topic)),
-                )
-            else:
-                target = target.where(c.c.paused.is_(False))
-            sub = target.subquery()
-            targets = select(sub.c.chat_id, literal(message_id).label("message_id"))
-            return message_id, await self._queue_pending(conn, targets, "message_id", now)
+    """Rows of ``deliveries``."""
 
     async def requeue_expired(self, now: datetime, *, lease_seconds: float = 60.0) -> int:
         """Deliveries left 'sending' longer than the lease (their worker crashed) become due.
@@ -115,96 +72,14 @@ class OutboxMixin(StoreBase):
         it and are due too come along (one grouped message). The claim is a conditional
         UPDATE, so two workers racing for a row never both get it.
         """
-        d = DELIVERY_T
-        c = CHAT_T
-        older = d.alias("older")
-        # Order is kept within a class: articles after articles, messages (broadcasts,
-        # alerts) after messages. An article held for a digest or quiet hours must not hold
-        # up an announcement, and the rate limiter still spaces two sends to one chat.
-        same_class = (older.c.article_id.is_(None)) == (d.c.article_id.is_(None))
-        earlier_unfinished = (
-            select(older.c.id)
-            .where(
-                older.c.chat_id == d.c.chat_id,
-                older.c.status.in_(UNFINISHED),
-                older.c.id < d.c.id,
-                same_class,
-            )
-            .exists()
-        )
-        heads_q = (
-            select(d.c.id, d.c.chat_id, d.c.article_id, d.c.thread_id)
-            .join(c, c.c.id == d.c.chat_id)
-            .where(
-                d.c.status == DeliveryStatus.PENDING,
-                d.c.next_attempt_at <= now,
-                c.c.channel == channel,
-                ~earlier_unfinished,
-            )
-            .order_by(d.c.id)
-            .limit(limit)
-        )
         async with self.engine.begin() as conn:
-            heads = (await conn.execute(heads_q)).all()
+            heads = (await conn.execute(_due_heads(channel, now, limit))).all()
             if not heads:
                 return []
             groups: dict[int, list[int]] = {h.id: [h.id] for h in heads}
             if group_max > 1:
-                article_head = {h.chat_id: h.id for h in heads if h.article_id is not None}
-                head_thread = {h.chat_id: h.thread_id for h in heads if h.article_id is not None}
-                grouped = list(article_head)
-                for i in range(0, len(grouped), 500):
-                    chunk = grouped[i : i + 500]
-                    following = await conn.execute(
-                        select(
-                            d.c.id,
-                            d.c.chat_id,
-                            d.c.article_id,
-                            d.c.next_attempt_at,
-                            d.c.thread_id,
-                        )
-                        .where(
-                            d.c.chat_id.in_(chunk),
-                            d.c.status == DeliveryStatus.PENDING,
-                            d.c.article_id.is_not(None),
-                        )
-                        .order_by(d.c.chat_id, d.c.id)
-                    )
-                    stopped: set[int] = set()
-                    for r in following:
-                        ids = groups[article_head[r.chat_id]]
-                        if r.id <= ids[0] or r.chat_id in stopped:
-                            continue
-                        # Only a run of due articles joins the head: the order stays intact.
-                        # ... and only into the same forum topic.
-                        if (
-                            r.next_attempt_at > now
-                            or len(ids) >= group_max
-                            or r.thread_id != head_thread[r.chat_id]
-                        ):
-                            stopped.add(r.chat_id)
-                            continue
-                        ids.append(r.id)
-            wanted = [i for ids in groups.values() for i in ids]
-            claimed: set[int] = set()
-            for i in range(0, len(wanted), 500):
-                claimed.update(
-                    r[0]
-                    for r in await conn.execute(
-                        update(d)
-                        .where(
-                            d.c.id.in_(wanted[i : i + 500]), d.c.status == DeliveryStatus.PENDING
-                        )
-                        .values(
-                            status=DeliveryStatus.SENDING,
-                            attempts=d.c.attempts + 1,
-                            updated_at=now,
-                            claimed_by=owner,
-                            claimed_at=now,
-                        )
-                        .returning(d.c.id)
-                    )
-                )
+                await _group_following(conn, heads, groups, now, group_max)
+            claimed = await _claim(conn, [i for ids in groups.values() for i in ids], owner, now)
             if not claimed:
                 return []
             jobs_ids = [tuple(i for i in ids if i in claimed) for ids in groups.values()]
@@ -370,6 +245,7 @@ class OutboxMixin(StoreBase):
                 .where(d.c.chat_id == chat_pk, d.c.status == DeliveryStatus.PENDING)
                 .values(
                     status=DeliveryStatus.CANCELLED,
+                    cancel_reason=CancelReason.UNREACHABLE,
                     last_error=CHAT_UNREACHABLE + reason[:900],
                     updated_at=now,
                 )
@@ -385,19 +261,9 @@ class OutboxMixin(StoreBase):
         subscriptions and pending deliveries are merged into it and the old row is retired.
         """
         c = CHAT_T
-        s = SUBSCRIPTION_T
-        d = DELIVERY_T
         async with self.engine.begin() as conn:
-            old = (
-                await conn.execute(
-                    select(c).where(c.c.channel == channel, c.c.chat_id == old_chat_id)
-                )
-            ).first()
-            new = (
-                await conn.execute(
-                    select(c).where(c.c.channel == channel, c.c.chat_id == new_chat_id)
-                )
-            ).first()
+            old = await _chat_row(conn, channel, old_chat_id)
+            new = await _chat_row(conn, channel, new_chat_id)
             if old is None:
                 return row_to_chat(new) if new else None
             if new is None:
@@ -405,54 +271,7 @@ class OutboxMixin(StoreBase):
                     update(c).where(c.c.id == old.id).values(chat_id=new_chat_id, updated_at=now)
                 )
             else:
-                subs = (
-                    await conn.execute(
-                        select(s.c.kind, s.c.value, s.c.key).where(s.c.chat_id == old.id)
-                    )
-                ).all()
-                if subs:
-                    await conn.execute(
-                        self._insert(s).on_conflict_do_nothing(),
-                        [
-                            {
-                                "chat_id": new.id,
-                                "kind": r.kind,
-                                "value": r.value,
-                                "key": r.key,
-                                "created_at": now,
-                            }
-                            for r in subs
-                        ],
-                    )
-                pending = (
-                    await conn.execute(
-                        select(d.c.id, d.c.article_id, d.c.message_id).where(
-                            d.c.chat_id == old.id, d.c.status.in_(UNFINISHED)
-                        )
-                    )
-                ).all()
-                for r in pending:
-                    clash = select(d.c.id).where(
-                        d.c.chat_id == new.id,
-                        d.c.article_id == r.article_id
-                        if r.article_id is not None
-                        else d.c.message_id == r.message_id,
-                    )
-                    if (await conn.execute(clash)).first() is None:
-                        await conn.execute(
-                            update(d).where(d.c.id == r.id).values(chat_id=new.id, updated_at=now)
-                        )
-                    else:
-                        await conn.execute(
-                            update(d)
-                            .where(d.c.id == r.id)
-                            .values(
-                                status=DeliveryStatus.CANCELLED,
-                                last_error="chat migrated",
-                                updated_at=now,
-                            )
-                        )
-                await conn.execute(delete(s).where(s.c.chat_id == old.id))
+                await self._merge_chat(conn, old.id, new.id, now)
                 await conn.execute(
                     update(c)
                     .where(c.c.id == old.id)
@@ -462,34 +281,169 @@ class OutboxMixin(StoreBase):
                         updated_at=now,
                     )
                 )
-            r = (
-                await conn.execute(
-                    select(c).where(c.c.channel == channel, c.c.chat_id == new_chat_id)
-                )
-            ).one()
+            r = await _chat_row(conn, channel, new_chat_id)
         return row_to_chat(r)
 
-    async def broadcast_progress(self, message_id: int) -> BroadcastProgress:
-        """Counts of a broadcast's deliveries by outcome. Unreachable counts the deliveries to
-        chats found unreachable, and those cancelled because their chat had become so."""
+    async def _merge_chat(
+        self, conn: AsyncConnection, old_pk: int, new_pk: int, now: datetime
+    ) -> None:
+        """The old chat's subscriptions are added to the new one's and its unfinished
+        deliveries move there, except those the new chat has already (they are cancelled)."""
+        s = SUBSCRIPTION_T
         d = DELIVERY_T
-        cancelled_unreachable = and_(
-            d.c.status == DeliveryStatus.CANCELLED, d.c.last_error.like(CHAT_UNREACHABLE + "%")
-        ).label("cancelled_unreachable")
-        q = (
-            select(d.c.status, cancelled_unreachable, func.count())
-            .where(d.c.message_id == message_id)
-            .group_by(d.c.status, "cancelled_unreachable")
+        subs = (
+            await conn.execute(select(s.c.kind, s.c.value, s.c.key).where(s.c.chat_id == old_pk))
+        ).all()
+        if subs:
+            await conn.execute(
+                self._insert(s).on_conflict_do_nothing(),
+                [
+                    {
+                        "chat_id": new_pk,
+                        "kind": r.kind,
+                        "value": r.value,
+                        "key": r.key,
+                        "created_at": now,
+                    }
+                    for r in subs
+                ],
+            )
+        pending = (
+            await conn.execute(
+                select(d.c.id, d.c.article_id, d.c.message_id).where(
+                    d.c.chat_id == old_pk, d.c.status.in_(UNFINISHED)
+                )
+            )
+        ).all()
+        for r in pending:
+            clash = select(d.c.id).where(
+                d.c.chat_id == new_pk,
+                d.c.article_id == r.article_id
+                if r.article_id is not None
+                else d.c.message_id == r.message_id,
+            )
+            if (await conn.execute(clash)).first() is None:
+                await conn.execute(
+                    update(d).where(d.c.id == r.id).values(chat_id=new_pk, updated_at=now)
+                )
+            else:
+                await conn.execute(
+                    update(d)
+                    .where(d.c.id == r.id)
+                    .values(
+                        status=DeliveryStatus.CANCELLED,
+                        cancel_reason=CancelReason.MIGRATED,
+                        last_error="chat migrated",
+                        updated_at=now,
+                    )
+                )
+        await conn.execute(delete(s).where(s.c.chat_id == old_pk))
+
+
+def _due_heads(channel: str, now: datetime, limit: int) -> Select[Any]:
+    """The due deliveries of ``channel`` that head their chat's queue, oldest first: no
+    earlier delivery of the same class (articles, or messages) is unfinished."""
+    d = DELIVERY_T
+    c = CHAT_T
+    older = d.alias("older")
+    # Order is kept within a class: articles after articles, messages (broadcasts,
+    # alerts) after messages. An article held for a digest or quiet hours must not hold
+    # up an announcement, and the rate limiter still spaces two sends to one chat.
+    same_class = (older.c.article_id.is_(None)) == (d.c.article_id.is_(None))
+    earlier_unfinished = (
+        select(older.c.id)
+        .where(
+            older.c.chat_id == d.c.chat_id,
+            older.c.status.in_(UNFINISHED),
+            older.c.id < d.c.id,
+            same_class,
         )
-        counts = dict.fromkeys(("sent", "failed", "unreachable", "cancelled", "pending"), 0)
-        total = 0
-        async with self.engine.connect() as conn:
-            for status, is_cancelled_unreachable, n in await conn.execute(q):
-                total += n
-                if status in UNFINISHED:
-                    counts["pending"] += n
-                elif status == DeliveryStatus.UNREACHABLE or is_cancelled_unreachable:
-                    counts["unreachable"] += n
-                else:
-                    counts[status] += n
-        return BroadcastProgress(total=total, **counts)
+        .exists()
+    )
+    return (
+        select(d.c.id, d.c.chat_id, d.c.article_id, d.c.thread_id)
+        .join(c, c.c.id == d.c.chat_id)
+        .where(
+            d.c.status == DeliveryStatus.PENDING,
+            d.c.next_attempt_at <= now,
+            c.c.channel == channel,
+            ~earlier_unfinished,
+        )
+        .order_by(d.c.id)
+        .limit(limit)
+    )
+
+
+async def _group_following(
+    conn: AsyncConnection,
+    heads: Sequence[Any],
+    groups: dict[int, list[int]],
+    now: datetime,
+    group_max: int,
+) -> None:
+    """Add to each article head's group (``groups[head id]``) the run of article deliveries
+    that follow it, due too and into the same forum topic, up to ``group_max`` in all."""
+    d = DELIVERY_T
+    article_head = {h.chat_id: h.id for h in heads if h.article_id is not None}
+    head_thread = {h.chat_id: h.thread_id for h in heads if h.article_id is not None}
+    grouped = list(article_head)
+    for i in range(0, len(grouped), 500):
+        chunk = grouped[i : i + 500]
+        following = await conn.execute(
+            select(d.c.id, d.c.chat_id, d.c.article_id, d.c.next_attempt_at, d.c.thread_id)
+            .where(
+                d.c.chat_id.in_(chunk),
+                d.c.status == DeliveryStatus.PENDING,
+                d.c.article_id.is_not(None),
+            )
+            .order_by(d.c.chat_id, d.c.id)
+        )
+        stopped: set[int] = set()
+        for r in following:
+            ids = groups[article_head[r.chat_id]]
+            if r.id <= ids[0] or r.chat_id in stopped:
+                continue
+            # Only a run of due articles joins the head: the order stays intact.
+            # ... and only into the same forum topic.
+            if (
+                r.next_attempt_at > now
+                or len(ids) >= group_max
+                or r.thread_id != head_thread[r.chat_id]
+            ):
+                stopped.add(r.chat_id)
+                continue
+            ids.append(r.id)
+
+
+async def _claim(
+    conn: AsyncConnection, wanted: Sequence[int], owner: str, now: datetime
+) -> set[int]:
+    """Claim those of ``wanted`` still pending for ``owner``: a conditional UPDATE, so two
+    workers racing for a row never both get it. Returns the ids claimed."""
+    d = DELIVERY_T
+    claimed: set[int] = set()
+    for i in range(0, len(wanted), 500):
+        claimed.update(
+            r[0]
+            for r in await conn.execute(
+                update(d)
+                .where(d.c.id.in_(wanted[i : i + 500]), d.c.status == DeliveryStatus.PENDING)
+                .values(
+                    status=DeliveryStatus.SENDING,
+                    attempts=d.c.attempts + 1,
+                    updated_at=now,
+                    claimed_by=owner,
+                    claimed_at=now,
+                )
+                .returning(d.c.id)
+            )
+        )
+    return claimed
+
+
+async def _chat_row(conn: AsyncConnection, channel: str, chat_id: str) -> Any:
+    """The ``chats`` row of (``channel``, ``chat_id``), or None."""
+    c = CHAT_T
+    return (
+        await conn.execute(select(c).where(c.c.channel == channel, c.c.chat_id == chat_id))
+    ).first()

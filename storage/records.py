@@ -1,4 +1,5 @@
-"""What the store returns: frozen dataclasses, the delivery statuses and the errors.
+"""What the store returns: frozen dataclasses, the delivery statuses, the subscription kinds
+and the errors.
 
 Plain values with no SQLAlchemy in sight, so any layer above storage may hold them.
 
@@ -28,6 +29,21 @@ class DeliveryStatus(StrEnum):
 
 #: not finished yet: still waiting or in flight
 UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+
+
+class CancelReason(StrEnum):
+    """Why a delivery was cancelled. Stored as its value in ``deliveries.cancel_reason``."""
+
+    UNREACHABLE = "unreachable"  # its chat was deactivated for being unreachable
+    MIGRATED = "migrated"  # its chat moved and the new chat already had this message
+
+
+class SubscriptionKind(StrEnum):
+    """What a subscription follows. Stored as its value in ``subscriptions.kind``."""
+
+    TOPIC = "topic"  # a configured topic, by slug
+    KEYWORD = "keyword"  # a keyword, by match key
+    MUTE = "mute"  # a keyword whose articles are never pushed to the chat
 
 
 class StoreError(Exception):
@@ -101,6 +117,15 @@ class StoredArticle:
 
 
 @dataclass(frozen=True)
+class ArticleDetail:
+    """One article as its console page shows it: with its body and how many chats got it."""
+
+    article: StoredArticle
+    body: str
+    sent_to: int
+
+
+@dataclass(frozen=True)
 class SaveResult:
     """What ``Store.save_articles`` did: ids of new articles and deliveries queued."""
 
@@ -127,10 +152,26 @@ class Chat:
 
 @dataclass(frozen=True)
 class Subscription:
-    kind: str  # "topic" | "keyword" | "mute"
+    kind: SubscriptionKind
     value: str
     key: str
     thread_id: str | None = None  # the forum topic its pushes go to
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What ``Store.import_chats`` did: chats created or updated, subscriptions added."""
+
+    chats: int
+    subscriptions: int
+
+
+@dataclass(frozen=True)
+class ChatPage:
+    """A page of the console's chat list, and how many chats match its filters in all."""
+
+    chats: list[ChatListing]
+    total: int
 
 
 @dataclass(frozen=True)
@@ -158,12 +199,44 @@ class DeliveryJob:
 
 @dataclass(frozen=True)
 class BroadcastProgress:
+    """A broadcast's deliveries counted by outcome, the one count the chat's progress and the
+    console's history both show. ``unreachable`` holds the deliveries to chats found
+    unreachable and those cancelled because their chat had become so; ``cancelled`` the
+    others that were cancelled (a chat merged away)."""
+
     total: int
     sent: int
     failed: int
     unreachable: int
     cancelled: int
     pending: int
+
+    @property
+    def done(self) -> int:
+        """Deliveries finished, one way or another."""
+        return self.total - self.pending
+
+    @property
+    def undelivered(self) -> int:
+        """Failed for good or cancelled: what both screens show as failed."""
+        return self.failed + self.cancelled
+
+
+@dataclass(frozen=True)
+class OutboxCounts:
+    """The outbox gauges of ``/metrics``: (channel, status, rows) for every row, and
+    (channel, rows due now)."""
+
+    by_status: list[tuple[str, str, int]]
+    due: list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Messages a channel sent in one month, and the highest warning percentage announced."""
+
+    sent: int
+    warned: int
 
 
 @dataclass(frozen=True)
@@ -191,6 +264,23 @@ class WebSession:
     created_at: datetime
     expires_at: datetime
     last_seen_at: datetime
+
+
+@dataclass(frozen=True)
+class LinkUse:
+    """What using a sign-in link gave: its state ("valid", "used", "expired", "unknown") and,
+    when valid, the admin it signs in."""
+
+    state: str
+    admin: str | None
+
+
+@dataclass(frozen=True)
+class PausedSource:
+    """A source an admin paused in the console: who, and when."""
+
+    paused_by: str
+    paused_at: datetime
 
 
 @dataclass(frozen=True)
@@ -223,11 +313,7 @@ class BroadcastRecord:
     text: str
     created_by: str
     created_at: datetime
-    total: int
-    sent: int
-    failed: int
-    unreachable: int
-    pending: int
+    counts: BroadcastProgress
 
 
 @dataclass(frozen=True)

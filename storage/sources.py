@@ -1,4 +1,5 @@
-"""Sources: the configured feeds and their poll state (validators, failure streak, alerts)."""
+"""Sources: the configured feeds, their poll state (validators, failure streak, alerts), and
+the ones an admin paused in the console."""
 
 from __future__ import annotations
 
@@ -6,15 +7,16 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from storage.base import StoreBase, row_to_state
-from storage.records import SourceState
-from storage.tables import SOURCE_T
+from storage.records import PausedSource, SourceState
+from storage.tables import PAUSED_SOURCE_T, SOURCE_T
 
 
 class SourcesMixin(StoreBase):
-    """Rows of ``sources``: created from the configuration, updated after every poll."""
+    """Rows of ``sources`` (created from the configuration, updated after every poll) and of
+    ``paused_sources``."""
 
     async def sync_sources(self, sources: Iterable[Any], now: datetime) -> None:
         """Create rows for configured sources; refresh name/kind/url of existing ones.
@@ -120,3 +122,29 @@ class SourcesMixin(StoreBase):
         t = SOURCE_T
         async with self.engine.connect() as conn:
             return (await conn.execute(select(func.max(t.c.last_success_at)))).scalar()
+
+    # -- paused in the console --------------------------------------------------------------
+
+    async def set_source_paused(
+        self, source_id: str, paused: bool, admin: str, now: datetime
+    ) -> None:
+        p = PAUSED_SOURCE_T
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(p).where(p.c.source_id == source_id))
+            if paused:
+                await conn.execute(
+                    p.insert().values(source_id=source_id, paused_by=admin, paused_at=now)
+                )
+
+    async def paused_sources(self) -> dict[str, PausedSource]:
+        """source id -> who paused it, and when."""
+        p = PAUSED_SOURCE_T
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(p))
+            return {r.source_id: PausedSource(r.paused_by, r.paused_at) for r in rows}
+
+    async def is_source_paused(self, source_id: str) -> bool:
+        p = PAUSED_SOURCE_T
+        async with self.engine.connect() as conn:
+            row = await conn.execute(select(p.c.source_id).where(p.c.source_id == source_id))
+            return row.first() is not None

@@ -17,17 +17,15 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from storage.articles import ArticlesMixin
 from storage.broadcasts import BroadcastsMixin
 from storage.chats import ChatsMixin
-from storage.console import ConsoleMixin
 from storage.entries import EntriesMixin
 from storage.leases import LeasesMixin
 from storage.outbox import OutboxMixin
-from storage.reach import ReachMixin
 from storage.records import MigrationError
 from storage.retention import RetentionMixin
 from storage.search import SearchMixin
+from storage.sessions import SessionsMixin
 from storage.sources import SourcesMixin
 from storage.stats import StatsMixin
-from storage.web import WebMixin
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -58,11 +56,9 @@ class Store(
     OutboxMixin,
     LeasesMixin,
     StatsMixin,
-    ReachMixin,
     RetentionMixin,
-    WebMixin,
+    SessionsMixin,
     BroadcastsMixin,
-    ConsoleMixin,
     EntriesMixin,
 ):
     """The data-access object. Create with :meth:`open`; every method is a short transaction,

@@ -175,7 +175,7 @@ class SubscriptionRow(Base):
     __tablename__ = "subscriptions"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(10))  # "topic" | "keyword" | "mute"
+    kind: Mapped[str] = mapped_column(String(10))  # a SubscriptionKind value
     value: Mapped[str] = mapped_column(Text)
     key: Mapped[str] = mapped_column(String(300))  # slug, or the keyword's match key
     thread_id: Mapped[str | None] = mapped_column(String(20))  # a forum topic of the group
@@ -231,6 +231,8 @@ class DeliveryRow(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))  # worker holding it while 'sending'
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     thread_id: Mapped[str | None] = mapped_column(String(20))  # forum topic to post into
+    # why a 'cancelled' delivery was (a storage.records.CancelReason), else NULL
+    cancel_reason: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         UniqueConstraint("chat_id", "article_id", name="uq_deliveries_chat_article"),

@@ -203,3 +203,16 @@ def test_importing_the_config_loads_nothing_heavy() -> None:
         check=True,
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_the_source_table_model_has_exactly_the_fields_of_a_source() -> None:
+    """bot.config copies a validated table into a Source by field name: the two cannot drift."""
+    from dataclasses import fields
+
+    from bot.config import _ArticleModel, _ListModel, _SourceModel
+    from feeds.models import ArticleRules, ListRules, Source
+
+    table = set(_SourceModel.model_fields) - {"listing"} | {"list"}
+    assert table == {f.name for f in fields(Source)}
+    assert set(_ListModel.model_fields) == {f.name for f in fields(ListRules)}
+    assert set(_ArticleModel.model_fields) == {f.name for f in fields(ArticleRules)}

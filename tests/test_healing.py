@@ -18,6 +18,7 @@ from test_delivery import FakeChannel, Mono, add_chat, make_worker, publish
 from bot.channels.base import ChannelDown, RetryLater
 from bot.delivery.worker import Limits, RateLimiter
 from bot.ops.httpserver import serve
+from bot.ops.leader import LeaseState
 from bot.ops.metrics import Metrics
 from bot.polling.scheduling import PollScheduler
 from storage.records import DeliveryStatus
@@ -103,17 +104,19 @@ async def test_a_refused_token_parks_the_channel_and_it_resumes(
 async def test_a_dead_sender_is_restarted_and_health_names_it(sqlite_url: str, clock: Any) -> None:
     store = await prepared(sqlite_url, clock, 1)
     try:
-        worker = make_worker(store, FakeChannel(), clock, metrics=Metrics())
-        worker.start()
-        worker._tasks[0].cancel()  # as if it died
+        metrics = Metrics()
+        worker = make_worker(store, FakeChannel(), clock, metrics=metrics)
+        await worker.start()
+        loop = worker.senders["fake"].loop
+        assert loop.task is not None
+        loop.task.cancel()  # as if it died
         await asyncio.sleep(0.01)
         assert worker.problems() == {"sender:fake": "not running"}
-        supervisor = next(t for t in worker._tasks if t.get_name() == "sender-supervisor")
-        supervisor.cancel()
-        worker._tasks.remove(supervisor)
-        worker._tasks.append(asyncio.create_task(worker._supervise(every=0.01)))
-        await asyncio.sleep(0.1)
-        assert worker.problems() == {}
+        async with asyncio.timeout(5):  # restarted after a backoff of ~0.5 s
+            while worker.problems():
+                await asyncio.sleep(0.05)
+        assert loop.running
+        assert b'bantin_job_errors_total{component="sender",name="fake"} 1.0' in metrics.render()
         await worker.stop()
     finally:
         await store.close()
@@ -122,8 +125,8 @@ async def test_a_dead_sender_is_restarted_and_health_names_it(sqlite_url: str, c
 class _Lease:
     ttl = 20.0
 
-    async def check(self) -> tuple[bool, bool]:
-        return True, False
+    async def check(self) -> LeaseState:
+        return LeaseState(held=True, acquired=False)
 
     async def release(self) -> None:
         pass
@@ -344,6 +347,7 @@ def _export(**chat: object) -> dict[str, object]:
 def test_import_names_the_entry_and_field_of_every_mistake() -> None:
     import pytest
 
+    from bot.app import known_channels
     from bot.ops.importing import ImportProblem, validate_export
 
     cases = {
@@ -352,6 +356,9 @@ def test_import_names_the_entry_and_field_of_every_mistake() -> None:
         "chats[1].active": _export(active="yes"),
         "chats[1].language": _export(language="fr"),
         "chats[1].chat_id": _export(chat_id=["7"]),
+        # the channels and chat kinds are those the adapters declare
+        "chats[1].channel": _export(channel="signal"),
+        "chats[1].kind": _export(kind="supergroup"),
         "chats[1].subscriptions[0].kind": _export(subscriptions=[{"kind": "x", "key": "a"}]),
         "chats[1].subscriptions ": _export(
             subscriptions=[{"kind": "keyword", "value": "x" * 100, "key": "x" * 100}]
@@ -360,8 +367,8 @@ def test_import_names_the_entry_and_field_of_every_mistake() -> None:
     }
     for where, data in cases.items():
         with pytest.raises(ImportProblem, match=rf"^{re.escape(where.strip())}:"):
-            validate_export(data)
-    ok = validate_export(_export(chat_id=7, digest_time="7:05"))
+            validate_export(data, known_channels())
+    ok = validate_export(_export(chat_id=7, digest_time="7:05"), known_channels())
     assert ok[1]["chat_id"] == "7" and ok[1]["digest_time"] == "07:05"
 
 

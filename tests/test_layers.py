@@ -105,6 +105,9 @@ def test_every_module_has_a_docstring() -> None:
 #: one room per responsibility: a class with more methods, or a longer module, does too much
 MAX_METHODS = 25
 MAX_LINES = 500
+MAX_FUNCTION_LINES = 80
+#: frozen revisions are written once and never refactored
+FROZEN = "storage.migrations"
 
 
 def _too_big() -> list[str]:
@@ -120,8 +123,48 @@ def _too_big() -> list[str]:
                 methods = [n for n in node.body if isinstance(n, functions)]
                 if len(methods) > MAX_METHODS:
                     out.append(f"{module}.{node.name}: {len(methods)} methods")
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not module.startswith(
+                FROZEN
+            ):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    out.append(f"{module}.{node.name}: {length} lines")
     return out
 
 
-def test_no_class_over_25_methods_and_no_module_over_500_lines() -> None:
+def test_no_class_over_25_methods_no_module_over_500_lines_no_function_over_80() -> None:
     assert not _too_big(), "split these: " + "; ".join(_too_big())
+
+
+def _environment_reads(tree: ast.AST) -> list[int]:
+    """Lines that read the process environment (``os.environ``, ``os.getenv``)."""
+    lines = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("environ", "getenv", "environb")
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "os"
+        ):
+            lines.append(node.lineno)
+    return lines
+
+
+#: where the environment is read
+READS_ENVIRONMENT = {"bot.settings"}
+#: PTB's switch for timedelta retry_after, set (never read) before the library is imported
+SETS_LIBRARY_SWITCH = {"bot.channels.telegram": 'os.environ.setdefault("PTB_TIMEDELTA", "1")'}
+
+
+def test_only_the_settings_read_the_environment() -> None:
+    found = []
+    for module, path in _modules():
+        if module in READS_ENVIRONMENT:
+            continue
+        text = path.read_text(encoding="utf-8")
+        allowed = SETS_LIBRARY_SWITCH.get(module)
+        source_lines = text.splitlines()
+        for line in _environment_reads(ast.parse(text)):
+            if allowed is None or allowed not in source_lines[line - 1]:
+                found.append(f"{module}:{line}")
+    assert not found, f"environment read outside bot/settings.py: {found}"

@@ -1,4 +1,5 @@
-"""Migrations: frozen (no project imports), and 0003 moves rows written the old way both ways."""
+"""Migrations: frozen (no project imports), and 0003 and 0008 move rows written the old way
+both ways."""
 
 from __future__ import annotations
 
@@ -124,14 +125,14 @@ async def test_0003_makes_unreachable_a_status_and_back(db_url: str, clock: Any)
             (DeliveryStatus.SENT, None),
             (DeliveryStatus.UNREACHABLE, ""),
         ]
-        # The figures read the same as before the migration.
-        progress = await store.broadcast_progress(message_id)
-        assert (progress.total, progress.sent, progress.failed) == (5, 1, 1)
-        assert (progress.unreachable, progress.cancelled, progress.pending) == (3, 0, 0)
         await _downgrade(store, "0002")
         assert await store.current_revision() == "0002"
         assert await _rows(store) == old
         await store.upgrade()  # again, to the head: /stats reads tables of later revisions
+        # The figures read the same as before the migrations (0008 fills in cancel_reason).
+        progress = await store.broadcast_progress(message_id)
+        assert (progress.total, progress.sent, progress.failed) == (5, 1, 1)
+        assert (progress.unreachable, progress.cancelled, progress.pending) == (3, 0, 0)
         stats = await store.stats(now)
         assert stats.deliveries_by_status == {
             DeliveryStatus.CANCELLED: 1,
@@ -139,6 +140,58 @@ async def test_0003_makes_unreachable_a_status_and_back(db_url: str, clock: Any)
             DeliveryStatus.SENT: 1,
         }
 
+    finally:
+        await store.close()
+
+
+async def test_0008_tells_why_a_delivery_was_cancelled_and_back(db_url: str, clock: Any) -> None:
+    store = Store.open(db_url)
+    try:
+        assert await store.upgrade("0007") == "0007"
+        now = clock()
+        for chat_id in "1234":
+            await store.upsert_chat("telegram", chat_id, now)
+        message_id, queued = await store.enqueue_message("broadcast", "Tin", now)
+        assert queued == 4
+        # Written the way the code before 0008 wrote them: only last_error told why.
+        old = [
+            ("cancelled", "chat unreachable: Forbidden: bot was blocked by the user"),
+            ("cancelled", "chat migrated"),
+            ("failed", "rejected: message is too long"),
+            ("unreachable", "Forbidden: bot was blocked by the user"),
+        ]
+        async with store.engine.begin() as conn:
+            for i, (status, error) in enumerate(old, start=1):
+                await conn.execute(
+                    text("UPDATE deliveries SET status = :s, last_error = :e WHERE id = :id"),
+                    {"s": status, "e": error, "id": i},
+                )
+
+        assert await store.upgrade("0008") == "0008"
+        async with store.engine.connect() as conn:
+            q = text("SELECT cancel_reason FROM deliveries ORDER BY id")
+            reasons = [r[0] for r in await conn.execute(q)]
+        assert reasons == ["unreachable", "migrated", None, None]
+        assert await _rows(store) == old  # last_error stays, for people
+        progress = await store.broadcast_progress(message_id)
+        assert (progress.total, progress.sent, progress.failed) == (4, 0, 1)
+        assert (progress.unreachable, progress.cancelled, progress.pending) == (2, 1, 0)
+
+        await _downgrade(store, "0007")
+        assert await store.current_revision() == "0007"
+        assert await _rows(store) == old
+
+        async def columns() -> set[str]:
+            from sqlalchemy import inspect
+
+            async with store.engine.connect() as conn:
+                return await conn.run_sync(
+                    lambda c: {col["name"] for col in inspect(c).get_columns("deliveries")}
+                )
+
+        assert "cancel_reason" not in await columns()
+        await store.upgrade()
+        assert "cancel_reason" in await columns()
     finally:
         await store.close()
 

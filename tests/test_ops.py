@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from fake_telegram import FakeTelegram
 
 from bot.app import App
@@ -68,6 +70,32 @@ async def test_healthz_and_metrics(database_url: str) -> None:
 
 async def _false() -> bool:
     return False
+
+
+@pytest.mark.parametrize(
+    ("job", "key"),
+    [("retention", "retention:deliveries"), ("broadcast_dispatcher", "broadcasts:scheduled")],
+)
+async def test_a_dead_background_job_turns_health_red(
+    database_url: str, job: str, key: str
+) -> None:
+    fake = FakeTelegram(TOKEN)
+    async with fake.running() as url:
+        app = make_app(database_url, url)
+        await app.start()
+        try:
+            assert app.http is not None
+            healthz = f"http://127.0.0.1:{app.http.port}/healthz"
+            async with httpx.AsyncClient() as client:
+                assert (await client.get(healthz)).status_code == 200
+                loop = getattr(app, job).loop
+                loop.task.cancel()  # as if it died of a bug past every except
+                await asyncio.sleep(0.01)
+                health = await client.get(healthz)
+                assert health.status_code == 503
+                assert health.json()["problems"] == {key: "not running"}
+        finally:
+            await app.stop()
 
 
 async def test_one_lease_holder_at_a_time(database_url: str, clock) -> None:  # type: ignore[no-untyped-def]

@@ -120,3 +120,31 @@ def test_success_reason() -> None:
         "first sight: 3 items stored silently; "
         "1 article page(s) failed, stored from the listing: boom"
     )
+
+
+def test_one_date_rule_feed_first_for_rss_page_first_for_html() -> None:
+    from datetime import UTC, datetime
+
+    from bot.polling.plan import article_date
+    from feeds.models import Entry, ExtractedArticle
+
+    listed = datetime(2026, 11, 29, tzinfo=UTC)
+    on_page = datetime(2026, 11, 29, 9, 30, tzinfo=UTC)
+    entry = Entry(url="http://x.vn/a", title="a", published_at=listed)
+    page = ExtractedArticle(title="a", body="b", published_at=on_page, date_from="selector")
+    assert article_date("rss", entry, page) == (listed, "listing")
+    assert article_date("html", entry, page) == (on_page, "selector")
+    undated = Entry(url="http://x.vn/a", title="a")
+    assert article_date("rss", undated, page) == (on_page, "selector")
+    assert article_date("html", entry, None) == (listed, "listing")
+    assert article_date("html", undated, None) == (None, "")
+
+
+def test_every_source_kind_has_one_row_in_the_type_table() -> None:
+    from typing import get_args
+
+    from feeds.kinds import SOURCE_TYPES
+    from feeds.models import SourceKind
+
+    assert set(SOURCE_TYPES) == set(get_args(SourceKind))
+    assert all(row.kind == kind for kind, row in SOURCE_TYPES.items())

@@ -13,13 +13,16 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from bot.app import platforms
 from bot.channels.base import Incoming
+from bot.chat.broadcasts import BroadcastDispatcher
+from bot.ops.leader import LeaseState
 from bot.web.auth import LINK_TTL, SESSION_TTL, RateLimiter, digest, issue_link
 from bot.web.broadcasts import preview
 from bot.web.command import web_command
 from bot.web.console import Console, ConsoleDeps
 from feeds.models import Source, Topic
-from storage.records import NewArticle
+from storage.records import LinkUse, NewArticle
 from storage.store import Store
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -65,11 +68,14 @@ class Web:
         def wake() -> None:
             self.woken += 1
 
+        self.dispatcher = BroadcastDispatcher(store, clock=clock, wake=wake)
+
         values: dict[str, Any] = {
             "store": store,
             "topics": TOPICS,
             "sources": SOURCES,
             "channels": ("telegram", "zalo"),
+            "platforms": platforms(),
             "admins": frozenset({ADMIN}),
             "tz": TZ,
             "clock": clock,
@@ -358,7 +364,7 @@ async def test_broadcast_now_goes_through_the_outbox(web: Web) -> None:
     )
     assert r.status_code == 303 and web.woken == 1
     history = await web.store.broadcast_history()
-    assert len(history) == 1 and history[0].total == 1 and history[0].pending == 1
+    assert len(history) == 1 and history[0].counts.total == 1 and history[0].counts.pending == 1
     assert history[0].created_by == "telegram:42"
     page = await web.client.get("/admin/broadcasts")
     assert XSS not in page.text and "Xin chào &lt;script&gt;" in page.text
@@ -368,7 +374,7 @@ async def test_broadcast_now_goes_through_the_outbox(web: Web) -> None:
     await web.post(
         "/admin/broadcasts", {"text": "Zalo only", "target": "channels", "values": "zalo"}
     )
-    assert (await web.store.broadcast_history())[0].total == 1
+    assert (await web.store.broadcast_history())[0].counts.total == 1
     # refused: bad target, empty text, a past date
     bad = await web.post("/admin/broadcasts", {"text": "x", "target": "topics", "values": "no"})
     assert bad.status_code == 400
@@ -392,14 +398,14 @@ async def test_scheduled_broadcast_goes_out_once_when_due(web: Web) -> None:
     assert scheduled.status == "scheduled" and scheduled.send_at > web.clock()
     assert 'id="scheduled"' in (page := (await web.client.get("/admin/broadcasts")).text)
     assert "Later" in page
-    dispatcher = web.console.broadcasts.dispatcher
+    dispatcher = web.dispatcher
     assert await dispatcher.run_once() == 0
     web.clock.advance(3601)
     # Two instances (or a restart) racing: queued once.
     assert await dispatcher.run_once() == 1
     assert await dispatcher.run_once() == 0
     [row] = await web.store.broadcast_history()
-    assert row.total == 1 and row.text == "Later"
+    assert row.counts.total == 1 and row.text == "Later"
     [scheduled] = await web.store.scheduled_broadcasts()
     assert scheduled.status == "queued" and scheduled.queued == 1
 
@@ -414,11 +420,11 @@ async def test_cancel_a_scheduled_broadcast(web: Web) -> None:
 
 
 async def test_preview_splits_for_each_platform(web: Web) -> None:
-    pv = preview("a <b> & c")
+    pv = preview("a <b> & c", platforms())
     # Telegram shows the text as typed: the markup is escaped on the way, never bold.
     assert pv["telegram"] == ["a <b> & c"] and pv["zalo"] == ["a <b> & c"]
     long = " ".join(["từ"] * 1500)  # 4,499 characters
-    pv = preview(long)
+    pv = preview(long, platforms())
     assert len(pv["zalo"]) == 3 and all(len(p) <= 2000 for p in pv["zalo"])
     assert len(pv["telegram"]) == 2
     await web.sign_in()
@@ -429,7 +435,8 @@ async def test_preview_splits_for_each_platform(web: Web) -> None:
     )
     assert r.json() == {"telegram": ["hi <i>"], "zalo": ["hi <i>"]}
     page = await web.post("/admin/broadcasts", {"text": XSS, "action": "preview"})
-    assert page.status_code == 200 and XSS not in page.text and 'class="bubble tg"' in page.text
+    assert page.status_code == 200 and XSS not in page.text
+    assert 'class="bubble telegram"' in page.text and 'class="bubble zalo"' in page.text
 
 
 async def test_archive_search_and_article_page(web: Web) -> None:
@@ -507,8 +514,8 @@ async def test_web_command_gives_a_one_time_link(store: Store, clock: Any) -> No
     [out] = await handle(msg, chat, "")
     url = re.search(r"https://bot\.example\.org/admin/login/(\S+)", out.text)
     assert url and not out.link_preview
-    state, admin = await store.use_web_link(digest(url.group(1)), clock())
-    assert (state, admin) == ("valid", "telegram:42")
+    used = await store.use_web_link(digest(url.group(1)), clock())
+    assert used == LinkUse("valid", "telegram:42")
     group = Incoming(channel="telegram", chat_id="-5", user_id="42", text="/web", chat_kind="group")
     [out] = await handle(group, chat, "")
     assert "/admin/login" not in out.text
@@ -527,8 +534,8 @@ async def test_paused_source_is_skipped_by_the_scheduler(store: Store, clock: An
     class Lease:
         ttl = 20.0
 
-        async def check(self) -> tuple[bool, bool]:
-            return True, False
+        async def check(self) -> LeaseState:
+            return LeaseState(held=True, acquired=False)
 
     await store.sync_sources(SOURCES, clock())
     await store.set_source_paused("portal", True, "telegram:42", clock())

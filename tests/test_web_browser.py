@@ -157,7 +157,7 @@ async def bot(tmp_path: Path) -> AsyncIterator[tuple[App, FakeTelegram, Scripted
             demo_config_text(BASE), filename="t.toml"
         )
         app = App(config, client=client, clock=clock)
-        app.console.broadcasts.dispatcher.every = 0.3
+        app.broadcast_dispatcher.every = 0.3
         await app.start()
         try:
             yield app, fake, portal, clock

@@ -25,6 +25,7 @@ from bot.channels.base import (
     Rejected,
     Reply,
     RetryLater,
+    split_text,
 )
 from bot.channels.common import CHOICES_HINT, parse_numbers
 from bot.channels.zalo import (
@@ -35,7 +36,6 @@ from bot.channels.zalo import (
     ZaloChannel,
     ZaloClient,
     ZaloNetworkError,
-    split_text,
 )
 
 TOKEN = "3141592653589793238:zalo-TEST-token-abcdefghijklmnopqrstuv"

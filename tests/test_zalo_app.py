@@ -174,8 +174,8 @@ async def test_quota_warns_at_80_and_switches_to_digest_above_95(both: Both) -> 
     assert (
         len(pending) == 1 and pending[0].articles[0].title == "Tin giữa tháng"
     )  # due at the next 07:00
-    sent, warned = await store.usage("zalo", month)
-    assert sent >= 19 and warned == 95
+    usage = await store.usage("zalo", month)
+    assert usage.sent >= 19 and usage.warned == 95
 
 
 async def test_broadcast_from_zalo_reports_the_final_count_in_a_new_message(both: Both) -> None:

@@ -1,4 +1,5 @@
-"""The Channel seam: what every chat platform adapter provides, and the three send outcomes.
+"""The Channel seam: what every chat platform adapter provides, what it can do
+(:class:`Capabilities`, as data), how its texts are split, and the three send outcomes.
 
 Errors raised by :meth:`Channel.send`::
 
@@ -12,9 +13,11 @@ Errors raised by :meth:`Channel.send`::
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # the seam names the webhook types; importing it must not load starlette
     from starlette.requests import Request
@@ -97,6 +100,66 @@ class OutMessage:
 
 
 @dataclass(frozen=True)
+class Capabilities:
+    """What a platform takes and how fast, as data on its adapter class.
+
+    The delivery limiter paces by the rates, the web console previews with :meth:`preview`,
+    the import schema accepts the names and chat kinds; an adapter's ``send`` splits with
+    :meth:`split`, so a preview shows exactly the messages that will go out.
+    """
+
+    #: the platform's name as people write it ("Telegram")
+    title: str
+    #: characters in one message (Telegram counts the visible text of its HTML)
+    text_limit: int
+    #: what the text goes out as: Telegram HTML, or plain text
+    markup: Literal["html", "plain"] = "plain"
+    #: characters in the caption of a photo (0: photos carry no caption)
+    caption_limit: int = 0
+    #: messages per second, the whole bot (a configured rate may replace it)
+    rate: float = 30.0
+    #: seconds between two messages to one private chat
+    private_interval: float = 1.0
+    #: messages per rolling minute to one group
+    group_per_minute: int = 20
+    #: choices go out as buttons (else as numbered options answered by number)
+    buttons: bool = False
+    #: a PNG goes out as a picture (else a note or a file stands in for it)
+    photos: bool = False
+    #: the first link of a message may show a preview card
+    link_previews: bool = False
+    #: a sent message can be edited (progress reports edit in place)
+    edits: bool = False
+    #: members can search from any chat (inline queries)
+    inline: bool = False
+    #: the kinds of chat the platform has (``Incoming.chat_kind``)
+    chat_kinds: tuple[str, ...] = ("private", "group")
+
+    def split(self, text: str, html_text: str | None = None) -> tuple[list[str], bool]:
+        """The texts ``send`` posts for a message, in order, and whether they are HTML.
+
+        On an HTML platform the HTML form (``html_text``, else ``text`` escaped) is split
+        where every tag is closed; when that cannot be done, and on plain-text platforms,
+        ``text`` is split on text boundaries.
+        """
+        if self.markup == "html":
+            source = html_text if html_text is not None else html.escape(text, quote=False)
+            pieces = split_html(source, self.text_limit)
+            if pieces is not None:
+                return pieces, True
+        return split_text(text, self.text_limit), False
+
+    def preview(self, text: str) -> list[str]:
+        """What a member reads, message by message, when ``text`` is sent as typed (a
+        broadcast): HTML pieces as the text they show, so a typed ``<b>`` stays visible."""
+        text = text.strip()
+        if not text:
+            return []
+        pieces, is_html = self.split(text)
+        return [html.unescape(piece) for piece in pieces] if is_html else pieces
+
+
+@dataclass(frozen=True)
 class ChannelCheck:
     """What the platform says about a broadcast channel a member wants to register."""
 
@@ -154,11 +217,15 @@ class Channel(Protocol):
     """A chat platform. ``send`` raises one of the three outcomes, nothing else."""
 
     name: str
+    #: what the platform takes and how fast (declared on the adapter class)
+    capabilities: Capabilities
+    #: ``capabilities.text_limit``
     max_text: int
-    #: False where the platform cannot edit a sent message (Zalo): edit() is then a no-op
+    #: ``capabilities.edits``: False where the platform cannot edit a sent message (Zalo),
+    #: edit() is then a no-op
     can_edit: bool
-    #: True where members can search from any chat (Telegram's inline mode): an
-    #: ``Incoming.inline_query`` is answered with all replies at once, as article cards
+    #: ``capabilities.inline``: True where members can search from any chat (Telegram's
+    #: inline mode): an ``Incoming.inline_query`` is answered with all replies at once
     can_answer_inline: bool
 
     async def start(self, on_message: OnMessage) -> None:
@@ -208,3 +275,45 @@ def split_text(text: str, limit: int) -> list[str]:
     if rest or not pieces:
         pieces.append(rest)
     return pieces
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def visible_length(html_text: str) -> int:
+    """Characters Telegram counts: the text with tags removed and entities decoded."""
+    return len(html.unescape(_TAG.sub("", html_text)))
+
+
+def split_html(html_text: str, limit: int) -> list[str] | None:
+    """Split our HTML on blank lines and line ends, where every tag is already closed.
+
+    A line too long for one message is split between words when it is plain escaped text
+    (a summary); when it holds markup, None is returned and the caller sends plain text.
+    """
+    if visible_length(html_text) <= limit:
+        return [html_text]
+    lines: list[str] = []
+    for line in html_text.split("\n"):
+        if visible_length(line) + 1 <= limit:
+            lines.append(line)
+        elif _TAG.search(line) is None:
+            lines.extend(
+                html.escape(part, quote=False)
+                for part in split_text(html.unescape(line), limit - 1)
+            )
+        else:
+            return None
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        n = visible_length(line) + 1
+        if size + n > limit and current:
+            pieces.append("\n".join(current).strip("\n"))
+            current, size = [], 0
+        current.append(line)
+        size += n
+    if current:
+        pieces.append("\n".join(current).strip("\n"))
+    return [p for p in pieces if p]

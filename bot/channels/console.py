@@ -18,19 +18,29 @@ from typing import TextIO
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bot.channels.base import Incoming, OnMessage, OutMessage
+from bot.channels.base import Capabilities, Incoming, OnMessage, OutMessage
 from bot.channels.common import NumberedChoices, with_numbered_choices
 
 CONSOLE_CHAT_ID = "local"
+#: one local reader: no pacing, any length, printed whole; choices become numbered options
+CAPABILITIES = Capabilities(
+    title="Console",
+    text_limit=100_000,
+    rate=1000.0,
+    private_interval=0.0,
+    edits=True,
+    chat_kinds=("console",),
+)
 
 
 class ConsoleChannel:
     """The ``console`` channel: one chat, stdin in, a text stream out."""
 
     name = "console"
-    max_text = 100_000
-    can_edit = True
-    can_answer_inline = False
+    capabilities = CAPABILITIES
+    max_text = CAPABILITIES.text_limit
+    can_edit = CAPABILITIES.edits
+    can_answer_inline = CAPABILITIES.inline
     #: the console has no webhook
     webhook_path: str | None = None
 

@@ -19,9 +19,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 import contextlib
 import dataclasses
 import functools
-import html
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -52,6 +50,7 @@ from telegram.ext import Application, ApplicationBuilder, TypeHandler
 from telegram.request import HTTPXRequest
 
 from bot.channels.base import (
+    Capabilities,
     ChannelDown,
     ChatMigrated,
     ChatUnreachable,
@@ -62,7 +61,7 @@ from bot.channels.base import (
     Reply,
     RetryLater,
     ThreadGone,
-    split_text,
+    visible_length,
 )
 from bot.channels.common import refuse_without_secret, replier, webhook_path
 from bot.channels.telegram_updates import ReachUpdates
@@ -71,6 +70,23 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+#: the Bot API's published limits: ~30 messages a second in all, one a second to a private
+#: chat, 20 a minute to a group
+CAPABILITIES = Capabilities(
+    title="Telegram",
+    text_limit=MAX_TEXT,
+    markup="html",
+    caption_limit=MAX_CAPTION,
+    rate=30.0,
+    private_interval=1.0,
+    group_per_minute=20,
+    buttons=True,
+    photos=True,
+    link_previews=True,
+    edits=True,
+    inline=True,
+    chat_kinds=("private", "group", "channel"),
+)
 #: first wait before trying a refused token again (the sender backs off from there)
 TOKEN_RETRY = 30.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -90,48 +106,6 @@ _UNREACHABLE = (
     "group chat was deactivated",
     "peer_id_invalid",
 )
-
-
-_TAG = re.compile(r"<[^>]+>")
-
-
-def visible_length(html_text: str) -> int:
-    """Characters Telegram counts: the text with tags removed and entities decoded."""
-    return len(html.unescape(_TAG.sub("", html_text)))
-
-
-def split_html(html_text: str, limit: int = MAX_TEXT) -> list[str] | None:
-    """Split our HTML on blank lines and line ends, where every tag is already closed.
-
-    A line too long for one message is split between words when it is plain escaped text
-    (a summary); when it holds markup, None is returned and the caller sends plain text.
-    """
-    if visible_length(html_text) <= limit:
-        return [html_text]
-    lines: list[str] = []
-    for line in html_text.split("\n"):
-        if visible_length(line) + 1 <= limit:
-            lines.append(line)
-        elif _TAG.search(line) is None:
-            lines.extend(
-                html.escape(part, quote=False)
-                for part in split_text(html.unescape(line), limit - 1)
-            )
-        else:
-            return None
-    pieces: list[str] = []
-    current: list[str] = []
-    size = 0
-    for line in lines:
-        n = visible_length(line) + 1
-        if size + n > limit and current:
-            pieces.append("\n".join(current).strip("\n"))
-            current, size = [], 0
-        current.append(line)
-        size += n
-    if current:
-        pieces.append("\n".join(current).strip("\n"))
-    return [p for p in pieces if p]
 
 
 def _seconds(value: Any) -> float:
@@ -164,9 +138,10 @@ class TelegramChannel(ReachUpdates):
     """The ``telegram`` channel. ``base_url`` is the Bot API root (``https://api.telegram.org``)."""
 
     name = "telegram"
-    max_text = MAX_TEXT
-    can_edit = True
-    can_answer_inline = True
+    capabilities = CAPABILITIES
+    max_text = CAPABILITIES.text_limit
+    can_edit = CAPABILITIES.edits
+    can_answer_inline = CAPABILITIES.inline
 
     def __init__(
         self,
@@ -180,7 +155,10 @@ class TelegramChannel(ReachUpdates):
         connect_timeout: float = 10.0,
         read_timeout: float = 20.0,
         pool_size: int = 64,
+        rate: float | None = None,
     ) -> None:
+        if rate is not None:  # a configured rate replaces the published one
+            self.capabilities = dataclasses.replace(CAPABILITIES, rate=rate)
         base_url = base_url.rstrip("/")
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
@@ -385,16 +363,10 @@ class TelegramChannel(ReachUpdates):
             ]
         )
 
-    @staticmethod
-    def _pieces(message: OutMessage) -> tuple[list[str], str | None]:
+    def _pieces(self, message: OutMessage) -> tuple[list[str], str | None]:
         """The message as Telegram texts and their parse mode."""
-        source = (
-            message.html if message.html is not None else html.escape(message.text, quote=False)
-        )
-        pieces = split_html(source)
-        if pieces is not None:
-            return pieces, ParseMode.HTML
-        return split_text(message.text, MAX_TEXT), None
+        pieces, is_html = self.capabilities.split(message.text, message.html)
+        return pieces, ParseMode.HTML if is_html else None
 
     async def send(self, chat_id: str, message: OutMessage) -> str | None:
         bot = self.application.bot
@@ -406,7 +378,8 @@ class TelegramChannel(ReachUpdates):
             if message.photo is not None:
                 caption = (
                     pieces[0]
-                    if len(pieces) == 1 and visible_length(pieces[0]) <= MAX_CAPTION
+                    if len(pieces) == 1
+                    and visible_length(pieces[0]) <= self.capabilities.caption_limit
                     else None
                 )
                 if caption is None:

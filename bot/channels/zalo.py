@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import unicodedata
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot.channels.base import (
+    Capabilities,
     ChannelDown,
     ChatUnreachable,
     DeliveryError,
@@ -31,7 +33,6 @@ from bot.channels.base import (
     OutMessage,
     Rejected,
     RetryLater,
-    split_text,
 )
 from bot.channels.common import (
     Bounded,
@@ -54,6 +55,15 @@ from bot.ops.backoff import backoff
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
+#: plain text, no buttons, edits or photo uploads; a few messages a second in all
+CAPABILITIES = Capabilities(
+    title="Zalo",
+    text_limit=MAX_TEXT,
+    markup="plain",
+    rate=5.0,
+    private_interval=1.0,
+    group_per_minute=20,
+)
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 TEXT_EVENT = "message.text.received"
 
@@ -99,10 +109,11 @@ class ZaloChannel:
     """
 
     name = "zalo"
-    max_text = MAX_TEXT
+    capabilities = CAPABILITIES
+    max_text = CAPABILITIES.text_limit
     #: no message edits on Zalo: progress reports arrive as one final message instead
-    can_edit = False
-    can_answer_inline = False
+    can_edit = CAPABILITIES.edits
+    can_answer_inline = CAPABILITIES.inline
 
     def __init__(
         self,
@@ -115,7 +126,10 @@ class ZaloChannel:
         poll_floor: float = 1.0,
         http: httpx.AsyncClient | None = None,
         on_api_send: Callable[[int], Awaitable[None]] | None = None,
+        rate: float | None = None,
     ) -> None:
+        if rate is not None:  # a configured rate replaces the published one
+            self.capabilities = dataclasses.replace(CAPABILITIES, rate=rate)
         if webhook_url and not webhook_secret:
             raise ValueError(
                 "a Zalo webhook needs a secret: without one it would accept anyone's updates"
@@ -347,7 +361,7 @@ class ZaloChannel:
         if not text.strip():
             raise Rejected("Zalo: empty message")
         sent_id: str | None = None
-        for piece in split_text(text, MAX_TEXT):
+        for piece in self.capabilities.split(text)[0]:
             try:
                 result = await self.client.send_message(chat_id, piece)
             except ZaloError as exc:

@@ -139,7 +139,7 @@ class AdminCommands:
         )
         month = self.clock().astimezone(self.tz).strftime("%Y-%m")
         for channel, quota in self.quotas.items():
-            sent, _ = await self.store.usage(channel, month)
+            sent = (await self.store.usage(channel, month)).sent
             text += "\n" + t(
                 lang,
                 "stats_quota",
@@ -172,7 +172,8 @@ class AdminCommands:
             "broadcast",
             text,
             self.clock(),
-            topic=topic.slug if topic else None,
+            target="topics" if topic else "all",
+            values=[topic.slug] if topic else [],
             created_by=f"{msg.channel}:{msg.user_id or msg.chat_id}",
         )
         queued = t(chat.language, "broadcast_queued", count=count)

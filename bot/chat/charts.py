@@ -86,16 +86,7 @@ def activity_chart(
     the same bytes. Raises ValueError when the sequences differ in length, are empty, or hold a
     negative count.
     """
-    if not (len(days) == len(articles) == len(deliveries)):
-        raise ValueError(
-            f"days, articles and deliveries differ in length: "
-            f"{len(days)}, {len(articles)}, {len(deliveries)}"
-        )
-    if not days:
-        raise ValueError("no days to chart")
-    if any(v < 0 for v in (*articles, *deliveries)):
-        raise ValueError("counts must not be negative")
-
+    _check_series(days, articles, deliveries)
     face = typeface()
     title_font = chart_font(_TITLE_SIZE, bold=True)
     legend_font = chart_font(_LEGEND_SIZE)
@@ -150,19 +141,46 @@ def activity_chart(
         )
     draw.line([(left, bottom), (right, bottom)], fill=_MUTED, width=1)
 
-    # With many days the labels would overlap: label every k-th day, counted back from the
-    # newest so that today is always labelled.
-    day_labels = [f"{day.day:02d}/{day.month:02d}" for day in days]
-    widest = max(_text_width(draw, s, tick_font) for s in day_labels)
-    every = max(1, math.ceil((widest + 8) / group_w))
-    for i, label in enumerate(day_labels):
-        if (n - 1 - i) % every == 0:
-            x = round(left + group_w * (i + 0.5))
-            draw.text((x, bottom + 8), label, font=tick_font, fill=_MUTED, anchor="mt")
+    _draw_day_labels(draw, days, left=left, group_w=group_w, y=bottom + 8, font=tick_font)
 
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+def _check_series(
+    days: Sequence[datetime.date], articles: Sequence[int], deliveries: Sequence[int]
+) -> None:
+    if not (len(days) == len(articles) == len(deliveries)):
+        raise ValueError(
+            f"days, articles and deliveries differ in length: "
+            f"{len(days)}, {len(articles)}, {len(deliveries)}"
+        )
+    if not days:
+        raise ValueError("no days to chart")
+    if any(v < 0 for v in (*articles, *deliveries)):
+        raise ValueError("counts must not be negative")
+
+
+def _draw_day_labels(
+    draw: ImageDraw.ImageDraw,
+    days: Sequence[datetime.date],
+    *,
+    left: float,
+    group_w: float,
+    y: int,
+    font: ImageFont.FreeTypeFont,
+) -> None:
+    """ "DD/MM" under the bars. With many days the labels would overlap: every k-th day is
+    labelled, counted back from the newest so that today always is."""
+    n = len(days)
+    day_labels = [f"{day.day:02d}/{day.month:02d}" for day in days]
+    widest = max(_text_width(draw, s, font) for s in day_labels)
+    every = max(1, math.ceil((widest + 8) / group_w))
+    for i, label in enumerate(day_labels):
+        if (n - 1 - i) % every == 0:
+            x = round(left + group_w * (i + 0.5))
+            draw.text((x, y), label, font=font, fill=_MUTED, anchor="mt")
 
 
 def nice_ticks(max_value: int, *, most: int = 5) -> list[int]:

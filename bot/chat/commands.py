@@ -20,7 +20,7 @@ from bot.chat.timeofday import parse_hhmm
 from bot.i18n import LANGUAGES, pick_language, t
 from feeds.models import Topic
 from feeds.text import fold_key, match_key, normalize
-from storage.records import Chat
+from storage.records import Chat, SubscriptionKind
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -181,7 +181,9 @@ class Commands:
     async def _topics_message(self, chat: Chat) -> OutMessage:
         if not self.topics:
             return OutMessage(t(chat.language, "no_topics"))
-        subscribed = {s.key for s in await self.store.subscriptions(chat) if s.kind == "topic"}
+        subscribed = {
+            s.key for s in await self.store.subscriptions(chat) if s.kind == SubscriptionKind.TOPIC
+        }
         lines = [t(chat.language, "topics_header")]
         choices = []
         for i, topic in enumerate(self.topics, 1):
@@ -234,8 +236,10 @@ class Commands:
         if slug not in {topic.slug for topic in self.topics}:
             return [await self._topics_message(chat)]
         now = self.clock()
-        if not await self.store.subscribe(chat, "topic", slug, slug, now, thread_id=msg.thread_id):
-            await self.store.unsubscribe(chat, "topic", slug)
+        if not await self.store.subscribe(
+            chat, SubscriptionKind.TOPIC, slug, slug, now, thread_id=msg.thread_id
+        ):
+            await self.store.unsubscribe(chat, SubscriptionKind.TOPIC, slug)
             return [await self._topics_message(chat)]
         return [await self._topics_message(chat), *await self.reach.backfill(chat, slug)]
 
@@ -259,7 +263,12 @@ class Commands:
         if isinstance(topic, OutMessage):
             return [topic]
         added = await self.store.subscribe(
-            chat, "topic", topic.slug, topic.slug, self.clock(), thread_id=msg.thread_id
+            chat,
+            SubscriptionKind.TOPIC,
+            topic.slug,
+            topic.slug,
+            self.clock(),
+            thread_id=msg.thread_id,
         )
         return [
             OutMessage(
@@ -278,13 +287,13 @@ class Commands:
             return [OutMessage(t(chat.language, "unsubscribed_all", count=count))]
         subs = await self.store.subscriptions(chat)
         keyword_key = match_key(args)
-        if any(s.kind == "keyword" and s.key == keyword_key for s in subs):
-            await self.store.unsubscribe(chat, "keyword", keyword_key)
+        if any(s.kind == SubscriptionKind.KEYWORD and s.key == keyword_key for s in subs):
+            await self.store.unsubscribe(chat, SubscriptionKind.KEYWORD, keyword_key)
             return [OutMessage(t(chat.language, "unfollowed", keyword=args))]
         topic = await self._resolve_one(chat, args)
         if isinstance(topic, OutMessage):
             return [topic]
-        removed = await self.store.unsubscribe(chat, "topic", topic.slug)
+        removed = await self.store.unsubscribe(chat, SubscriptionKind.TOPIC, topic.slug)
         return [
             OutMessage(
                 t(chat.language, "unsubscribed" if removed else "not_subscribed", name=topic.name)
@@ -307,7 +316,12 @@ class Commands:
         if problem:
             return [problem]
         added = await self.store.subscribe(
-            chat, "keyword", args, match_key(args), self.clock(), thread_id=msg.thread_id
+            chat,
+            SubscriptionKind.KEYWORD,
+            args,
+            match_key(args),
+            self.clock(),
+            thread_id=msg.thread_id,
         )
         return [
             OutMessage(t(chat.language, "followed" if added else "already_followed", keyword=args))
@@ -318,7 +332,7 @@ class Commands:
             return [OutMessage(t(chat.language, "usage_unfollow"))]
         if not await self._may_change(msg):
             return [OutMessage(t(chat.language, "group_admin_only"))]
-        removed = await self.store.unsubscribe(chat, "keyword", match_key(args))
+        removed = await self.store.unsubscribe(chat, SubscriptionKind.KEYWORD, match_key(args))
         return [
             OutMessage(t(chat.language, "unfollowed" if removed else "not_followed", keyword=args))
         ]
@@ -328,8 +342,8 @@ class Commands:
         if not subs:
             return [OutMessage(t(chat.language, "mysubs_none"))]
         lines = [t(chat.language, "mysubs_header")]
-        topics = [self._topic_name(s.key) for s in subs if s.kind == "topic"]
-        keywords = [s.value for s in subs if s.kind == "keyword"]
+        topics = [self._topic_name(s.key) for s in subs if s.kind == SubscriptionKind.TOPIC]
+        keywords = [s.value for s in subs if s.kind == SubscriptionKind.KEYWORD]
         if topics:
             lines.append(t(chat.language, "mysubs_topics", items=", ".join(topics)))
         if keywords:

@@ -15,7 +15,7 @@ from bot.chat.render import FORMATS, article_card, formatted
 from bot.i18n import pick_language, t
 from feeds.models import Topic
 from feeds.text import fold_key, match_key
-from storage.records import Chat, Subscription
+from storage.records import Chat, Subscription, SubscriptionKind
 from storage.store import Store
 
 BACKFILL = 3
@@ -85,7 +85,7 @@ class ReachCommands:
         backfills: list[OutMessage] = []
         for slug in slugs:
             await self.store.subscribe(
-                chat, "topic", slug, slug, self.clock(), thread_id=msg.thread_id
+                chat, SubscriptionKind.TOPIC, slug, slug, self.clock(), thread_id=msg.thread_id
             )
             backfills += await self.backfill(chat, slug)
         names = ", ".join(self._names[slug] for slug in slugs)
@@ -96,16 +96,18 @@ class ReachCommands:
         lines = []
         if any(s.thread_id for s in subs):
             for s in subs:
-                if s.kind not in ("topic", "keyword"):
+                if s.kind not in (SubscriptionKind.TOPIC, SubscriptionKind.KEYWORD):
                     continue
                 where = (
                     t(chat.language, "where_thread", thread=s.thread_id)
                     if s.thread_id
                     else t(chat.language, "where_general")
                 )
-                name = self._names.get(s.key, s.value) if s.kind == "topic" else s.value
+                name = (
+                    self._names.get(s.key, s.value) if s.kind == SubscriptionKind.TOPIC else s.value
+                )
                 lines.append(t(chat.language, "mysubs_where", name=name, where=where))
-        mutes = [s.value for s in subs if s.kind == "mute"]
+        mutes = [s.value for s in subs if s.kind == SubscriptionKind.MUTE]
         if mutes:
             lines.append(t(chat.language, "mysubs_mutes", items=", ".join(mutes)))
         return lines
@@ -117,7 +119,9 @@ class ReachCommands:
             return [OutMessage(t(chat.language, "usage_mute"))]
         if not await msg.sender_is_chat_admin():
             return [OutMessage(t(chat.language, "group_admin_only"))]
-        added = await self.store.subscribe(chat, "mute", args, match_key(args), self.clock())
+        added = await self.store.subscribe(
+            chat, SubscriptionKind.MUTE, args, match_key(args), self.clock()
+        )
         return [OutMessage(t(chat.language, "muted" if added else "already_muted", keyword=args))]
 
     async def unmute(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
@@ -129,8 +133,8 @@ class ReachCommands:
         wanted = {match_key(args), fold_key(args)}
         removed = 0
         for s in await self.store.subscriptions(chat):
-            if s.kind == "mute" and (s.key in wanted or fold_key(s.value) in wanted):
-                removed += await self.store.unsubscribe(chat, "mute", s.key)
+            if s.kind == SubscriptionKind.MUTE and (s.key in wanted or fold_key(s.value) in wanted):
+                removed += await self.store.unsubscribe(chat, SubscriptionKind.MUTE, s.key)
         return [OutMessage(t(chat.language, "unmuted" if removed else "not_muted", keyword=args))]
 
     async def format(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
@@ -189,7 +193,7 @@ class ReachCommands:
             target, now, kind="channel", title=title, added_by=owner, language=lang
         )
         for slug in slugs:
-            await self.store.subscribe(target, "topic", slug, slug, now)
+            await self.store.subscribe(target, SubscriptionKind.TOPIC, slug, slug, now)
         names = ", ".join(self._names[s] for s in slugs)
         return [OutMessage(t(lang, "channel_added", title=title, names=names))]
 
@@ -210,7 +214,9 @@ class ReachCommands:
         lines = [t(lang, "channel_list_header")]
         for ch in channels:
             subs = await self.store.subscriptions(ch)
-            names = ", ".join(self._names.get(s.key, s.key) for s in subs if s.kind == "topic")
+            names = ", ".join(
+                self._names.get(s.key, s.key) for s in subs if s.kind == SubscriptionKind.TOPIC
+            )
             lines.append(f"• {ch.title or ch.chat_id} ({ch.chat_id}): {names}")
         return OutMessage("\n".join(lines))
 

@@ -50,7 +50,7 @@ class QuotaTracker:
         """Read this month's usage, so a restart above QUOTA_DIGEST % stays in digest mode."""
         month = self.month()
         for channel, quota in self.limits.items():
-            sent, _ = await self.store.usage(channel, month)
+            sent = (await self.store.usage(channel, month)).sent
             self._state[channel] = (month, sent >= quota * QUOTA_DIGEST / 100)
 
     def forced_digest(self, channel: str) -> str | None:

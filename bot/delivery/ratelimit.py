@@ -10,6 +10,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot.channels.base import Capabilities
+
 #: the sliding window the global rate is counted in (Telegram: 30 messages in any second)
 WINDOW = 1.0
 #: a margin on the window, for the jitter between our departure and the server's arrival
@@ -23,6 +25,15 @@ class Limits:
     rate: float = 30.0  # messages per second, whole bot
     private_interval: float = 1.0  # seconds between two messages to one private chat
     group_per_minute: int = 20  # messages per rolling minute to one group
+
+    @classmethod
+    def of(cls, capabilities: Capabilities) -> Limits:
+        """The limits a channel declares in its capabilities."""
+        return cls(
+            rate=capabilities.rate,
+            private_interval=capabilities.private_interval,
+            group_per_minute=capabilities.group_per_minute,
+        )
 
 
 class RateLimiter:

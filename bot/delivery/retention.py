@@ -5,12 +5,11 @@ deleted in small batches in the background, their counts kept for /stats (storag
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.ops.backoff import backoff
+from bot.jobs import LoopJob, Retry, Supervisor
 from bot.ops.metrics import Metrics
 from storage.store import Store
 
@@ -24,8 +23,9 @@ PAUSE = 0.05
 EVERY = 3600.0
 
 
-class Retention:
-    """Deletes old finished deliveries, a batch at a time, while it runs."""
+class Retention(LoopJob):
+    """Deletes old finished deliveries, a batch at a time, while it runs (a supervised loop:
+    a failure is logged, counted and tried again after 10 s, doubling up to ``every``)."""
 
     def __init__(
         self,
@@ -36,51 +36,37 @@ class Retention:
         metrics: Metrics | None = None,
         batch: int = BATCH,
         pause: float = PAUSE,
+        every: float = EVERY,
     ) -> None:
         self.store = store
         self.days = days
         self.clock = clock
-        self.metrics = metrics
         self.batch = batch
         self.pause = pause
-        self.failing = 0
-        self._stop = asyncio.Event()
-
-    async def _rest(self, seconds: float) -> None:
-        """Sleep, or return early when asked to stop."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._stop.wait()
-
-    def stop(self) -> None:
-        """Ask the job to end after the batch under way (never cut a transaction short)."""
-        self._stop.set()
+        self.every = every
+        self.loop = Supervisor(
+            "retention",
+            "deliveries",
+            self._round,
+            retry=Retry(base=10.0, cap=every),
+            metrics=metrics,
+        )
 
     async def prune(self) -> int:
-        """Delete everything past retention now, in batches; how many rows went."""
+        """Delete everything past retention now, in batches; how many rows went. A stop
+        ends it after the batch under way (never cut a transaction short)."""
         cutoff = self.clock() - timedelta(days=self.days)
         total = 0
         while True:
             n = await self.store.prune_deliveries(cutoff, batch=self.batch)
             total += n
-            if n < self.batch or self._stop.is_set():
+            if n < self.batch or self.loop.stopping:
                 return total
             await asyncio.sleep(self.pause)
 
-    async def run(self, every: float = EVERY) -> None:
-        """Prune now and then every ``every`` seconds, surviving any error."""
-        while not self._stop.is_set():
-            try:
-                pruned = await self.prune()
-                self.failing = 0
-                if pruned:
-                    log.info(
-                        "retention: %d deliveries older than %d days deleted", pruned, self.days
-                    )
-                await self._rest(every)
-            except Exception:
-                self.failing += 1
-                log.exception("retention failed (%d in a row); retrying", self.failing)
-                if self.metrics is not None:
-                    self.metrics.record_job_error("retention", "deliveries")
-                await self._rest(backoff(self.failing, base=10.0, cap=every, jitter=0.2))
+    async def _round(self) -> float:
+        """Prune now, then rest ``every`` seconds."""
+        pruned = await self.prune()
+        if pruned:
+            log.info("retention: %d deliveries older than %d days deleted", pruned, self.days)
+        return self.every

@@ -28,6 +28,7 @@ from bot.channels.base import (
 from bot.delivery.holding import HoldPolicy
 from bot.delivery.ratelimit import Limits, RateLimiter
 from bot.i18n import t
+from bot.jobs import Retry, Supervisor
 from bot.ops.alerts import Alert
 from bot.ops.backoff import backoff
 from bot.ops.leader import DEFAULT_TTL, Lease
@@ -99,15 +100,23 @@ class ChannelSender:
         #: sends past the point of no return: the request may have reached the platform, so
         #: cancelling before the outcome is written would send the row again later
         self._committed: set[asyncio.Task[None]] = set()
-        #: set by request_stop: the loop ends after its round, never inside a transaction
-        self._stopping = False
         self._wake = asyncio.Event()
         self._parked_alerted_at: float = -1e9
         #: why the channel cannot send (its token refused), or None while it can
         self.down: str | None = None
         self._down_count = 0
-        #: exceptions the run loop survived, in a row (health: red after a few)
-        self.failing = 0
+        #: how long a round waits for a wake-up before it looks for due rows again
+        self.idle_seconds = 1.0
+        #: the claim-and-send loop: any exception of one round (the database gone, a bug) is
+        #: logged, counted, and the round is tried again with backoff; the sender never dies
+        self.loop = Supervisor(
+            "sender", channel.name, self._round, retry=Retry(base=0.5, cap=30.0), metrics=metrics
+        )
+
+    @property
+    def failing(self) -> int:
+        """Rounds that raised, in a row (health: red after a few)."""
+        return self.loop.faults.count
 
     def wake(self) -> None:
         self._wake.set()
@@ -128,10 +137,14 @@ class ChannelSender:
             task.add_done_callback(self._done)
         return len(jobs)
 
+    def start(self) -> None:
+        """Claim and send in the background while this instance holds the channel's lease."""
+        self.loop.start()
+
     def request_stop(self) -> None:
-        """End :meth:`run` after the round under way (a cancel could land inside a database
+        """End the loop after the round under way (a cancel could land inside a database
         transaction and, on SQLite, leave its write lock held)."""
-        self._stopping = True
+        self.loop.request_stop()
         self._wake.set()
 
     def _done(self, task: asyncio.Task[None]) -> None:
@@ -141,33 +154,18 @@ class ChannelSender:
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery task failed", exc_info=task.exception())
 
-    async def run(self, idle_seconds: float = 1.0) -> None:
-        """Claim and send until cancelled, while this instance holds the channel's lease.
-
-        Any exception of one round (the database gone, a bug) is logged, counted, and the
-        round is tried again with backoff: the sender never dies of it.
-        """
-        while not self._stopping:
-            try:
-                await self._round(idle_seconds)
-                self.failing = 0
-            except Exception:
-                self.failing += 1
-                log.exception("sender %s failed (%d in a row); retrying", self.name, self.failing)
-                if self.metrics is not None:
-                    self.metrics.record_job_error("sender", self.name)
-                await asyncio.sleep(backoff(self.failing, base=0.5, cap=30.0, jitter=0.2))
-
     @property
     def name(self) -> str:
         return self.channel.name
 
-    async def _round(self, idle_seconds: float) -> None:
-        held, acquired = await self.lease.check()
-        if not held:
-            await asyncio.sleep(min(5.0, self.lease.ttl / 4))
+    async def _round(self) -> None:
+        """One round of the loop: keep the lease, claim what is due, wait for a wake-up."""
+        idle_seconds = self.idle_seconds
+        lease = await self.lease.check()
+        if not lease.held:
+            await self.loop.rest(min(5.0, self.lease.ttl / 4))
             return
-        if acquired:
+        if lease.acquired:
             # Whatever the previous sender had claimed is ours to retry now.
             requeued = await self.store.requeue_channel(self.channel.name, self.clock())
             if requeued:
@@ -180,7 +178,7 @@ class ChannelSender:
         if blocked > idle_seconds:
             # The platform paused the whole channel (a long 429, a refused token): claiming
             # now would only hand the rows back. Sleep in short steps to keep the lease.
-            await asyncio.sleep(min(blocked, self.lease.ttl / 4))
+            await self.loop.rest(min(blocked, self.lease.ttl / 4))
             return
         room = self.concurrency - len(self._tasks)
         claimed = 0
@@ -244,8 +242,7 @@ class ChannelSender:
         except Exception:
             # The row stays 'sending' and is handed back when its claim expires.
             log.exception("sender %s: delivery %s failed", self.name, job.ids)
-            if self.metrics is not None:
-                self.metrics.record_job_error("sender", self.name)
+            self.loop.faults.counted()
 
     async def _persist(self, what: str, write: Callable[[], Awaitable[T]]) -> T:
         """Run a database write, retried for a while: a send already made must be recorded,
@@ -270,28 +267,35 @@ class ChannelSender:
             undo_attempt=True,
         )
 
-    async def _send_job(self, job: DeliveryJob) -> None:
+    async def _cleared(self, job: DeliveryJob, forced: str | None) -> bool:
+        """Whether the job may go now: not held (digest, quiet hours), and its slot came
+        within the claim's life; else the row is handed back, due when it may go."""
         now = self.clock()
-        forced = self.forced_digest() if self.forced_digest is not None else None
         hold = self.policy.hold_until(job, now, forced_digest=forced)
         if hold is not None:
             await self.store.mark_retry(
                 job.ids, now, next_attempt_at=hold, error="", undo_attempt=True
             )
-            return
+            return False
         # A channel is paced like a group: Telegram applies the same per-chat limit.
         wait = self.limiter.reserve(job.chat.chat_id, group=job.chat.kind in ("group", "channel"))
         if wait > PARK_AFTER:
             await self._park(job, wait, "rate limit")
-            return
+            return False
         if wait > HOLD_MAX:  # never outlive the claim waiting: the row comes back at its slot
             await self._hand_back(job, wait, "")
-            return
+            return False
         if wait > 0:
             await self.sleep(wait)
         # A channel-wide pause may have begun while we slept (a 429 to another send).
         if (paused := self.limiter.departure_wait()) > HOLD_MAX:
             await self._hand_back(job, paused, "")
+            return False
+        return True
+
+    async def _send_job(self, job: DeliveryJob) -> None:
+        forced = self.forced_digest() if self.forced_digest is not None else None
+        if not await self._cleared(job, forced):
             return
         await self.limiter.depart()
         task = asyncio.current_task()

@@ -17,7 +17,6 @@ Rejected -> failed at once with the reason.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -38,6 +37,7 @@ from bot.delivery.sender import (
     retry_delay,
 )
 from bot.i18n import t
+from bot.jobs import Retry, Supervisor
 from bot.ops.alerts import Alert
 from bot.ops.leader import DEFAULT_TTL
 from bot.ops.metrics import Metrics
@@ -46,6 +46,8 @@ from storage.store import Store
 
 log = logging.getLogger(__name__)
 
+#: how often expired claims are looked for
+HOUSEKEEPING_EVERY = 30.0
 #: at stop, how long a sender's round may take to end by itself before it is cancelled
 STOP_GRACE = 10.0
 
@@ -65,7 +67,8 @@ __all__ = [
 
 
 class DeliveryWorker:
-    """One :class:`ChannelSender` per channel, run as background tasks."""
+    """One :class:`ChannelSender` per channel, run as background tasks. Each is paced by
+    the limits its channel declares (``capabilities``) unless ``limits`` names others."""
 
     def __init__(
         self,
@@ -97,7 +100,7 @@ class DeliveryWorker:
             name: ChannelSender(
                 store,
                 channel,
-                limits=limits.get(name, Limits()),
+                limits=limits.get(name) or Limits.of(channel.capabilities),
                 render=self.render,
                 policy=policy,
                 clock=clock,
@@ -111,7 +114,18 @@ class DeliveryWorker:
             for name, channel in channels.items()
         }
         self.metrics = metrics
-        self._tasks: list[asyncio.Task[None]] = []
+        #: claims of crashed workers (any instance) expire and become due again
+        self.housekeeping = Supervisor(
+            "housekeeping",
+            "outbox",
+            self._housekeep,
+            retry=Retry(base=HOUSEKEEPING_EVERY, cap=10 * HOUSEKEEPING_EVERY),
+            metrics=metrics,
+        )
+
+    @property
+    def name(self) -> str:
+        return "delivery"
 
     def render(self, job: DeliveryJob) -> OutMessage:
         lang = job.chat.language
@@ -140,71 +154,35 @@ class DeliveryWorker:
         """Send everything due now on every channel."""
         await asyncio.gather(*(s.drain(timeout) for s in self.senders.values()))
 
-    def start(self) -> None:
-        self._tasks = [self._start_sender(name) for name in self.senders]
-        self._tasks.append(asyncio.create_task(self._housekeeping(), name="outbox-housekeeping"))
-        self._tasks.append(asyncio.create_task(self._supervise(), name="sender-supervisor"))
-
-    def _start_sender(self, name: str) -> asyncio.Task[None]:
-        return asyncio.create_task(self.senders[name].run(), name=f"sender:{name}")
+    async def start(self) -> None:
+        """Run every sender's loop and the outbox housekeeping, each supervised: a loop that
+        dies anyway (a bug past every except) is restarted."""
+        for sender in self.senders.values():
+            sender.start()
+        self.housekeeping.start()
 
     def problems(self) -> dict[str, str]:
         """What is wrong with sending, by component (empty when all is well)."""
-        out: dict[str, str] = {}
-        running = {t.get_name(): t for t in self._tasks}
+        out = self.housekeeping.problems()
         for name, sender in self.senders.items():
-            task = running.get(f"sender:{name}")
-            if self._tasks and (task is None or task.done()):
-                out[f"sender:{name}"] = "not running"
-            elif sender.failing >= 3:
-                out[f"sender:{name}"] = f"failing ({sender.failing} rounds in a row)"
-            elif sender.down is not None:
-                out[f"sender:{name}"] = f"parked: {sender.down}"[:200]
+            problem = sender.loop.problem()
+            if problem is None and sender.down is not None:
+                problem = f"parked: {sender.down}"[:200]
+            if problem is not None:
+                out[f"sender:{name}"] = problem
         return out
 
-    async def _supervise(self, every: float = 5.0) -> None:
-        """A sender task that died anyway (a bug past every except) is restarted."""
-        while True:
-            await asyncio.sleep(every)
-            for i, task in enumerate(self._tasks):
-                name = task.get_name()
-                if not name.startswith("sender:") or not task.done():
-                    continue
-                channel = name.removeprefix("sender:")
-                exc = None if task.cancelled() else task.exception()
-                log.error("sender %s stopped (%r); restarting it", channel, exc)
-                if self.metrics is not None:
-                    self.metrics.record_job_error("sender", channel)
-                self._tasks[i] = self._start_sender(channel)
-
-    async def _housekeeping(self) -> None:
-        """Claims of crashed workers (any instance) expire and become due again."""
-        while True:
-            try:
-                if await self.store.requeue_expired(self.clock()):
-                    self.wake()
-            except Exception:
-                log.exception("outbox housekeeping failed")
-                if self.metrics is not None:
-                    self.metrics.record_job_error("housekeeping", "outbox")
-            await asyncio.sleep(30)
+    async def _housekeep(self) -> float:
+        if await self.store.requeue_expired(self.clock()):
+            self.wake()
+        return HOUSEKEEPING_EVERY
 
     async def stop(self) -> None:
-        # The senders finish their round and return; only what is still running after a
-        # grace (or is not a sender) is cancelled.
-        loops = [t for t in self._tasks if t.get_name().startswith("sender:")]
-        for task in self._tasks:
-            if task not in loops:
-                task.cancel()
+        """The loops finish their round and return; only what is still running after a
+        grace is cancelled. Then each sender waits for its sends in flight, keeping its lease."""
         for sender in self.senders.values():
             sender.request_stop()
-        if loops:
-            await asyncio.wait(loops, timeout=STOP_GRACE)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        loops = [self.housekeeping, *(s.loop for s in self.senders.values())]
+        await asyncio.gather(*(loop.stop(STOP_GRACE) for loop in loops))
         for sender in self.senders.values():
             await sender.stop()

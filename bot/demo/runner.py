@@ -16,6 +16,7 @@ from bot.config import Config, load_settings
 from bot.demo.portal import DemoPortal, demo_config_text, load_site
 from bot.ops.httpserver import serve
 from bot.ops.logs import setup_logging
+from storage.records import SubscriptionKind
 
 INTRO = """\
 bantin demo: a snapshot of the portal is served at {base_url}
@@ -62,7 +63,9 @@ async def run_demo(args: argparse.Namespace) -> int:
         await app.open()
         chat = await app.store.upsert_chat("console", CONSOLE_CHAT_ID, app.clock(), kind="console")
         for topic in config.topics:
-            await app.store.subscribe(chat, "topic", topic.slug, topic.slug, app.clock())
+            await app.store.subscribe(
+                chat, SubscriptionKind.TOPIC, topic.slug, topic.slug, app.clock()
+            )
         later = sum(1 for a in articles if a.appear_after > 0)
         print(
             INTRO.format(

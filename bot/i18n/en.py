@@ -267,7 +267,7 @@ MESSAGES: dict[str, str] = {
     "web_bc_later": "Schedule",
     "web_bc_preview": "Preview",
     "web_bc_send": "Send",
-    "web_bc_zalo_note": "plain text, split every 2,000 characters",
+    "web_bc_plain_note": "plain text, split every {limit} characters",
     "web_bc_scheduled": "Scheduled",
     "web_bc_history": "History",
     "web_bc_cancel": "Cancel",

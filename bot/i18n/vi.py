@@ -272,7 +272,7 @@ MESSAGES: dict[str, str] = {
     "web_bc_later": "Hẹn giờ gửi",
     "web_bc_preview": "Xem trước",
     "web_bc_send": "Gửi",
-    "web_bc_zalo_note": "văn bản thuần, chia mỗi 2.000 ký tự",
+    "web_bc_plain_note": "văn bản thuần, chia mỗi {limit} ký tự",
     "web_bc_scheduled": "Đã hẹn giờ",
     "web_bc_history": "Lịch sử",
     "web_bc_cancel": "Hủy",

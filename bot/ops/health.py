@@ -1,7 +1,9 @@
 """Operations endpoints of the bot's HTTP server: ``/healthz`` and ``/metrics``.
 
-Health is red (503), naming the failing component, while the database does not answer, the
-scheduler is stopped, a poll job keeps failing, or a sender is dead, failing or parked.
+Health is red (503), naming the failing component, while the database does not answer or
+any background job reports a problem (:meth:`bot.jobs.Job.problems`: the scheduler stopped, a
+poll job failing, a sender dead, failing or parked, retention or the broadcast dispatcher dead
+or failing).
 Anyone sees the status; the details (instance, leases) and /metrics need the bearer token
 when ``BANTIN_METRICS_TOKEN`` is set. Shared figures are read from the database at scrape
 time, so every instance reports the same truth.
@@ -11,17 +13,16 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.delivery.worker import DeliveryWorker
+from bot.jobs import Job
 from bot.ops.leader import Lease
 from bot.ops.metrics import CONTENT_TYPE_LATEST, Metrics
-from bot.polling.scheduling import PollScheduler
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -35,18 +36,20 @@ class Health:
         store: Store,
         metrics: Metrics,
         *,
-        scheduler: PollScheduler,
+        jobs: Sequence[Job],
         poll_lease: Lease,
-        worker: DeliveryWorker,
+        send_leases: Mapping[str, Lease],
         instance_id: str,
         clock: Callable[[], datetime],
         token: str = "",
     ) -> None:
         self.store = store
         self.metrics = metrics
-        self.scheduler = scheduler
+        #: every background job of the app, asked for its problems at each check
+        self.jobs = jobs
         self.poll_lease = poll_lease
-        self.worker = worker
+        #: the ``send:<channel>`` lease of each channel's sender, by channel
+        self.send_leases = send_leases
         self.instance_id = instance_id
         self.clock = clock
         self.token = token
@@ -62,19 +65,24 @@ class Health:
         return [Route("/healthz", self.healthz), Route("/metrics", self.metrics_endpoint)]
 
     async def check(self) -> tuple[bool, dict[str, object]]:
-        """(healthy, details): the database answers, the scheduler runs, every poll job and
-        sender is alive. ``problems`` names each failing component."""
+        """(healthy, details): the database answers and no job reports a problem.
+        ``problems`` names each failing component."""
         db_ok = await self.store.ping()
         problems: dict[str, str] = {} if db_ok else {"database": "unreachable"}
-        problems.update(self.scheduler.problems())
-        problems.update(self.worker.problems())
+        for job in self.jobs:
+            try:
+                problems.update(job.problems())
+            except Exception:  # a job that cannot say is not well either
+                log.exception("health: %s could not report its problems", job.name)
+                problems[job.name] = "unknown"
         last = await self.store.last_success() if db_ok else None
         age = round((self.clock() - last).total_seconds(), 1) if last else None
         body: dict[str, object] = {
             "status": "ok" if not problems else "unhealthy",
             "problems": problems,
             "database": "ok" if db_ok else "unreachable",
-            "scheduler": "running" if self.scheduler.running else "stopped",
+            # the scheduler names itself "scheduler" among the problems while it is stopped
+            "scheduler": problems.get("scheduler", "running"),
             "last_successful_poll_age_seconds": age,
         }
         return not problems, body
@@ -84,7 +92,7 @@ class Health:
         return {
             "instance": self.instance_id,
             "poll_leader": self.poll_lease.held,
-            "send_leader": {name: s.lease.held for name, s in self.worker.senders.items()},
+            "send_leader": {name: lease.held for name, lease in self.send_leases.items()},
         }
 
     async def healthz(self, request: Request) -> Response:
@@ -99,14 +107,14 @@ class Health:
         if not self.authorised(request):
             return JSONResponse({"error": "bearer token required"}, status_code=401)
         try:
-            rows, due = await self.store.outbox_counts(self.clock())
-            self.metrics.set_outbox(rows, due)
+            counts = await self.store.outbox_counts(self.clock())
+            self.metrics.set_outbox(counts.by_status, counts.due)
             last = await self.store.last_success()
             if last is not None:
                 self.metrics.last_poll_age.set((self.clock() - last).total_seconds())
         except Exception:
             log.exception("metrics: database figures unavailable")
         leases = {"poll": self.poll_lease.held}
-        leases.update({f"send:{name}": s.lease.held for name, s in self.worker.senders.items()})
+        leases.update({f"send:{name}": lease.held for name, lease in self.send_leases.items()})
         self.metrics.set_leases(leases)
         return Response(self.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -4,17 +4,27 @@ error naming the entry and the field, before anything is written."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
+from bot.channels.base import Capabilities
 from bot.chat.commands import MAX_KEYWORD_CHARS
 from bot.chat.timeofday import parse_hhmm
 from bot.i18n import LANGUAGES
 from feeds.text import match_key, normalize
+from storage.records import SubscriptionKind
 
 EXPORT_VERSION = 1
-CHANNELS = ("telegram", "zalo", "console")
 
 
 class ImportProblem(ValueError):
@@ -24,7 +34,7 @@ class ImportProblem(ValueError):
 class _Subscription(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["topic", "keyword", "mute"]
+    kind: SubscriptionKind
     value: str = Field(min_length=1, max_length=200)
     key: str = Field(min_length=1, max_length=200)
     #: a forum topic the subscription posts into (Telegram's message_thread_id)
@@ -44,10 +54,11 @@ class _Subscription(BaseModel):
 class _Chat(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    channel: Literal["telegram", "zalo", "console"]
+    #: one of the channels the bot has, and a kind of chat one of them has
+    channel: str
     chat_id: str = Field(min_length=1, max_length=64, pattern=r"^[\w.:@-]+$")
     title: str = Field(default="", max_length=256)
-    kind: Literal["private", "group", "channel", "console"] = "private"
+    kind: str = "private"
     language: str = "vi"
     active: StrictBool = True
     paused: StrictBool = False
@@ -55,6 +66,18 @@ class _Chat(BaseModel):
     quiet_hours: StrictBool = True
     format: Literal["full", "compact", "titles"] = "full"
     subscriptions: list[_Subscription] = Field(default_factory=list, max_length=1000)
+
+    @field_validator("channel", "kind")
+    @classmethod
+    def _known(cls, v: str, info: ValidationInfo) -> str:
+        channels: Mapping[str, Capabilities] = (info.context or {}).get("channels", {})
+        if info.field_name == "channel":
+            known = list(channels)
+        else:
+            known = list(dict.fromkeys(k for c in channels.values() for k in c.chat_kinds))
+        if v not in known:
+            raise ValueError(f"must be one of {', '.join(known)}")
+        return v
 
     @field_validator("chat_id", mode="before")
     @classmethod
@@ -80,7 +103,8 @@ class _Chat(BaseModel):
     @classmethod
     def _keywords(cls, subs: list[_Subscription]) -> list[_Subscription]:
         for sub in subs:
-            if sub.kind not in ("keyword", "mute"):  # both are literal text matched by syllables
+            # Keywords and mutes are both literal text matched by syllables.
+            if sub.kind not in (SubscriptionKind.KEYWORD, SubscriptionKind.MUTE):
                 continue
             if len(re.findall(r"\w", sub.value)) < 2 or len(sub.value) > MAX_KEYWORD_CHARS:
                 raise ValueError(f"keyword {sub.value!r}: 2 to {MAX_KEYWORD_CHARS} characters")
@@ -94,8 +118,11 @@ class _Export(BaseModel):
     chats: list[_Chat]
 
 
-def validate_export(data: object) -> list[dict[str, Any]]:
-    """The chats of an export, checked and normalised; :class:`ImportProblem` otherwise."""
+def validate_export(data: object, channels: Mapping[str, Capabilities]) -> list[dict[str, Any]]:
+    """The chats of an export, checked and normalised; :class:`ImportProblem` otherwise.
+
+    ``channels`` are the channels the bot has, by name: a chat must be on one of them.
+    """
     if not isinstance(data, dict) or data.get("bantin_export") != EXPORT_VERSION:
         raise ImportProblem(f"not a bantin export (version {EXPORT_VERSION})")
     if isinstance(data, dict):
@@ -105,7 +132,7 @@ def validate_export(data: object) -> list[dict[str, Any]]:
                 if isinstance(sub, dict) and "value" not in sub and "key" in sub:
                     sub["value"] = sub["key"]
     try:
-        export = _Export.model_validate(data)
+        export = _Export.model_validate(data, context={"channels": channels})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])

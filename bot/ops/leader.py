@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from storage.store import Store
@@ -18,6 +19,15 @@ from storage.store import Store
 log = logging.getLogger(__name__)
 
 DEFAULT_TTL = 20.0
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    """What :meth:`Lease.check` found: whether this holder has the lease now, and whether it
+    has just taken it (so it should take over what the previous holder left in flight)."""
+
+    held: bool
+    acquired: bool
 
 
 class Lease:
@@ -42,11 +52,11 @@ class Lease:
         self.held = False
         self._renewed_at = -1e18
 
-    async def check(self) -> tuple[bool, bool]:
-        """(held now, just acquired). Renews at a third of the TTL; asks the database only then."""
+    async def check(self) -> LeaseState:
+        """Held now, and just taken? Renews at a third of the TTL; asks the database only then."""
         now = self.monotonic()
         if self.held and now - self._renewed_at < self.ttl / 3:
-            return True, False
+            return LeaseState(held=True, acquired=False)
         try:
             ok = await self.store.acquire_lease(self.name, self.holder, self.clock(), self.ttl)
         except Exception:
@@ -60,7 +70,7 @@ class Lease:
             log.info("lease %s: now held by %s", self.name, self.holder)
         elif was and not ok:
             log.warning("lease %s: lost by %s", self.name, self.holder)
-        return ok, ok and not was
+        return LeaseState(held=ok, acquired=ok and not was)
 
     async def release(self) -> None:
         if self.held:

@@ -37,7 +37,13 @@ class Metrics:
     """All metrics of one App, in a registry of their own (tests run several Apps)."""
 
     def __init__(self) -> None:
-        r = self.registry = CollectorRegistry()
+        self.registry = CollectorRegistry()
+        self._polling(self.registry)
+        self._sending(self.registry)
+        self._state(self.registry)
+
+    def _polling(self, r: CollectorRegistry) -> None:
+        """What polls count: outcomes, new articles, refused links, failed entries."""
         self.polls = Counter(
             "bantin_polls_total",
             "Polls by source and outcome (ok, not_modified, error).",
@@ -62,6 +68,9 @@ class Metrics:
             ["source"],
             registry=r,
         )
+
+    def _sending(self, r: CollectorRegistry) -> None:
+        """What sends count: outcomes, the platform's time, flood-control answers."""
         self.sends = Counter(
             "bantin_sends_total",
             "Send attempts by channel and outcome.",
@@ -81,6 +90,9 @@ class Metrics:
             ["channel"],
             registry=r,
         )
+
+    def _state(self, r: CollectorRegistry) -> None:
+        """Shared state read at scrape time, leases, background jobs' errors, parked channels."""
         self.deliveries = Gauge(
             "bantin_deliveries",
             "Outbox rows by channel and status.",
@@ -101,8 +113,8 @@ class Metrics:
         )
         self.job_errors = Counter(
             "bantin_job_errors_total",
-            "Exceptions caught in background jobs (poll, sender, housekeeping, retention), "
-            "by component and name; the job was retried.",
+            "Exceptions caught in background jobs (poll, sender, housekeeping, retention, "
+            "broadcasts), by component and name; the job was retried or restarted.",
             ["component", "name"],
             registry=r,
         )

@@ -6,13 +6,13 @@ page itself (feeds.propose), and either way the ``[[sources]]`` block to paste.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 import httpx
 
+from feeds import sourcetoml
 from feeds.charset import decode_html
 from feeds.fetch import fetch
 from feeds.models import ListRules, Source
@@ -22,7 +22,6 @@ from feeds.urls import DEFAULT_ID_PATTERN
 
 #: when no article-link shape stands out: any link whose path carries a long number
 FALLBACK_PATTERN = r"/[^?#]*\d{4,}[^/]*$"
-_PRIVATE = "allow_private = true  # the URL was typed as a private address"
 
 
 @dataclass(frozen=True)
@@ -68,8 +67,8 @@ async def guess_source(client: httpx.AsyncClient, url: str, *, max_bytes: int) -
     source_id = source_id.strip("-") or "source"
     if looks_like_feed(result.content, result.content_type):
         source = Source(id="adhoc", name=host, kind="rss", url=url, allow_private=private)
-        toml = _feed_toml(source_id, host, url) + (f"\n{_PRIVATE}" if private else "")
-        return Guess(source, toml)
+        notes = ["the URL was typed as a private address"] if private else []
+        return Guess(source, sourcetoml.source_toml(replace(source, id=source_id), notes=notes))
     # Parsing a page is CPU work (bounded: max_bytes, depth-capped): off the event loop.
     html = decode_html(result.content, result.content_type)
     proposal = await asyncio.to_thread(propose_source, html, url=result.url)
@@ -80,24 +79,5 @@ async def guess_source(client: httpx.AsyncClient, url: str, *, max_bytes: int) -
         proposal = replace(proposal, link_pattern=pattern)
     rules = ListRules(link_pattern=pattern)
     source = Source(id="adhoc", name=host, kind="html", url=url, list=rules, allow_private=private)
-    toml = source_toml(proposal, source_id=source_id, name=host)
-    if private:
-        toml = toml.replace("[sources.list]", f"{_PRIVATE}\n[sources.list]", 1)
+    toml = source_toml(proposal, source_id=source_id, name=host, private=private)
     return Guess(source, toml, tuple(proposal.shapes))
-
-
-def _feed_toml(source_id: str, name: str, url: str) -> str:
-    def q(value: str) -> str:  # JSON strings are valid TOML basic strings
-        return json.dumps(value, ensure_ascii=False)
-
-    return "\n".join(
-        [
-            "[[sources]]",
-            f"id = {q(source_id)}",
-            f"name = {q(name)}",
-            'kind = "rss"',
-            f"url = {q(url)}",
-            "topics = []",
-            "interval = 900",
-        ]
-    )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import TextIO
 
 from bot.config import Config, ConfigError
 from bot.polling.adhoc import guess_source
+from bot.polling.plan import article_date
 from feeds.fetch import DEFAULT_USER_AGENT, FetchError, make_client
 from feeds.models import Source
 from feeds.parsepool import ParsePool
@@ -44,15 +46,6 @@ def _title(c: CheckedEntry) -> tuple[str, str]:
     return c.entry.title, "listing" if c.entry.title else ""
 
 
-def _date(c: CheckedEntry, source: Source) -> tuple[datetime | None, str]:
-    """The date the poller will store, and where it came from (same precedence as it)."""
-    page = c.article
-    page_date = (page.published_at, page.date_from) if page and page.published_at else None
-    entry_date = (c.entry.published_at, "listing") if c.entry.published_at else None
-    first, second = (entry_date, page_date) if source.kind == "rss" else (page_date, entry_date)
-    return first or second or (None, "")
-
-
 def _first_words(text: str, n: int = BODY_WORDS) -> str:
     words = text.split()
     return " ".join(words[:n]) + (" …" if len(words) > n else "")
@@ -65,35 +58,9 @@ def format_when(value: datetime | None, tz: tzinfo) -> str:
 async def check_source(config: Config, source_ref: str, *, limit: int = 5) -> int:
     source = config.source(source_ref)
     if source is None:
-        if not source_ref.startswith(("http://", "https://")):
-            known = ", ".join(s.id for s in config.sources) or "none"
-            raise ConfigError(
-                f"{config.config_path}: no source {source_ref!r} (known: {known}); or give a URL"
-            )
-        user_agent = config.settings.fetch.user_agent or DEFAULT_USER_AGENT
-        try:
-            async with make_client(user_agent=user_agent) as client:
-                guess = await guess_source(
-                    client, source_ref, max_bytes=config.settings.fetch.max_response_bytes
-                )
-        except FetchError as exc:
-            _say(f"error: {exc}")
+        source = await _guessed(config, source_ref)
+        if source is None:
             return EXIT_FAILED
-        source, block = guess.source, guess.toml
-        if guess.shapes:
-            _say("URL shapes on the page (kept = article links):")
-            for line in guess.shapes:
-                _say(f"  {line}")
-        _say(
-            f"(not in {config.config_path}: guessed kind={source.kind}"
-            + (f", link_pattern={source.list.link_pattern!r}" if source.list else "")
-            + ")"
-        )
-        _say(f"proposed source, to paste into {config.config_path}:")
-        _say()
-        for line in block.splitlines():  # one line at a time: _say escapes newlines too
-            _say(line)
-        _say()
     _say(f"source {source.id} ({source.kind}) {source.url}")
     started = time.perf_counter()
     async with make_client(
@@ -116,12 +83,59 @@ async def check_source(config: Config, source_ref: str, *, limit: int = 5) -> in
             return EXIT_FAILED
         finally:
             pool.close()
-    tz = config.tz
     _say(f"{total} entries in {time.perf_counter() - started:.2f}s; the first {len(checked)}:")
+    _print_entries(checked, source, config.tz)
+    failures = await _entry_failures(config, source.id) if config.source(source.id) else []
+    if failures:
+        _say()
+        _say(f"entries the poller recorded as failed ({len(failures)} most recent):")
+        for f in failures:
+            _say(f"   {format_when(f.last_at, config.tz)} x{f.attempts} {f.url}: {f.reason}")
+    if not checked:
+        _say("no entries found: check the selectors or link_pattern", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+async def _guessed(config: Config, url: str) -> Source | None:
+    """A source guessed from an unconfigured URL, its proposal printed; None after an error."""
+    if not url.startswith(("http://", "https://")):
+        known = ", ".join(s.id for s in config.sources) or "none"
+        raise ConfigError(
+            f"{config.config_path}: no source {url!r} (known: {known}); or give a URL"
+        )
+    user_agent = config.settings.fetch.user_agent or DEFAULT_USER_AGENT
+    try:
+        async with make_client(user_agent=user_agent) as client:
+            guess = await guess_source(
+                client, url, max_bytes=config.settings.fetch.max_response_bytes
+            )
+    except FetchError as exc:
+        _say(f"error: {exc}")
+        return None
+    source = guess.source
+    if guess.shapes:
+        _say("URL shapes on the page (kept = article links):")
+        for line in guess.shapes:
+            _say(f"  {line}")
+    _say(
+        f"(not in {config.config_path}: guessed kind={source.kind}"
+        + (f", link_pattern={source.list.link_pattern!r}" if source.list else "")
+        + ")"
+    )
+    _say(f"proposed source, to paste into {config.config_path}:")
+    _say()
+    for line in guess.toml.splitlines():  # one line at a time: _say escapes newlines too
+        _say(line)
+    _say()
+    return source
+
+
+def _print_entries(checked: Sequence[CheckedEntry], source: Source, tz: tzinfo) -> None:
     for i, c in enumerate(checked, 1):
         page = c.article
         title, title_from = _title(c)
-        when, date_from = _date(c, source)
+        when, date_from = article_date(source.kind, c.entry, c.article)
         body, body_from = (
             (page.body, page.body_from)
             if page and page.body
@@ -141,16 +155,6 @@ async def check_source(config: Config, source_ref: str, *, limit: int = 5) -> in
             "[selector] = the source's [sources.article] rule; [generic] = found without one;"
             " [listing] = taken from the listing page. Add a selector where generic is wrong."
         )
-    failures = await _entry_failures(config, source.id) if config.source(source.id) else []
-    if failures:
-        _say()
-        _say(f"entries the poller recorded as failed ({len(failures)} most recent):")
-        for f in failures:
-            _say(f"   {format_when(f.last_at, tz)} x{f.attempts} {f.url}: {f.reason}")
-    if not checked:
-        _say("no entries found: check the selectors or link_pattern", file=sys.stderr)
-        return EXIT_FAILED
-    return 0
 
 
 async def _entry_failures(config: Config, source_id: str) -> list[EntryFailure]:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from feeds.models import Entry, Source
+from feeds.kinds import source_type
+from feeds.models import Entry, ExtractedArticle, FieldOrigin, Source, SourceKind
 
 #: article pages fetched when a source is seen for the first time (the rest: listing data only)
 SEED_PAGES = 10
@@ -120,3 +121,21 @@ def _published(item: tuple[str, Entry]) -> datetime:
     published = item[1].published_at
     assert published is not None
     return published
+
+
+def article_date(
+    kind: SourceKind, entry: Entry, page: ExtractedArticle | None
+) -> tuple[datetime | None, FieldOrigin]:
+    """The date an article is stored with, and where it came from: the one precedence rule.
+
+    Whether the listing's date or the article page's comes first is the source type's
+    (:attr:`feeds.kinds.SourceType.listing_date_wins`): a feed declares a date-time, an HTML
+    listing usually the day only.
+    """
+    found: list[tuple[datetime | None, FieldOrigin]] = []
+    if page is not None and page.published_at:
+        found.append((page.published_at, page.date_from))
+    if entry.published_at:
+        first = source_type(kind).listing_date_wins
+        found.insert(0 if first else len(found), (entry.published_at, "listing"))
+    return found[0] if found else (None, "")

@@ -19,7 +19,14 @@ import httpx
 
 from bot.ops.alerts import Alert
 from bot.ops.backoff import backoff
-from bot.polling.plan import MAX_ENTRIES_PER_LISTING, MAX_PAGES_PER_POLL, PollPlan, plan_poll
+from bot.polling.plan import (
+    MAX_ENTRIES_PER_LISTING,
+    MAX_PAGES_PER_POLL,
+    PollPlan,
+    article_date,
+    plan_poll,
+)
+from bot.settings import Settings
 from feeds.errors import FeedError, Refused, WorkerFailure
 from feeds.fetch import FetchResult
 from feeds.models import Entry, ExtractedArticle, Source, Topic
@@ -100,6 +107,24 @@ class PollSettings:
     #: seconds one document may take to parse
     parse_timeout: float = 20.0
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PollSettings:
+        """The poller's share of the deployment settings (the one place they are mapped)."""
+        fetch, polling = settings.fetch, settings.polling
+        return cls(
+            max_bytes=fetch.max_response_bytes,
+            # BANTIN_HTTP_TIMEOUT bounds each phase of a request; a whole fetch gets two.
+            fetch_timeout=fetch.timeout * 2,
+            fetch_concurrency=fetch.concurrency,
+            alert_after=polling.alert_after_failures,
+            max_backoff=polling.max_backoff,
+            max_pages_per_poll=polling.max_pages_per_poll,
+            max_entries_per_listing=polling.max_entries_per_listing,
+            entry_attempts=polling.entry_attempts,
+            parse_workers=fetch.parse_workers,
+            parse_timeout=fetch.parse_timeout,
+        )
+
 
 def _db_reason(exc: Exception) -> str:
     """The database's complaint, first line only (SQLAlchemy appends the whole statement)."""
@@ -162,13 +187,7 @@ class Poller:
         (never pushed, and its "body" is only the listing's lead)."""
         title = normalize((page.title if page and page.title else "") or entry.title) or entry.url
         body = normalize_block(page.body) if page and page.body else normalize_block(entry.summary)
-        # A feed's date wins: it is what the publisher declared, with a time. An HTML
-        # listing usually shows the day only, so there the article page's date-time wins.
-        page_date = page.published_at if page else None
-        if source.kind == "rss":
-            published = entry.published_at or page_date
-        else:
-            published = page_date or entry.published_at
+        published, _ = article_date(source.kind, entry, page)
         summary = (
             await self.parse_pool.summary(body, title, self.settings.summary_chars)
             if body and summarise

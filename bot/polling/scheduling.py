@@ -3,7 +3,8 @@
 APScheduler runs one job per enabled source, rescheduled after each poll from the
 ``next_check_at`` the poller stored (interval, or backoff after failures), with a little
 jitter so sources drift apart. Only the holder of the ``poll`` lease polls; the others look
-again soon, to take over when it dies.
+again soon, to take over when it dies. A job that raises is logged, counted and planned again
+with backoff (:class:`bot.jobs.Faults`); the scheduler is one of the app's :class:`bot.jobs.Job`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.ops.backoff import backoff
+from bot.jobs import FAILING_AFTER, Faults, Retry
 from bot.ops.leader import Lease
 from bot.ops.metrics import Metrics
 from bot.polling.poller import Poller
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 
 #: fraction of a source's interval added or removed at random, so sources drift apart
 JITTER = 0.1
+#: how soon a poll job that raised is tried again: 5 s, doubling up to ten minutes
+JOB_RETRY = Retry(base=5.0, cap=600.0)
 
 
 def utcnow() -> datetime:
@@ -60,8 +63,14 @@ class PollScheduler:
         self.metrics = metrics
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         #: failed jobs in a row, by source (health: red while any source's job keeps failing)
-        self.failing: dict[str, int] = {}
+        self.faults = {
+            sid: Faults("poll", sid, retry=JOB_RETRY, metrics=metrics) for sid in self.sources
+        }
         self._running: set[asyncio.Task[object]] = set()
+
+    @property
+    def name(self) -> str:
+        return "scheduler"
 
     @property
     def running(self) -> bool:
@@ -92,9 +101,9 @@ class PollScheduler:
         out: dict[str, str] = {}
         if not self._scheduler.running:
             out["scheduler"] = "stopped"
-        for source_id, count in self.failing.items():
-            if count >= 3:
-                out[f"poll:{source_id}"] = f"job failing ({count} in a row)"
+        for faults in self.faults.values():
+            if faults.count >= FAILING_AFTER:
+                out[faults.key] = f"job failing ({faults.count} in a row)"
         return out
 
     def _jittered(self, seconds: float) -> float:
@@ -119,17 +128,12 @@ class PollScheduler:
         task = asyncio.current_task()
         if task is not None:
             self._running.add(task)
+        faults = self.faults[source_id]
         try:
             await self._poll(source_id)
-            self.failing.pop(source_id, None)
+            faults.ok()
         except Exception:
-            failures = self.failing[source_id] = self.failing.get(source_id, 0) + 1
-            delay = backoff(failures, base=5.0, cap=600.0, jitter=0.2)
-            log.exception(
-                "poll job of %s failed (%d in a row); again in %.0f s", source_id, failures, delay
-            )
-            if self.metrics is not None:
-                self.metrics.record_job_error("poll", source_id)
+            delay = faults.failed()
             with contextlib.suppress(Exception):  # the scheduler may be shutting down
                 if self._scheduler.running:
                     self._schedule(source_id, delay)
@@ -139,8 +143,7 @@ class PollScheduler:
 
     async def _poll(self, source_id: str) -> None:
         source = self.sources[source_id]
-        held, _ = await self.lease.check()
-        if not held:
+        if not (await self.lease.check()).held:
             # Another instance polls; look again soon, to take over if it dies.
             self._schedule(source_id, min(5.0, self.lease.ttl / 4))
             return

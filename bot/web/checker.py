@@ -4,8 +4,8 @@ the first entries' title, date, body and summary, and a TOML snippet for ``banti
 
 from __future__ import annotations
 
-import json
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +14,7 @@ import httpx
 from bot.config import Config
 from bot.polling.adhoc import guess_source
 from bot.polling.check import format_when
+from feeds import sourcetoml
 from feeds.fetch import FetchError
 from feeds.models import Source
 from feeds.parsepool import ParsePool
@@ -24,37 +25,12 @@ BODY_CHARS = 600
 
 
 def toml_snippet(source: Source) -> str:
-    """A ``[[sources]]`` table for this source (JSON strings are valid TOML basic strings)."""
-
-    def q(value: str) -> str:
-        return json.dumps(value, ensure_ascii=False)
-
+    """A ``[[sources]]`` table for this source (a throw-away one gets an id from its host)."""
+    if source.id != "adhoc":
+        return sourcetoml.source_toml(source)
     host = urlsplit(source.url).hostname or "source"
-    ident = source.id
-    if ident == "adhoc":
-        ident = re.sub(r"[^a-z0-9]+", "-", host.lower()).strip("-") or "source"
-    lines = [
-        "[[sources]]",
-        f"id = {q(ident)}",
-        f"name = {q(source.name)}",
-        f"kind = {q(source.kind)}",
-        f"url = {q(source.url)}",
-        f"interval = {source.interval}",
-    ]
-    if source.topics:
-        lines.append("topics = [" + ", ".join(q(tp) for tp in source.topics) + "]")
-    if source.article_hosts:
-        lines.append("article_hosts = [" + ", ".join(q(h) for h in source.article_hosts) + "]")
-    if source.allow_private:
-        lines.append("allow_private = true")
-    rules = source.list
-    if rules is not None:
-        lines += ["", "[sources.list]"]
-        for name in ("item", "link", "title", "date", "link_pattern"):
-            value = getattr(rules, name, None)
-            if value:
-                lines.append(f"{name} = {q(value)}")
-    return "\n".join(lines)
+    ident = re.sub(r"[^a-z0-9]+", "-", host.lower()).strip("-") or "source"
+    return sourcetoml.source_toml(replace(source, id=ident))
 
 
 async def test_url(

@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
+from bot.channels.base import Capabilities
 from bot.i18n import LANGUAGES, t
 from bot.web.auth import (
     COOKIE,
@@ -34,7 +35,7 @@ from bot.web.auth import (
     same,
 )
 from feeds.models import Source, Topic
-from storage.records import WebSession
+from storage.records import LinkUse, WebSession
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class ConsoleDeps:
     clock: Callable[[], datetime]
     public_url: str = ""
     quotas: Mapping[str, int] = field(default_factory=dict)
+    #: the chat platforms the broadcast composer previews, by name
+    platforms: Mapping[str, Capabilities] = field(default_factory=dict)
     #: poll one source now (by id); returns a line to show
     poll_source: Callable[[str], Awaitable[str]] | None = None
     #: check-source of a URL: the values of the test page
@@ -244,9 +247,11 @@ class Console:
             return self.error(request, lang, 413, "web_error_too_large")
         token = (parse_qs(body.decode("utf-8", "replace")).get("token") or [""])[0]
         now = self.deps.clock()
-        state, admin = await self.store.use_web_link(digest(token), now) if token else ("", None)
+        used = await self.store.use_web_link(digest(token), now) if token else LinkUse("", None)
+        admin = used.admin
         if admin is None:
-            return self.error(request, lang, _LINK_STATUS.get(state, 400), f"web_link_{state}")
+            status = _LINK_STATUS.get(used.state, 400)
+            return self.error(request, lang, status, f"web_link_{used.state}")
         if tuple(admin.split(":", 1)) not in self.deps.admins:
             return self.error(request, lang, 403, "web_link_not_admin")
         cookie = new_token()

@@ -111,11 +111,11 @@ class ContentPages:
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
         week_start = midnight - timedelta(days=local.weekday())
         stats = await self.store.dashboard_counts()
-        _, due = await self.store.outbox_counts(now)
+        due = (await self.store.outbox_counts(now)).due
         month = local.strftime("%Y-%m")
         quotas = []
         for channel, quota in deps.quotas.items():
-            sent, _ = await self.store.usage(channel, month)
+            sent = (await self.store.usage(channel, month)).sent
             quotas.append((channel, sent, quota, int(sent * 100 / quota) if quota else 0))
         return {
             "stats": stats,
@@ -157,16 +157,15 @@ class ContentPages:
         found = await self.store.article_detail(request.path_params["id"])
         if found is None:
             return self.console.error(request, ctx.lang, 404, "web_not_found")
-        article, body, sent = found
         topics = {tp.slug: tp.name for tp in self.deps.topics}
         return self.console.render(
             request,
             ctx.lang,
             "article.html",
             session=ctx.session,
-            article=article,
-            body=body,
-            sent=sent,
+            article=found.article,
+            body=found.body,
+            sent=found.sent_to,
             topic_names=topics,
         )
 
@@ -177,7 +176,7 @@ class ContentPages:
         state = qp.get("state", "")
         active = {"active": True, "inactive": False}.get(state)
         page = _int(qp.get("page", "0"))
-        rows, total = await self.store.list_chats(
+        found = await self.store.list_chats(
             query=q, channel=channel, active=active, limit=PAGE, offset=page * PAGE
         )
         return self.console.render(
@@ -185,14 +184,14 @@ class ContentPages:
             ctx.lang,
             "chats.html",
             session=ctx.session,
-            rows=rows,
-            total=total,
+            rows=found.chats,
+            total=found.total,
             q=q,
             channel=channel,
             state=state,
             channels=self.deps.channels,
             page=page,
-            more=(page + 1) * PAGE < total,
+            more=(page + 1) * PAGE < found.total,
         )
 
     async def set_active(self, request: Request, ctx: Ctx) -> Response:

@@ -18,7 +18,7 @@
   }
 
   var text = document.getElementById("text");
-  if (text && document.getElementById("pv-telegram")) {
+  if (text && document.querySelector("[data-platform]")) {
     var timer = null;
     var refresh = function () {
       var body = new URLSearchParams({ text: text.value, csrf: csrf() });
@@ -27,8 +27,10 @@
         headers: { "X-CSRF-Token": csrf() },
       }).then(function (r) { return r.ok ? r.json() : null; }).then(function (pv) {
         if (!pv) return;
-        fill(document.getElementById("pv-telegram"), pv.telegram, "tg");
-        fill(document.getElementById("pv-zalo"), pv.zalo, "zl");
+        document.querySelectorAll("[data-platform]").forEach(function (box) {
+          var name = box.getAttribute("data-platform");
+          fill(box, pv[name] || [], name);
+        });
       });
     };
     text.addEventListener("input", function () {

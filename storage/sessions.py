@@ -1,5 +1,5 @@
-"""The web console's own state: one-time sign-in links, sessions, the audit log and the
-sources an admin paused. Tokens are kept only as SHA-256 hashes."""
+"""Admins' sessions of the web console: one-time sign-in links, signed-in sessions and the
+audit log of what they did. Tokens are kept only as SHA-256 hashes."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from storage.base import StoreBase
-from storage.records import AuditEntry, WebSession
-from storage.tables import AUDIT_T, PAUSED_SOURCE_T, WEB_LINK_T, WEB_SESSION_T
+from storage.records import AuditEntry, LinkUse, WebSession
+from storage.tables import AUDIT_T, WEB_LINK_T, WEB_SESSION_T
 
 
-class WebMixin(StoreBase):
-    """Rows of ``web_links``, ``web_sessions``, ``audit_log`` and ``paused_sources``."""
+class SessionsMixin(StoreBase):
+    """Rows of ``web_links``, ``web_sessions`` and ``audit_log``."""
 
     async def add_web_link(
         self, token_hash: str, admin: str, now: datetime, expires_at: datetime
@@ -39,8 +39,8 @@ class WebMixin(StoreBase):
             return "used"
         return "expired" if row.expires_at <= now else "valid"
 
-    async def use_web_link(self, token_hash: str, now: datetime) -> tuple[str, str | None]:
-        """(state, admin): marks a valid link used, atomically, so only one caller wins."""
+    async def use_web_link(self, token_hash: str, now: datetime) -> LinkUse:
+        """Marks a valid link used, atomically, so only one caller wins; says who it signs in."""
         w = WEB_LINK_T
         async with self.engine.begin() as conn:
             result = await conn.execute(
@@ -51,8 +51,8 @@ class WebMixin(StoreBase):
             )
             admin = result.scalar()
         if admin is not None:
-            return "valid", str(admin)
-        return await self.web_link_state(token_hash, now), None
+            return LinkUse("valid", str(admin))
+        return LinkUse(await self.web_link_state(token_hash, now), None)
 
     async def add_web_session(
         self,
@@ -121,29 +121,6 @@ class WebMixin(StoreBase):
         async with self.engine.connect() as conn:
             rows = await conn.execute(select(a).order_by(a.c.id.desc()).limit(limit))
             return [AuditEntry(r.at, r.admin, r.action, r.detail) for r in rows]
-
-    async def set_source_paused(
-        self, source_id: str, paused: bool, admin: str, now: datetime
-    ) -> None:
-        p = PAUSED_SOURCE_T
-        async with self.engine.begin() as conn:
-            await conn.execute(delete(p).where(p.c.source_id == source_id))
-            if paused:
-                await conn.execute(
-                    p.insert().values(source_id=source_id, paused_by=admin, paused_at=now)
-                )
-
-    async def paused_sources(self) -> dict[str, tuple[str, datetime]]:
-        """source id -> (who paused it, when)."""
-        p = PAUSED_SOURCE_T
-        async with self.engine.connect() as conn:
-            return {r.source_id: (r.paused_by, r.paused_at) for r in await conn.execute(select(p))}
-
-    async def is_source_paused(self, source_id: str) -> bool:
-        p = PAUSED_SOURCE_T
-        async with self.engine.connect() as conn:
-            row = await conn.execute(select(p.c.source_id).where(p.c.source_id == source_id))
-            return row.first() is not None
 
 
 def _session(r: Any) -> WebSession:
