@@ -183,10 +183,10 @@ async def console_pages(
     from starlette.applications import Starlette
 
     from bot.web.auth import issue_link
-    from bot.web.console import Console, ConsoleDeps
+    from bot.web.site import WebConsole, WebConsoleDeps
     from feeds.models import Source, Topic
 
-    deps = ConsoleDeps(
+    deps = WebConsoleDeps(
         store=store,  # type: ignore[arg-type]
         topics=(Topic("dan-van", "Dân vận"), Topic("kiem-tra", "Kiểm tra")),
         sources=(Source("bench", "Bench", "rss", "https://portal.example/rss"),),
@@ -196,7 +196,7 @@ async def console_pages(
         clock=lambda: now,
         quotas={"zalo": 3000},
     )
-    app = Starlette(routes=[Console(deps).mount()])
+    app = Starlette(routes=[WebConsole(deps).mount()])
     lines = []
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://bench"

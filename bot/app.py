@@ -42,7 +42,7 @@ from bot.ops.metrics import Metrics
 from bot.polling.poller import Poller, PollReport, PollSettings
 from bot.polling.scheduling import PollScheduler
 from bot.web.command import web_command
-from bot.web.console import Console, ConsoleDeps
+from bot.web.site import WebConsole, WebConsoleDeps
 from feeds.fetch import DEFAULT_USER_AGENT, make_client
 from storage.store import Store
 
@@ -203,10 +203,10 @@ class App:
         )
         return [self.worker, self.scheduler, self.retention, self.broadcast_dispatcher]
 
-    def _web_console(self) -> Console:
+    def _web_console(self) -> WebConsole:
         s = self.config.settings
-        return Console(
-            ConsoleDeps(
+        return WebConsole(
+            WebConsoleDeps(
                 store=self.store,
                 topics=self.config.topics,
                 sources=[src for src in self.config.sources if src.enabled],
@@ -420,6 +420,7 @@ class App:
         if self.http is not None:
             await self.http.stop()
             self.http = None
+        await self.console.close()
         await self.close()
 
     async def run_until_signal(self, *, duration: float | None = None) -> None:

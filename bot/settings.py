@@ -137,7 +137,7 @@ class FetchSettings(_Section):
     timeout: float = Field(default=15.0, gt=0, le=300, validation_alias="BANTIN_HTTP_TIMEOUT")
     max_response_bytes: int = Field(default=5_000_000, ge=10_000)
     concurrency: int = Field(default=4, ge=1, le=64, validation_alias="BANTIN_FETCH_CONCURRENCY")
-    # Parsing runs in worker processes, each document under a time limit (issue 11).
+    # Parsing runs in worker processes, each document under a time limit.
     parse_workers: int = Field(default=2, ge=0, le=16, validation_alias="BANTIN_PARSE_WORKERS")
     parse_timeout: float = Field(
         default=20.0, gt=0, le=600, validation_alias="BANTIN_PARSE_TIMEOUT"
@@ -151,7 +151,7 @@ class PollingSettings(_Section):
 
     alert_after_failures: int = Field(default=3, ge=1)
     max_backoff: int = Field(default=6 * 3600, ge=60)
-    # Budgets per poll and per-entry retries (issue 11).
+    # Budgets per poll and per-entry retries.
     max_pages_per_poll: int = Field(default=30, ge=1, le=1000)
     max_entries_per_listing: int = Field(default=500, ge=1, le=100_000)
     entry_attempts: int = Field(default=3, ge=1, le=100)

@@ -19,6 +19,7 @@ from storage.records import (
     BroadcastRecord,
     CancelReason,
     DeliveryStatus,
+    Queued,
     ScheduledBroadcast,
     SubscriptionKind,
 )
@@ -47,8 +48,8 @@ class BroadcastsMixin(StoreBase):
         values: Sequence[str] = (),
         chats: Sequence[tuple[str, str]] | None = None,
         created_by: str | None = None,
-    ) -> tuple[int, int]:
-        """Queue a broadcast or alert; returns (message id, deliveries queued). It goes to the
+    ) -> Queued:
+        """Queue a broadcast or alert; returns its message id and deliveries queued. It goes to the
         given (channel, chat id) pairs when ``chats`` is given (active chats, paused or not),
         else to the active chats not paused: all of them, the subscribers of the topics in
         ``values`` (``target="topics"``) or the chats of the channels in ``values``
@@ -69,7 +70,7 @@ class BroadcastsMixin(StoreBase):
         *,
         chats: Sequence[tuple[str, str]] | None,
         created_by: str | None,
-    ) -> tuple[int, int]:
+    ) -> Queued:
         """:meth:`enqueue_message` inside the caller's transaction."""
         if target not in TARGETS:
             raise ValueError(f"unknown broadcast target {target!r}")
@@ -91,7 +92,7 @@ class BroadcastsMixin(StoreBase):
         chosen = select(c.c.id.label("chat_id")).where(c.c.active.is_(True))
         if chats is not None:
             if not chats:
-                return message_id, 0
+                return Queued(message_id, 0)
             pairs = (and_(c.c.channel == ch, c.c.chat_id == cid) for ch, cid in chats)
             chosen = chosen.where(or_(*pairs))
         else:
@@ -105,7 +106,7 @@ class BroadcastsMixin(StoreBase):
                 chosen = chosen.where(c.c.channel.in_(values))
         sub = chosen.subquery()
         targets = select(sub.c.chat_id, literal(message_id).label("message_id"))
-        return message_id, await self._queue_pending(conn, targets, "message_id", now)
+        return Queued(message_id, await self._queue_pending(conn, targets, "message_id", now))
 
     async def schedule_broadcast(
         self,
@@ -173,7 +174,7 @@ class BroadcastsMixin(StoreBase):
                 ).first()
                 if row is None:
                     continue  # another instance took it
-                message_id, count = await self._enqueue(
+                queued = await self._enqueue(
                     conn,
                     "broadcast",
                     row.text,
@@ -186,9 +187,9 @@ class BroadcastsMixin(StoreBase):
                 await conn.execute(
                     update(b)
                     .where(b.c.id == broadcast_id)
-                    .values(message_id=message_id, queued=count)
+                    .values(message_id=queued.message_id, queued=queued.deliveries)
                 )
-            done.append((broadcast_id, message_id, count))
+            done.append((broadcast_id, queued.message_id, queued.deliveries))
         return done
 
     async def scheduled_broadcasts(self, limit: int = 50) -> list[ScheduledBroadcast]:

@@ -198,6 +198,14 @@ class DeliveryJob:
 
 
 @dataclass(frozen=True)
+class Queued:
+    """A message queued to its targets: its id and how many deliveries it got."""
+
+    message_id: int
+    deliveries: int
+
+
+@dataclass(frozen=True)
 class BroadcastProgress:
     """A broadcast's deliveries counted by outcome, the one count the chat's progress and the
     console's history both show. ``unreachable`` holds the deliveries to chats found

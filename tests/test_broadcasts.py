@@ -14,6 +14,7 @@ from sqlalchemy import text
 from test_web import SOURCES, TOPICS, TZ, Web
 
 from bot.channels.base import Incoming, OutMessage, Reply, RetryLater
+from bot.channels.telegram import TelegramChannel
 from bot.chat.admin_commands import AdminCommands
 from bot.chat.broadcasts import BroadcastTracker, progress_text
 from bot.delivery.ratelimit import Limits, RateLimiter
@@ -31,14 +32,14 @@ async def web(store: Store, clock: Any) -> AsyncIterator[Web]:
     try:
         yield w
     finally:
-        await w.client.aclose()
+        await w.close()
 
 
 class EditableChat:
     """A channel that edits messages in place and remembers the last text of each."""
 
     name = "telegram"
-    can_edit = True
+    capabilities = TelegramChannel.capabilities
 
     def __init__(self) -> None:
         self.texts: dict[str, str] = {}
@@ -147,9 +148,8 @@ async def test_progress_edits_are_paced_and_wait_out_flood_control(
     """The progress message goes through the channel's limiter as a reply does: each edit
     books a slot, and a 429 on an edit blocks the chat and is tried again."""
     admin = await store.upsert_chat("telegram", "42", clock(), kind="group")
-    message_id, queued = await store.enqueue_message(
-        "broadcast", "Tin", clock(), chats=[("telegram", "42")]
-    )
+    sent_to = await store.enqueue_message("broadcast", "Tin", clock(), chats=[("telegram", "42")])
+    message_id, queued = sent_to.message_id, sent_to.deliveries
     assert queued == 1
     [job] = await store.claim_due("telegram", clock())
     await store.mark_sent(job.ids, clock())

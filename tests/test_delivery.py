@@ -28,7 +28,6 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 class FakeChannel:
     name = "fake"
-    max_text = 4096
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, OutMessage]] = []
@@ -271,7 +270,8 @@ async def test_broadcast_goes_through_the_outbox(setup, clock) -> None:  # type:
     store, channel, worker = setup
     await add_chat(store, "1", clock)
     await add_chat(store, "2", clock)
-    message_id, count = await store.enqueue_message("broadcast", "Họp chi bộ lúc 14:00", clock())
+    sent_to = await store.enqueue_message("broadcast", "Họp chi bộ lúc 14:00", clock())
+    message_id, count = sent_to.message_id, sent_to.deliveries
     assert count == 2
     await worker.drain()
     assert sorted(c for c, _ in channel.sent) == ["1", "2"]

@@ -100,7 +100,8 @@ async def test_0003_makes_unreachable_a_status_and_back(db_url: str, clock: Any)
                     ),
                     {"c": chat_id, "now": now},
                 )
-        message_id, queued = await store.enqueue_message("broadcast", "Tin", now)
+        sent_to = await store.enqueue_message("broadcast", "Tin", now)
+        message_id, queued = sent_to.message_id, sent_to.deliveries
         assert queued == 5
         # Written the way the code before 0003 wrote them.
         old = [
@@ -151,7 +152,8 @@ async def test_0008_tells_why_a_delivery_was_cancelled_and_back(db_url: str, clo
         now = clock()
         for chat_id in "1234":
             await store.upsert_chat("telegram", chat_id, now)
-        message_id, queued = await store.enqueue_message("broadcast", "Tin", now)
+        sent_to = await store.enqueue_message("broadcast", "Tin", now)
+        message_id, queued = sent_to.message_id, sent_to.deliveries
         assert queued == 4
         # Written the way the code before 0008 wrote them: only last_error told why.
         old = [

@@ -167,12 +167,13 @@ async def test_broadcast_targets_topic_subscribers_or_everyone(store: Store, clo
     a = await store.upsert_chat("telegram", "1", now)
     await store.upsert_chat("telegram", "2", now)
     await store.subscribe(a, "topic", "kiem-tra", "kiem-tra", now)
-    _, to_topic = await store.enqueue_message(
+    to_topic = await store.enqueue_message(
         "broadcast", "Thông báo", now, target="topics", values=["kiem-tra"]
     )
-    _, to_all = await store.enqueue_message("broadcast", "Thông báo chung", now)
-    _, to_admin = await store.enqueue_message("alert", "Nguồn lỗi", now, chats=[("telegram", "2")])
-    assert (to_topic, to_all, to_admin) == (1, 2, 1)
+    to_all = await store.enqueue_message("broadcast", "Thông báo chung", now)
+    to_admin = await store.enqueue_message("alert", "Nguồn lỗi", now, chats=[("telegram", "2")])
+    assert [q.deliveries for q in (to_topic, to_all, to_admin)] == [1, 2, 1]
+    assert len({q.message_id for q in (to_topic, to_all, to_admin)}) == 3
 
 
 async def test_latest_orders_by_publish_date_and_filters_by_topic(store: Store, clock) -> None:  # type: ignore[no-untyped-def]
@@ -357,13 +358,10 @@ async def test_queries_return_named_records(store: Store, clock) -> None:  # typ
 def test_no_store_method_returns_a_bare_tuple() -> None:
     """A query's result is a record of ``storage.records`` (fields with names), not a tuple
     whose positions every caller must remember."""
-    # Being reshaped by the one-broadcast-path work of issue 19; drop it from here once it
-    # returns a record.
-    not_yet = {"enqueue_message"}
     bare = []
     for name in dir(Store):
         member = getattr(Store, name)
-        if name.startswith("_") or name in not_yet or not inspect.iscoroutinefunction(member):
+        if name.startswith("_") or not inspect.iscoroutinefunction(member):
             continue
         returns = str(inspect.signature(member).return_annotation)
         if any(part.strip().startswith("tuple[") for part in returns.split("|")):

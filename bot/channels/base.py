@@ -217,16 +217,10 @@ class Channel(Protocol):
     """A chat platform. ``send`` raises one of the three outcomes, nothing else."""
 
     name: str
-    #: what the platform takes and how fast (declared on the adapter class)
+    #: what the platform takes and how fast, declared on the adapter class: the one place
+    #: for its text limit, rates, edits (without them edit() is a no-op) and inline search
+    #: (an ``Incoming.inline_query`` is then answered with all replies at once)
     capabilities: Capabilities
-    #: ``capabilities.text_limit``
-    max_text: int
-    #: ``capabilities.edits``: False where the platform cannot edit a sent message (Zalo),
-    #: edit() is then a no-op
-    can_edit: bool
-    #: ``capabilities.inline``: True where members can search from any chat (Telegram's
-    #: inline mode): an ``Incoming.inline_query`` is answered with all replies at once
-    can_answer_inline: bool
 
     async def start(self, on_message: OnMessage) -> None:
         """Begin receiving messages; each one is handed to ``on_message`` with a reply callable."""

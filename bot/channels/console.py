@@ -38,9 +38,6 @@ class ConsoleChannel:
 
     name = "console"
     capabilities = CAPABILITIES
-    max_text = CAPABILITIES.text_limit
-    can_edit = CAPABILITIES.edits
-    can_answer_inline = CAPABILITIES.inline
     #: the console has no webhook
     webhook_path: str | None = None
 

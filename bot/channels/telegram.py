@@ -64,7 +64,7 @@ from bot.channels.base import (
     visible_length,
 )
 from bot.channels.common import refuse_without_secret, replier, webhook_path
-from bot.channels.telegram_updates import ReachUpdates
+from bot.channels.telegram_updates import TelegramUpdates
 
 log = logging.getLogger(__name__)
 
@@ -134,14 +134,11 @@ def outcome(exc: TelegramError) -> Exception:
     return Rejected(f"{type(exc).__name__}: {exc.message}")
 
 
-class TelegramChannel(ReachUpdates):
+class TelegramChannel(TelegramUpdates):
     """The ``telegram`` channel. ``base_url`` is the Bot API root (``https://api.telegram.org``)."""
 
     name = "telegram"
     capabilities = CAPABILITIES
-    max_text = CAPABILITIES.text_limit
-    can_edit = CAPABILITIES.edits
-    can_answer_inline = CAPABILITIES.inline
 
     def __init__(
         self,

@@ -31,7 +31,7 @@ MAX_INLINE_RESULTS = 50
 INLINE_CACHE_SECONDS = 60
 
 
-class ReachUpdates:
+class TelegramUpdates:
     """Handlers for ``callback_query``, ``channel_post``, ``my_chat_member`` and
     ``inline_query`` updates."""
 

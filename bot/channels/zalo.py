@@ -110,10 +110,6 @@ class ZaloChannel:
 
     name = "zalo"
     capabilities = CAPABILITIES
-    max_text = CAPABILITIES.text_limit
-    #: no message edits on Zalo: progress reports arrive as one final message instead
-    can_edit = CAPABILITIES.edits
-    can_answer_inline = CAPABILITIES.inline
 
     def __init__(
         self,

@@ -168,7 +168,7 @@ class AdminCommands:
         text = rest.strip() if topic else args
         if not text:
             return [OutMessage(t(chat.language, "broadcast_usage"))]
-        message_id, count = await self.store.enqueue_message(
+        queued = await self.store.enqueue_message(
             "broadcast",
             text,
             self.clock(),
@@ -176,5 +176,5 @@ class AdminCommands:
             values=[topic.slug] if topic else [],
             created_by=f"{msg.channel}:{msg.user_id or msg.chat_id}",
         )
-        queued = t(chat.language, "broadcast_queued", count=count)
-        return [OutMessage(queued, track_broadcast=message_id)]
+        reply = t(chat.language, "broadcast_queued", count=queued.deliveries)
+        return [OutMessage(reply, track_broadcast=queued.message_id)]

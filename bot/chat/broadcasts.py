@@ -97,11 +97,12 @@ class BroadcastTracker:
             await asyncio.sleep(self.every)
             p = await self.store.broadcast_progress(broadcast_id)
             text = progress_text(chat.language, p)
-            if channel.can_edit and text != last:
+            if channel.capabilities.edits and text != last:
                 await edit(OutMessage(text))
                 last = text
             if p.pending == 0:
-                if not channel.can_edit:  # no edits here: one message with the final count
+                # No edits on this platform: one message with the final count.
+                if not channel.capabilities.edits:
                     with contextlib.suppress(Exception):
                         await send(OutMessage(text))
                 return

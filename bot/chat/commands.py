@@ -14,7 +14,7 @@ from datetime import datetime, tzinfo
 
 from bot.channels.base import Choice, Incoming, OutMessage
 from bot.chat.admin_commands import AdminCommands, PollNow
-from bot.chat.member_settings import ReachCommands
+from bot.chat.member_settings import MemberSettings
 from bot.chat.render import article_list
 from bot.chat.timeofday import parse_hhmm
 from bot.i18n import LANGUAGES, pick_language, t
@@ -79,12 +79,12 @@ class Commands:
             "digest": self._digest,
             "quiet": self._quiet,
         }
-        self.reach = ReachCommands(store, self.topics, tz=tz, clock=clock, is_admin=self.is_admin)
+        self.member = MemberSettings(store, self.topics, tz=tz, clock=clock, is_admin=self.is_admin)
         self._handlers.update(
-            mute=self.reach.mute,
-            unmute=self.reach.unmute,
-            format=self.reach.format,
-            channel=self.reach.channel,
+            mute=self.member.mute,
+            unmute=self.member.unmute,
+            format=self.member.format,
+            channel=self.member.channel,
         )
         self.admin = AdminCommands(
             store,
@@ -115,7 +115,7 @@ class Commands:
     async def handle(self, msg: Incoming) -> list[OutMessage]:
         """Answer one incoming text or button press (or inline query)."""
         if msg.inline_query is not None:
-            return await self.reach.inline(msg)
+            return await self.member.inline(msg)
         now = self.clock()
         if msg.bot_removed:  # a channel removed the bot: stop posting there
             known = await self.store.get_chat(msg.channel, msg.chat_id)
@@ -212,13 +212,13 @@ class Commands:
         if was_paused:
             replies.append(OutMessage(t(chat.language, "resumed")))
         # A deep link (t.me/<bot>?start=<payload>) names topics to subscribe to.
-        linked = await self.reach.start_payload(msg, chat, args) if args else []
+        linked = await self.member.start_payload(msg, chat, args) if args else []
         replies += linked[:1]
         replies.append(await self._topics_message(chat))
         return replies + linked[1:]
 
     async def _help(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
-        text = t(chat.language, "help") + "\n" + t(chat.language, "help_reach")
+        text = t(chat.language, "help") + "\n" + t(chat.language, "help_receiving")
         if self.is_admin(msg):
             text += "\n\n" + t(chat.language, "help_admin")
         return [OutMessage(text)]
@@ -241,7 +241,7 @@ class Commands:
         ):
             await self.store.unsubscribe(chat, SubscriptionKind.TOPIC, slug)
             return [await self._topics_message(chat)]
-        return [await self._topics_message(chat), *await self.reach.backfill(chat, slug)]
+        return [await self._topics_message(chat), *await self.member.backfill(chat, slug)]
 
     async def _resolve_one(self, chat: Chat, arg: str) -> Topic | OutMessage:
         found = self.find_topics(arg)
@@ -274,7 +274,7 @@ class Commands:
             OutMessage(
                 t(chat.language, "subscribed" if added else "already_subscribed", name=topic.name)
             ),
-            *(await self.reach.backfill(chat, topic.slug) if added else []),
+            *(await self.member.backfill(chat, topic.slug) if added else []),
         ]
 
     async def _unsubscribe(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
@@ -348,7 +348,7 @@ class Commands:
             lines.append(t(chat.language, "mysubs_topics", items=", ".join(topics)))
         if keywords:
             lines.append(t(chat.language, "mysubs_keywords", items=", ".join(keywords)))
-        lines += self.reach.mysubs_lines(chat, subs)
+        lines += self.member.mysubs_lines(chat, subs)
         if chat.paused:
             lines.append(t(chat.language, "mysubs_paused"))
         return [OutMessage("\n".join(lines))]

@@ -1,6 +1,7 @@
-"""Commands that reach members where they are (issue 14): deep-link payloads of ``/start``,
-the backfill after subscribing, ``/mute``, ``/unmute``, ``/format``, ``/channel`` and the
-answers to inline queries. Channel-agnostic like :mod:`bot.chat.commands`, which dispatches here.
+"""How and where a member receives news (:class:`MemberSettings`): deep-link payloads of
+``/start``, the backfill after subscribing, ``/mute``, ``/unmute``, ``/format``, ``/channel``
+and the answers to inline queries. Channel-agnostic like :mod:`bot.chat.commands`, which
+dispatches here.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ _FORMAT_WORDS = {
 }
 
 
-class ReachCommands:
+class MemberSettings:
     """Handlers ``(msg, chat, args) -> replies`` and helpers used by :class:`Commands`."""
 
     def __init__(

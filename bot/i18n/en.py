@@ -74,7 +74,7 @@ MESSAGES: dict[str, str] = {
     "poll_line_ok": "✅ {id}: {new} new ({seconds}s)",
     "poll_line_error": "❌ {id}: error ({seconds}s) {reason}",
     "sources_header": "Sources:",
-    # Per-entry isolation (issue 11): entries that failed on their own
+    # Per-entry isolation: entries that failed on their own
     "sources_entry_failures": (
         "   ⚠️ {count} failed entr(y/ies); latest (attempt {attempts}): {url}: {reason}"
     ),
@@ -130,8 +130,8 @@ MESSAGES: dict[str, str] = {
     "stats_chart_title": "Activity, last 14 days",
     "stats_chart_articles": "New articles",
     "stats_chart_deliveries": "Deliveries",
-    # -- reach (issue 14): deep links, backfill, forum topics, channels, inline, mutes, format
-    "help_reach": (
+    # -- receiving news: deep links, backfill, forum topics, channels, inline, mutes, format
+    "help_receiving": (
         "/mute <keyword> - never get articles with this keyword (even when a topic matches)\n"
         "/unmute <keyword> - stop muting a keyword\n"
         "/format full|compact|titles - full, compact (title + link) or titles only\n"
@@ -178,7 +178,7 @@ MESSAGES: dict[str, str] = {
         "them there."
     ),
     "inline_latest": "Latest articles",
-    # issue 12 (self-healing): a channel parked, replies rate-limited
+    # self-healing: a channel parked, replies rate-limited
     "alert_channel_down": (
         "⛔ The platform refuses the {channel} token; messages are kept and go out once the "
         "token works again. ({reason})"

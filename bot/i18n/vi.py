@@ -74,7 +74,7 @@ MESSAGES: dict[str, str] = {
     "poll_line_ok": "✅ {id}: {new} tin mới ({seconds}s)",
     "poll_line_error": "❌ {id}: lỗi ({seconds}s) {reason}",
     "sources_header": "Các nguồn:",
-    # Per-entry isolation (issue 11): entries that failed on their own
+    # Per-entry isolation: entries that failed on their own
     "sources_entry_failures": (
         "   ⚠️ {count} mục lỗi; gần nhất (lần thử {attempts}): {url}: {reason}"
     ),
@@ -128,8 +128,8 @@ MESSAGES: dict[str, str] = {
     "stats_chart_title": "Hoạt động 14 ngày qua",
     "stats_chart_articles": "Tin mới",
     "stats_chart_deliveries": "Lượt gửi",
-    # -- reach (issue 14): deep links, backfill, forum topics, channels, inline, mutes, format
-    "help_reach": (
+    # -- receiving news: deep links, backfill, forum topics, channels, inline, mutes, format
+    "help_receiving": (
         "/mute <từ khóa> - không nhận tin có từ khóa này (kể cả khi chủ đề khớp)\n"
         "/unmute <từ khóa> - bỏ chặn từ khóa\n"
         "/format full|compact|titles - đầy đủ, gọn (tiêu đề + liên kết) hoặc chỉ tiêu đề\n"
@@ -178,7 +178,7 @@ MESSAGES: dict[str, str] = {
         "chủ đề khác để chuyển tin sang đó."
     ),
     "inline_latest": "Tin mới nhất",
-    # issue 12 (self-healing): a channel parked, replies rate-limited
+    # self-healing: a channel parked, replies rate-limited
     "alert_channel_down": (
         "⛔ Kênh {channel} bị nền tảng từ chối token; các tin được giữ lại và sẽ gửi khi token "
         "hoạt động trở lại. ({reason})"

@@ -17,7 +17,7 @@ from bot.channels.base import Capabilities
 from storage.records import BroadcastProgress
 
 if TYPE_CHECKING:
-    from bot.web.console import Console, Ctx
+    from bot.web.site import Ctx, WebConsole
 
 MAX_TEXT = 20_000
 
@@ -41,7 +41,7 @@ def shown(p: BroadcastProgress) -> dict[str, int]:
 
 
 class BroadcastPages:
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: WebConsole) -> None:
         self.console = console
         self.store = console.store
         self.deps = console.deps
@@ -131,11 +131,11 @@ class BroadcastPages:
             )
             detail = f"#{broadcast_id} {target} {' '.join(values)} at {send_at.isoformat()}"
         else:  # the very queueing of ``/broadcast``
-            message_id, _ = await self.store.enqueue_message(
+            queued = await self.store.enqueue_message(
                 "broadcast", text, now, target=target, values=values, created_by=ctx.session.admin
             )
             self.deps.wake()
-            detail = f"message #{message_id} {target} {' '.join(values)} now"
+            detail = f"message #{queued.message_id} {target} {' '.join(values)} now"
         await self.console.audit(ctx, "broadcast", detail)
         return RedirectResponse("/admin/broadcasts", status_code=303)
 

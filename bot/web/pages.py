@@ -18,7 +18,7 @@ from bot.web.svg import bar_chart
 from storage.records import DeliveryStatus
 
 if TYPE_CHECKING:
-    from bot.web.console import Console, Ctx
+    from bot.web.site import Ctx, WebConsole
 
 PAGE = 50
 #: the dashboard counts whole tables: its figures are reused this long
@@ -37,7 +37,7 @@ def _int(value: str, default: int = 0) -> int:
 class ContentPages:
     """Dashboard, archive, article, chats."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: WebConsole) -> None:
         self.console = console
         self.store = console.store
         self.deps = console.deps
@@ -60,6 +60,19 @@ class ContentPages:
         if self._refresh is None:
             now = self.deps.clock()
             self._refresh = asyncio.create_task(self._recompute(now), name="web-figures")
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Let a background count finish (within ``grace``), then cancel it. Before the store
+        closes: a count cut off inside its query could leave its connection checked out, and
+        on PostgreSQL its open transaction then blocks later DDL on those tables."""
+        task = self._refresh
+        if task is None or task.done():
+            return
+        await asyncio.wait([task], timeout=grace)
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     async def dashboard(self, request: Request, ctx: Ctx) -> Response:
         now = self.deps.clock()

@@ -11,13 +11,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 if TYPE_CHECKING:
-    from bot.web.console import Console, Ctx
+    from bot.web.site import Ctx, WebConsole
 
 COUNTS_TTL = timedelta(seconds=30)
 
 
 class SourcePages:
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: WebConsole) -> None:
         self.console = console
         self.store = console.store
         self.deps = console.deps

@@ -1,5 +1,5 @@
-"""The console's core: its dependencies, routes, templates, the session guard around every
-page, and the sign-in, sign-out, sessions and audit pages.
+"""The web console's core (:class:`WebConsole`): its dependencies, routes, templates, the
+session guard around every page, and the sign-in, sign-out, sessions and audit pages.
 
 Every page but the sign-in ones and the static files needs a live session: a GET without one
 is sent to the sign-in page, anything else gets 401. Every POST carries the session's CSRF
@@ -48,7 +48,7 @@ Handler = Callable[[Request, "Ctx"], Awaitable[Response]]
 
 
 @dataclass(frozen=True)
-class ConsoleDeps:
+class WebConsoleDeps:
     """What the console needs from the running bot (wired by :mod:`bot.app`)."""
 
     store: Store
@@ -86,10 +86,10 @@ class Ctx:
         return list(self.form.get(name, []))
 
 
-class Console:
+class WebConsole:
     """The ``/admin`` application."""
 
-    def __init__(self, deps: ConsoleDeps, *, signin_limit: RateLimiter | None = None) -> None:
+    def __init__(self, deps: WebConsoleDeps, *, signin_limit: RateLimiter | None = None) -> None:
         self.deps = deps
         self.store = deps.store
         self.signin_limit = signin_limit or RateLimiter(limit=10, window=60.0)
@@ -109,6 +109,10 @@ class Console:
         self.content = ContentPages(self)
         self.sources = SourcePages(self)
         self.broadcasts = BroadcastPages(self)
+
+    async def close(self) -> None:
+        """End the console's background work (the dashboard's counts) before the store closes."""
+        await self.content.close()
 
     # -- routes ---------------------------------------------------------------------------
 
