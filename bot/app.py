@@ -10,10 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
-import socket
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -37,7 +34,7 @@ from bot.jobs import Job
 from bot.ops.admins import AdminAlerts
 from bot.ops.health import Health
 from bot.ops.httpserver import MAX_BODY, RunningServer, serve
-from bot.ops.leader import Lease
+from bot.ops.leader import Lease, instance_id
 from bot.ops.metrics import Metrics
 from bot.polling.poller import Poller, PollReport, PollSettings
 from bot.polling.scheduling import PollScheduler
@@ -82,7 +79,7 @@ class App:
         s = config.settings
         self.config = config
         self.clock = clock
-        self.instance_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.instance_id = instance_id()
         self.metrics = Metrics()
         self._owns_store, self._owns_client = store is None, client is None
         self.store = store or Store.open(config.database_url)

@@ -68,7 +68,7 @@ class _Strict(BaseModel):
 
 
 class _TopicModel(_Strict):
-    slug: str = Field(pattern=_SLUG)
+    slug: str = Field(pattern=_SLUG, max_length=100)  # VARCHAR(100) wherever a topic is stored
     name: str = Field(min_length=1)
     keywords: list[str] = []
 
@@ -109,7 +109,7 @@ class _ArticleModel(_Strict):
 
 
 class _SourceModel(_Strict):
-    id: str = Field(pattern=_SLUG)
+    id: str = Field(pattern=_SLUG, max_length=100)  # sources.id is VARCHAR(100)
     name: str = Field(min_length=1)
     kind: SourceKind
     url: str

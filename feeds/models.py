@@ -65,7 +65,8 @@ class Source:
     link_preview: bool = True
     #: fetch from private, loopback, link-local... addresses (an intranet portal, the demo).
     allow_private: bool = False
-    #: hosts besides the source's own site that article pages may come from (``*.x`` allowed).
+    #: with ``allow_private``: hosts besides the source's own site that article pages may be
+    #: fetched from (``*.x`` allowed); a source without it fetches any public host.
     article_hosts: tuple[str, ...] = ()
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "Site",
     "address_refusal",
     "article_policy",
+    "dropped_link",
     "host_address",
     "listing_policy",
     "parse_site",
@@ -223,6 +224,22 @@ def listing_policy(source: Source) -> OutboundPolicy:
 
 
 def article_policy(source: Source) -> OutboundPolicy:
-    """Article pages: the source's own site or its ``article_hosts``."""
+    """Article pages. A source that does not allow private addresses: any public host, so a
+    feed's links to subdomains, publishers and redirectors are all fetched (no host rule:
+    the address rule is what keeps the bot off internal hosts). A source that allows them:
+    only its own site and its ``article_hosts``, on every hop, since a name there may
+    resolve to any address."""
+    if not source.allow_private:
+        return OutboundPolicy(label=source.id)
     sites = (site_of(source.url), *(parse_site(h) for h in source.article_hosts))
-    return OutboundPolicy(allow_private=source.allow_private, sites=sites, label=source.id)
+    return OutboundPolicy(allow_private=True, sites=sites, label=source.id)
+
+
+def dropped_link(source: Source, url: str) -> str | None:
+    """Why an entry whose link is ``url`` is not stored at all, or None (the usual case).
+
+    The one drop: a link that names a non-public host as written (an address in any
+    spelling, ``localhost``) in a source that does not allow private addresses, or a link
+    that is no http(s) URL. Whether the page is also fetched is :func:`article_policy`'s.
+    """
+    return listing_policy(source).url_refusal(url)

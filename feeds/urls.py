@@ -5,6 +5,7 @@ Pure functions. An invalid ``id_pattern`` raises :class:`feeds.errors.RulesError
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections import Counter
@@ -25,6 +26,10 @@ from feeds.models import Entry
 
 #: The portal's article URLs end in ``-duk{id}.aspx``; matched against the path.
 DEFAULT_ID_PATTERN = r"-duk(\d+)\.aspx"
+#: The longest dedup key stored as it is (``articles.key`` and ``entry_failures.key`` are
+#: ``VARCHAR(500)``); a longer one becomes a SHA-256 of what it names (see :func:`article_key`).
+MAX_KEY_CHARS = 500
+_HASH_CHARS = len("sha256:") + 64
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Only parameters that are tracking by every known convention; ``ref``, ``id``, ``source``
@@ -110,7 +115,10 @@ def article_key(
     3. ``"guid:{source_id}:{guid}"``: only without a usable URL, and only if the GUID is
        unique in its document (``guid_unique``).
 
-    ``host`` is lower-case without a leading ``www.``. Raises ValueError when none applies.
+    ``host`` is lower-case without a leading ``www.``. A key over ``MAX_KEY_CHARS`` (a long
+    percent-encoded slug, id or GUID) is ``"url:sha256:{hex}"`` of the canonical URL without
+    its scheme, ``"{host}:id:sha256:{hex}"`` of the id, ``"guid:{source_id}:sha256:{hex}"`` of
+    the GUID: as stable, and it fits its column. Raises ValueError when none applies.
     """
     parts = urlsplit(canonical_url(url)) if url and url.strip() else None
     if parts is not None and parts.scheme in _DEFAULT_PORTS and parts.hostname:
@@ -121,12 +129,12 @@ def article_key(
         else:
             m = _compile(DEFAULT_ID_PATTERN).search(parts.path)
         if m:
-            return f"{host}:id:{m.group(1) if m.groups() else m.group(0)}"
+            return _bounded("id", f"{host}:id:", m.group(1) if m.groups() else m.group(0))
         port = f":{parts.port}" if parts.port else ""
         query = f"?{parts.query}" if parts.query else ""
-        return f"url:{host}{port}{parts.path}{query}"
+        return _bounded("url", "url:", f"{host}{port}{parts.path}{query}")
     if guid and guid.strip() and guid_unique:
-        return f"guid:{source_id}:{guid.strip()}"
+        return _bounded("guid", f"guid:{source_id}:", guid.strip())
     raise ValueError(f"no dedup key: no usable URL ({url!r}) and no unique GUID ({guid!r})")
 
 
@@ -153,6 +161,20 @@ def entry_keys(
         except ValueError:
             keys.append(None)
     return keys
+
+
+def _bounded(kind: str, prefix: str, value: str) -> str:
+    """``prefix + value``, or ``prefix + "sha256:" + hex`` of ``value`` when that is too long.
+
+    A prefix too long itself (a host name of hundreds of characters) is hashed with the value
+    and replaced by ``kind:``.
+    """
+    if len(prefix) + len(value) <= MAX_KEY_CHARS:
+        return prefix + value
+    if len(prefix) + _HASH_CHARS > MAX_KEY_CHARS:
+        value, prefix = prefix + value, f"{kind}:"
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{prefix}sha256:{digest}"
 
 
 @lru_cache(maxsize=64)

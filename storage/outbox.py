@@ -146,7 +146,8 @@ class OutboxMixin(StoreBase):
                     status=DeliveryStatus.SENT,
                     sent_at=now,
                     updated_at=now,
-                    platform_message_id=platform_message_id,
+                    # only kept for reference; a longer id must not fail the mark (a resend)
+                    platform_message_id=platform_message_id[:100] if platform_message_id else None,
                     last_error=None,
                     **RELEASE_CLAIM,
                 )

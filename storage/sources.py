@@ -24,6 +24,9 @@ class SourcesMixin(StoreBase):
         A source whose URL changed keeps its history but loses its validators (etag).
         """
         t = SOURCE_T
+        # The name is for people: cut to its column (VARCHAR(300)) rather than fail the sync.
+        sources = list(sources)
+        names = {s.id: s.name[:300] for s in sources}
         async with self.engine.begin() as conn:
             existing = {r.id: r for r in (await conn.execute(select(t.c.id, t.c.url))).all()}
             for s in sources:
@@ -31,7 +34,7 @@ class SourcesMixin(StoreBase):
                     await conn.execute(
                         t.insert().values(
                             id=s.id,
-                            name=s.name,
+                            name=names[s.id],
                             kind=s.kind,
                             url=s.url,
                             consecutive_failures=0,
@@ -41,7 +44,7 @@ class SourcesMixin(StoreBase):
                         )
                     )
                 else:
-                    values: dict[str, Any] = {"name": s.name, "kind": s.kind, "url": s.url}
+                    values: dict[str, Any] = {"name": names[s.id], "kind": s.kind, "url": s.url}
                     if existing[s.id].url != s.url:
                         values.update(etag=None, last_modified=None, listing_hash=None)
                     await conn.execute(update(t).where(t.c.id == s.id).values(**values))

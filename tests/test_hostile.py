@@ -329,8 +329,24 @@ async def test_redirect_to_loopback_is_refused(target: str, fake_dns: list[str])
     assert hops == ["/a", "/b"] and server.requests == []
 
 
-async def test_article_redirect_off_site_is_refused() -> None:
+async def test_article_redirect_to_another_domain_is_followed_for_a_public_source() -> None:
     source = Source("s", "S", "rss", "https://portal.test/rss")
+    hosts: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        hosts.append(request.url.host)
+        if request.url.host == "portal.test":
+            return httpx.Response(302, headers={"Location": "https://elsewhere.example/x"})
+        return httpx.Response(200, content=b"the publisher's page")
+
+    async with make_client(transport=httpx.MockTransport(handler)) as client:
+        result = await fetch(client, "https://portal.test/a", policy=article_policy(source))
+    assert result.content == b"the publisher's page" and result.url == "https://elsewhere.example/x"
+    assert hosts == ["portal.test", "elsewhere.example"]
+
+
+async def test_article_redirect_off_site_is_refused_for_an_allow_private_source() -> None:
+    source = Source("s", "S", "rss", "https://portal.test/rss", allow_private=True)
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.host == "portal.test":
@@ -352,13 +368,36 @@ async def test_too_many_redirects() -> None:
             await fetch(client, "https://portal.test/0")
 
 
-def test_article_pages_only_from_the_site_or_article_hosts() -> None:
+def test_public_source_fetches_article_pages_on_any_public_host() -> None:
+    policy = article_policy(Source("s", "S", "rss", "https://portal.example/rss"))
+    anywhere = [
+        "https://portal.example/a",
+        "https://sub.portal.example/a",
+        "https://giaitri.portal.example/a",
+        "https://feeds.feedburner.example/~r/x/1",
+        "https://publisher.elsewhere.example:8080/a",
+    ]
+    assert [u for u in anywhere if policy.url_refusal(u)] == []
+    # Public only: the address rule holds for every host, in every spelling.
+    never = [
+        "http://127.0.0.1/a",
+        "http://[::ffff:10.0.0.1]/a",
+        "http://2130706433/a",
+        "http://localhost/a",
+        "http://169.254.169.254/latest/meta-data",
+        "ftp://portal.example/a",
+    ]
+    assert [u for u in never if not policy.url_refusal(u)] == []
+
+
+def test_allow_private_article_pages_only_from_the_site_or_article_hosts() -> None:
     source = Source(
         "s",
         "S",
         "html",
         "https://portal.example/tin.aspx",
         article_hosts=("cdn.example.net", "*.img.example", "static.example:8443"),
+        allow_private=True,
     )
     policy = article_policy(source)
     allowed = [
@@ -385,12 +424,13 @@ def test_article_pages_only_from_the_site_or_article_hosts() -> None:
     ]
     assert [u for u in allowed if policy.url_refusal(u)] == []
     assert [u for u in refused if not policy.url_refusal(u)] == []
-    # The listing URL itself is the admin's: any public host.
+    # The listing URL itself is the admin's: any host.
     assert listing_policy(source).url_refusal("https://feeds.elsewhere.example/rss") is None
 
 
 def test_non_default_port_of_the_source_is_its_site() -> None:
-    policy = article_policy(Source("s", "S", "rss", "http://www.portal.example:8080/rss"))
+    source = Source("s", "S", "rss", "http://www.portal.example:8080/rss", allow_private=True)
+    policy = article_policy(source)
     assert policy.url_refusal("https://portal.example:8080/a") is None
     assert policy.url_refusal("https://portal.example/a") is not None
 

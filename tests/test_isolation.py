@@ -1,5 +1,5 @@
 """Hostile input at the poll level: parsing in worker processes under a time limit, one bad
-entry failing alone (recorded, retried, then skipped), budgets per poll, refused links dropped
+entry failing alone (recorded, retried, then skipped), budgets per poll, private links dropped
 and counted, unchanged listings not parsed again. Peers: a mock portal and loopback servers."""
 
 from __future__ import annotations
@@ -352,12 +352,16 @@ async def test_private_links_are_dropped_counted_and_never_requested(
         metrics = Metrics()
         metrics.record_poll_report(report)
     assert server.requests == []
-    assert report.ok and report.new == 1 and report.refused == len(private) + 1, report
+    assert report.ok and report.new == 2 and report.refused == len(private), report
     urls = await r.urls()
     assert f"{PORTAL}/good.html" in urls
-    assert not any("127.0.0.1" in u or "169.254" in u or "redir" in u for u in urls)
+    assert not any("127.0.0.1" in u or "169.254" in u for u in urls)
     assert await r.store.entry_failures("s") == []  # not even recorded with its URL
-    assert b'bantin_links_refused_total{source="s"} 7.0' in metrics.render()
+    assert b'bantin_links_refused_total{source="s"} 6.0' in metrics.render()
+    # A public link whose page redirects to loopback: the page is never read, the entry is
+    # stored from what the feed says of it.
+    (redirected,) = [a for a in await r.store.latest(limit=10) if a.url.endswith("/redir.html")]
+    assert redirected.title == "Chuyển hướng" and "hunter2" not in redirected.summary
 
 
 # --- budgets and unchanged listings ----------------------------------------------------------

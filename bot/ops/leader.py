@@ -9,7 +9,10 @@ takes over within ``ttl`` plus one retry interval.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +22,21 @@ from storage.store import Store
 log = logging.getLogger(__name__)
 
 DEFAULT_TTL = 20.0
+#: The longest instance id: ``deliveries.claimed_by`` is ``VARCHAR(64)`` (``leases.holder`` 100).
+MAX_INSTANCE_ID = 64
+
+
+def instance_id(host: str | None = None, pid: int | None = None, suffix: str | None = None) -> str:
+    """This process's name as a lease holder and outbox claimer: ``{host}-{pid}-{random}``.
+
+    The host part is cut so the whole fits ``MAX_INSTANCE_ID``; pid and the random suffix are
+    always kept, so two processes on hosts with one long common prefix still differ.
+    """
+    host = socket.gethostname() if host is None else host
+    pid = os.getpid() if pid is None else pid
+    suffix = uuid.uuid4().hex[:6] if suffix is None else suffix
+    tail = f"-{pid}-{suffix}"[-MAX_INSTANCE_ID:]
+    return host[: max(0, MAX_INSTANCE_ID - len(tail))] + tail
 
 
 @dataclass(frozen=True)

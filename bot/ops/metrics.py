@@ -58,7 +58,7 @@ class Metrics:
         )
         self.refused = Counter(
             "bantin_links_refused_total",
-            "Article links dropped by the outbound policy (private address, foreign host).",
+            "Entry links dropped: a non-public address in a source without allow_private.",
             ["source"],
             registry=r,
         )

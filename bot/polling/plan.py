@@ -5,7 +5,7 @@ Pure: no storage, no network, no clock. :class:`bot.polling.poller.Poller` execu
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -47,10 +47,17 @@ class PollPlan:
     failure: str | None = None
     #: fresh entries whose article page is fetched
     fetch_pages: tuple[tuple[str, Entry], ...] = ()
-    #: fresh entries stored from the listing alone (seeded history, or fetch_articles off)
+    #: fresh entries stored from the listing alone (seeded history, fetch_articles off, or a
+    #: link whose page the outbound policy does not let the bot fetch)
     listing_only: tuple[tuple[str, Entry], ...] = ()
     #: fresh entries left for a later poll (over ``max_pages``), newest first
     deferred: tuple[tuple[str, Entry], ...] = ()
+    #: entries not stored at all, with why: a link naming a non-public address in a source
+    #: that does not allow those (its URL names an internal host)
+    dropped: tuple[tuple[str, Entry, str], ...] = ()
+    #: of ``listing_only``, the entries whose page the outbound policy does not let the bot
+    #: fetch (they would have had it otherwise)
+    unfetched: int = 0
     #: whether an entry stored without its page (never fetched, or failed) is summarised;
     #: seeded history is not: it is never pushed, and its "body" is only the listing's lead
     summarise_without_page: bool = True
@@ -71,11 +78,16 @@ def plan_poll(
     *,
     max_pages: int = MAX_PAGES_PER_POLL,
     max_entries: int = MAX_ENTRIES_PER_LISTING,
+    fetchable: Callable[[Entry], bool] | None = None,
+    drop: Callable[[Entry], str | None] | None = None,
 ) -> PollPlan:
     """Decide what to do with a listing's entries (``keyed``: unique keys, listing order, as
     :func:`feeds.reader.keyed_entries` gives them) given the keys already stored (and those
     skipped for good). Budgets: only the first ``max_entries`` entries of the listing are
-    considered, and at most ``max_pages`` article pages are fetched, the newest first."""
+    considered, and at most ``max_pages`` article pages are fetched, the newest first.
+    ``fetchable`` (default: every entry) says whose page may be fetched at all; the others
+    are stored from the listing alone, never deferred (they cost no request). ``drop``
+    (default: none) says why an entry is not stored at all."""
     first_sight = state is None or state.seeded_at is None
     keyed = keyed[:max_entries]
     # Zero items is never "no news": a listing always shows its latest articles, so
@@ -89,21 +101,34 @@ def plan_poll(
         )
         return PollPlan(first_sight, 0, failure=failure)
     fresh = tuple((k, e) for k, e in keyed if k not in known_keys)
+    why = {k: w for k, e in fresh if drop is not None and (w := drop(e)) is not None}
+    dropped = tuple((k, e, why[k]) for k, e in fresh if k in why)
+    fresh = tuple((k, e) for k, e in fresh if k not in why)
+    can_fetch = fetchable or (lambda _: True)
     deferred: tuple[tuple[str, Entry], ...] = ()
     if first_sight or not source.fetch_articles:
         # On first sight only the newest entries get their page (what /latest will show); the
         # rest is history, stored from the listing alone.
         with_pages = min(SEED_PAGES, max_pages) if source.fetch_articles else 0
-        fetch, listing_only = fresh[:with_pages], fresh[with_pages:]
+        fetch = tuple(ke for ke in fresh[:with_pages] if can_fetch(ke[1]))
+        unfetched = min(len(fresh), with_pages) - len(fetch)
+        taken = {k for k, _ in fetch}
+        listing_only = tuple(ke for ke in fresh if ke[0] not in taken)
     else:
         ordered = newest_first(fresh)
-        fetch, deferred, listing_only = ordered[:max_pages], ordered[max_pages:], ()
+        wanted = tuple(ke for ke in ordered if can_fetch(ke[1]))
+        fetch, deferred = wanted[:max_pages], wanted[max_pages:]
+        unfetched = len(fresh) - len(wanted)
+        taken = {k for k, _ in wanted}
+        listing_only = tuple(ke for ke in fresh if ke[0] not in taken)
     return PollPlan(
         first_sight=first_sight,
         item_count=len(keyed),
         fetch_pages=fetch,
         listing_only=listing_only,
         deferred=deferred,
+        dropped=dropped,
+        unfetched=unfetched,
         summarise_without_page=not first_sight,
         match_keywords=bool(fresh) and not first_sight,
     )

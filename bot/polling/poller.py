@@ -30,7 +30,7 @@ from bot.settings import Settings
 from feeds.errors import FeedError, Refused, WorkerFailure
 from feeds.fetch import FetchResult
 from feeds.models import Entry, ExtractedArticle, Source, Topic
-from feeds.netpolicy import article_policy, listing_policy
+from feeds.netpolicy import article_policy, dropped_link
 from feeds.parsepool import ParsePool, listing_hash
 from feeds.reader import SourceFailure, SourceReader, keyed_entries
 from feeds.text import normalize, normalize_block
@@ -53,8 +53,12 @@ class PollReport:
     queued: int = 0
     not_modified: bool = False
     seeded: bool = False
-    #: article links dropped by the outbound policy (never fetched, never stored)
+    #: links dropped: a non-public address in a source that does not allow private
+    #: addresses (never fetched, never stored)
     refused: int = 0
+    #: fresh entries stored from the listing alone because the outbound policy does not let
+    #: the bot fetch their page (another host of an allow_private source)
+    unfetched: int = 0
     #: entries that failed on their own this poll (recorded in entry_failures)
     failed_entries: int = 0
     #: fresh entries over the page budget, left for the next poll
@@ -72,10 +76,9 @@ def success_reason(
     page_errors: Sequence[str],
     *,
     failed: Sequence[str] = (),
-    refused: int = 0,
 ) -> str:
     """The reason a successful poll's report carries: seeding, article pages that failed,
-    entries that failed on their own, links refused, entries left for the next poll."""
+    entries that failed on their own, links dropped or not fetched, entries left for later."""
     parts = [f"first sight: {stored} items stored silently"] if plan.first_sight else []
     if page_errors:
         parts.append(
@@ -83,8 +86,10 @@ def success_reason(
         )
     if failed:
         parts.append(f"{len(failed)} entr(y/ies) failed, retried next poll: {failed[0]}")
-    if refused:
-        parts.append(f"{refused} link(s) refused by the outbound policy")
+    if plan.dropped:
+        parts.append(f"{len(plan.dropped)} link(s) to a private address dropped")
+    if plan.unfetched:
+        parts.append(f"{plan.unfetched} page(s) on other hosts not fetched, stored from listing")
     if plan.deferred:
         parts.append(f"{len(plan.deferred)} entr(y/ies) over the page budget, left for next poll")
     return "; ".join(parts)
@@ -129,6 +134,13 @@ class PollSettings:
 def _db_reason(exc: Exception) -> str:
     """The database's complaint, first line only (SQLAlchemy appends the whole statement)."""
     return "cannot store: " + (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+def _fetchable(source: Source) -> Callable[[Entry], bool]:
+    """Whether the outbound policy lets the bot fetch an entry's page (checked before DNS;
+    the fetch checks every address and hop again)."""
+    policy = article_policy(source)
+    return lambda entry: policy.url_refusal(entry.url) is None
 
 
 def backoff_delay(interval: int, failures: int, cap: int) -> int:
@@ -248,6 +260,8 @@ class Poller:
                 known | skipped,
                 max_pages=self.settings.max_pages_per_poll,
                 max_entries=self.settings.max_entries_per_listing,
+                fetchable=_fetchable(source),
+                drop=lambda e: dropped_link(source, e.url),
             )
             if plan.failure is not None:
                 raise SourceFailure(plan.failure)
@@ -267,23 +281,14 @@ class Poller:
         plan: PollPlan,
         started: float,
     ) -> PollReport:
-        """Fetch pages -> compose -> save, one entry's failure costing only that entry."""
-        refused = 0
-        policies = {True: article_policy(source), False: listing_policy(source)}
+        """Fetch pages -> compose -> save, one entry's failure costing only that entry.
 
-        def allowed(entry: Entry, fetched: bool) -> bool:
-            # A link the outbound policy refuses is dropped, never stored: its page would
-            # have been an internal one, and its URL names an internal address. A link that
-            # is not fetched only has to avoid private addresses.
-            nonlocal refused
-            why = policies[fetched].url_refusal(entry.url)
-            if why is not None:
-                refused += 1
-                log.warning("source %s: link refused (%s), dropped", source.id, why)
-            return why is None
-
-        to_fetch = [(k, e) for k, e in plan.fetch_pages if allowed(e, True)]
-        listing_only = [(k, e) for k, e in plan.listing_only if allowed(e, False)]
+        Every entry is stored, from its page or from the listing alone; the one exception is
+        a link that names a non-public address in a source that does not allow those
+        (:func:`~feeds.netpolicy.dropped_link`): its URL names an internal host."""
+        for _, _, why in plan.dropped:
+            log.warning("source %s: link refused (%s), dropped", source.id, why)
+        to_fetch, listing_only = plan.fetch_pages, plan.listing_only
         page_errors: list[str] = []
         failures: list[tuple[str, Entry, str]] = []
         outcomes = await asyncio.gather(
@@ -292,9 +297,7 @@ class Poller:
         keyword_keys = await self.store.keyword_keys() if plan.match_keywords else []
         todo: list[tuple[str, Entry, ExtractedArticle | None]] = []
         for (k, e), (page, failure) in zip(to_fetch, outcomes, strict=True):
-            if failure == "refused":
-                refused += 1
-            elif failure is not None:
+            if failure is not None:
                 failures.append((k, e, failure))
             else:
                 todo.append((k, e, page))
@@ -331,11 +334,12 @@ class Poller:
             0 if plan.first_sight else len(new_ids),
             time.perf_counter() - started,
             reason=success_reason(
-                plan, len(new_ids), page_errors, failed=[f for _, _, f in failures], refused=refused
+                plan, len(new_ids), page_errors, failed=[f for _, _, f in failures]
             ),
             queued=queued,
             seeded=plan.first_sight,
-            refused=refused,
+            refused=len(plan.dropped),
+            unfetched=plan.unfetched,
             failed_entries=len(failures),
             deferred=len(plan.deferred),
         )
@@ -418,15 +422,17 @@ class Poller:
     async def _try_page(
         self, source: Source, entry: Entry, errors: list[str]
     ) -> tuple[ExtractedArticle | None, str | None]:
-        """(page, None); (None, None) when the page failed the ordinary way (stored from the
-        listing, ``errors`` says why); (None, "refused") for a link the policy refused (also
-        after DNS or a redirect); (None, reason) when the entry fails (parser crash or time
-        limit: retried on later polls)."""
+        """(page, None); (None, None) when the page failed the ordinary way or was refused by
+        the outbound policy after DNS or on a redirect (stored from the listing, ``errors``
+        says why; the refused request was never made); (None, reason) when the entry fails
+        (parser crash or time limit: retried on later polls)."""
         try:
             return await self.reader.article(source, entry), None
         except Refused as exc:
-            log.warning("source %s: link refused (%s), dropped", source.id, exc)
-            return None, "refused"
+            # What the feed says of the entry is still news; only its page stays unread.
+            log.warning("source %s: page not fetched (%s), stored from the listing", source.id, exc)
+            errors.append(str(exc))
+            return None, None
         except WorkerFailure as exc:
             return None, str(exc)
         except FeedError as exc:
