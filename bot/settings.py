@@ -119,6 +119,11 @@ class HttpSettings(_Section):
     #: the web console's external base URL (``/web`` links point there); empty: no console
     #: links beyond the local address; https makes the session cookie Secure
     public_url: str = Field(default="", validation_alias="BANTIN_PUBLIC_URL")
+    #: the console's *test a URL* may read private addresses typed as such (loopback,
+    #: intranet); off: the console is no window into the bot's network. Metadata: never.
+    console_allow_private: bool = Field(
+        default=False, validation_alias="BANTIN_CONSOLE_ALLOW_PRIVATE"
+    )
 
     @field_validator("public_url")
     @classmethod

@@ -26,7 +26,13 @@ from feeds.errors import (
     Refused,
     TooLarge,
 )
-from feeds.netpolicy import OutboundPolicy, address_refusal, host_address
+from feeds.netpolicy import (
+    OutboundPolicy,
+    address_refusal,
+    host_address,
+    metadata_address,
+    metadata_refusal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +111,12 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         socket_options: Any = None,
     ) -> httpcore.AsyncNetworkStream:
         addresses = await self._resolve(host, port, timeout)
-        if not self.allow_private:
-            for addr in addresses:
-                why = address_refusal(addr)
-                if why:
-                    raise _AddressRefused(host, why)
+        for addr in addresses:
+            # A metadata service is refused even where private addresses are allowed.
+            why = f"cloud metadata address {addr}" if metadata_address(addr) else None
+            why = why or (None if self.allow_private else address_refusal(addr))
+            if why:
+                raise _AddressRefused(host, why)
         error: Exception | None = None
         for addr in addresses[:4]:
             try:
@@ -272,7 +279,7 @@ async def _get(
     current = url
     extensions = {_EXT_ALLOW_PRIVATE: policy.allow_private}
     for _hop in range(MAX_REDIRECTS + 1):
-        why = policy.url_refusal(current)
+        why = metadata_refusal(current) or policy.url_refusal(current)
         if why:
             raise _refuse(current, why, policy)
         request = client.build_request("GET", current, headers=headers, extensions=extensions)

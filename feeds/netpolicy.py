@@ -22,6 +22,8 @@ __all__ = [
     "dropped_link",
     "host_address",
     "listing_policy",
+    "metadata_address",
+    "metadata_refusal",
     "parse_site",
     "site_of",
 ]
@@ -118,6 +120,57 @@ def address_refusal(ip: IPAddress) -> str | None:
     for name, hit in checks:
         if hit:
             return f"{name} address {ip}"
+    return None
+
+
+#: cloud instance-metadata services: never fetched, whatever a source or a setting allows
+#: (their answers carry the machine's credentials)
+METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
+    ipaddress.ip_address(a)
+    for a in (
+        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean, Hetzner, ...
+        "169.254.170.2",  # AWS ECS task metadata
+        "169.254.0.23",  # Tencent Cloud
+        "100.100.100.200",  # Alibaba Cloud
+        "192.0.0.192",  # Oracle Cloud (classic)
+        "fd00:ec2::254",  # AWS IMDS over IPv6
+    )
+)
+#: names of the same services (they resolve to the addresses above from inside the cloud)
+METADATA_HOSTS = frozenset(
+    (
+        "metadata",
+        "metadata.google.internal",
+        "metadata.goog",
+        "instance-data",
+        "instance-data.ec2.internal",
+        "metadata.tencentyun.com",
+        "metadata.platformequinix.com",
+    )
+)
+
+
+def metadata_address(ip: IPAddress) -> bool:
+    """Whether ``ip`` is a cloud metadata service, in any form (IPv4-mapped, NAT64, ...)."""
+    if ip in METADATA_ADDRESSES:
+        return True
+    inner = _embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
+    return inner is not None and inner in METADATA_ADDRESSES
+
+
+def metadata_refusal(url: str) -> str | None:
+    """Why ``url`` names a cloud metadata service (its address in any spelling, or one of its
+    names), or None. Refused always: no ``allow_private`` and no setting lifts this."""
+    try:
+        host = _parse(url).host
+    except httpx.InvalidURL:
+        return None  # not fetchable at all: the policy says why
+    ip = host_address(host)
+    if ip is not None and ip is not False:
+        return f"cloud metadata address {ip}" if metadata_address(ip) else None
+    name = host.strip().lower().rstrip(".")
+    if name in METADATA_HOSTS:
+        return f"cloud metadata host {name}"
     return None
 
 

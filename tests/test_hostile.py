@@ -509,3 +509,56 @@ def test_check_source_escapes_control_characters() -> None:
     shown = escape_controls("Tin\x1b]0;pwned\x07 mới\x00\u202e")
     assert shown == "Tin\\x1b]0;pwned\\x07 mới\\x00\\u202e"
     assert "\x1b" not in shown and "\x07" not in shown
+
+
+def test_log_lines_escape_control_characters_plain_and_json() -> None:
+    import json
+    import logging
+
+    from bot.ops.logs import RedactingFormatter
+
+    link = "http://10.0.0.1/tin-1\x1b]0;pwned\x07.html"
+    record = logging.LogRecord(
+        "feeds.fetch",
+        logging.WARNING,
+        __file__,
+        1,
+        "refused GET %s: %s",
+        (link, "x\r\nFAKE\u202e"),
+        None,
+    )
+    plain = RedactingFormatter().format(record)
+    shown = json.loads(RedactingFormatter(as_json=True).format(record))["message"]
+    for line in (plain, shown):
+        assert not any(c in line for c in "\x1b\x07\r\n\u202e"), line
+        assert "tin-1\\x1b]0;pwned\\x07.html" in line and "x\\r\\nFAKE\\u202e" in line
+
+
+async def test_check_source_logs_no_raw_control_characters(tmp_path: Any) -> None:
+    import io
+    import logging
+
+    from bot.config import Config, load_settings
+    from bot.ops.logs import RedactingFormatter
+    from bot.polling.check import check_source
+
+    links = "".join(
+        f'<li><a href="http://10.0.0.{i}/tin-12345{i}\x1b]0;pwned\x07.html">Tin {i}</a></li>'
+        for i in range(3)
+    )
+    page = f"<html><body><ul>{links}</ul></body></html>".encode()
+    routes = {"/list": Reply(headers=(("Content-Type", "text/html"),), body=page)}
+    env = {"BANTIN_DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "BANTIN_PARSE_WORKERS": "0"}
+    config = Config(load_settings(env), (), (), tmp_path / "t.toml")
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(RedactingFormatter())
+    logging.getLogger().addHandler(handler)
+    try:
+        async with HostileServer(routes).running() as server:
+            await check_source(config, server.base_url + "/list")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    text = out.getvalue()
+    assert "refused GET" in text and "\\x1b]0;pwned\\x07" in text
+    assert "\x1b" not in text and "\x07" not in text

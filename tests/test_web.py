@@ -625,3 +625,102 @@ async def test_closing_the_console_ends_its_background_counts(web: Web) -> None:
     await web.console.close()
     assert task.done() and not task.cancelled()  # it finished within the grace
     await web.console.close()  # twice is fine
+
+
+# --- test a URL: the console is no proxy (issue 20) -----------------------------------------
+
+FEED = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>Intranet</title>'
+    b"<item><title>Tin noi bo</title><link>http://127.0.0.1:9/a/1234</link></item>"
+    b"</channel></rss>"
+)
+
+
+def _checking_web(store: Store, clock: Any, tmp_path: Any, client: Any, **env: str) -> Web:
+    """A console whose *test a URL* is the real checker on ``client``."""
+    from bot.config import Config, load_settings
+    from bot.web.checker import test_url
+
+    settings = load_settings({"BANTIN_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", **env})
+    config = Config(settings, (), (), tmp_path / "t.toml")
+
+    async def real(url: str) -> dict[str, Any]:
+        return await test_url(client, config, url)
+
+    return Web(store, clock, test_url=real)
+
+
+async def test_test_url_refuses_private_addresses_and_the_listener_hears_nothing(
+    store: Store, clock: Any, tmp_path: Any
+) -> None:
+    from hostile_server import HostileServer, Reply
+    from test_hostile import PRIVATE_FORMS
+
+    from feeds.fetch import make_client
+
+    routes = {"/secret": Reply(body=FEED), "/go": Reply(body=b"")}
+    async with HostileServer(routes).running() as server, make_client() as client:
+        web = _checking_web(store, clock, tmp_path, client)
+        try:
+            await web.sign_in()
+            for form in PRIVATE_FORMS:
+                r = await web.post("/admin/sources/test", {"url": form.format(port=server.port)})
+                assert r.status_code == 200 and 'role="alert"' in r.text, form
+                assert "Không thử địa chỉ nội bộ" in r.text or "metadata" in r.text, form
+        finally:
+            await web.close()
+    assert server.requests == []
+
+
+async def test_console_allow_private_lets_a_typed_private_address_through(
+    store: Store, clock: Any, tmp_path: Any
+) -> None:
+    from hostile_server import HostileServer, Reply
+
+    from feeds.fetch import make_client
+
+    routes = {"/feed": Reply(headers=(("Content-Type", "application/rss+xml"),), body=FEED)}
+    async with HostileServer(routes).running() as server, make_client() as client:
+        env = {"BANTIN_CONSOLE_ALLOW_PRIVATE": "true"}
+        web = _checking_web(store, clock, tmp_path, client, **env)
+        try:
+            await web.sign_in()
+            r = await web.post("/admin/sources/test", {"url": f"{server.base_url}/feed"})
+        finally:
+            await web.close()
+    assert "Tin noi bo" in r.text and "Không thử" not in r.text
+    assert ("/feed") in server.paths()
+
+
+async def test_metadata_is_refused_even_with_the_setting_and_in_check_source(
+    store: Store, clock: Any, tmp_path: Any
+) -> None:
+    from hostile_server import HostileServer, Reply
+
+    from bot.polling.adhoc import guess_source
+    from feeds.errors import Refused
+    from feeds.fetch import make_client
+
+    metadata = "http://169.254.169.254/latest/meta-data/"
+    routes = {"/go": Reply(302, headers=(("Location", metadata),))}
+    async with HostileServer(routes).running() as server, make_client() as client:
+        env = {"BANTIN_CONSOLE_ALLOW_PRIVATE": "true"}
+        web = _checking_web(store, clock, tmp_path, client, **env)
+        try:
+            await web.sign_in()
+            for url in (
+                metadata,
+                "http://2852039166/latest/meta-data/",
+                "http://[::ffff:169.254.169.254]/",
+                "http://[fd00:ec2::254]/",
+                "http://metadata.google.internal./computeMetadata/v1/",
+                f"{server.base_url}/go",  # a redirect to it
+            ):
+                r = await web.post("/admin/sources/test", {"url": url})
+                assert "metadata của dịch vụ đám mây" in r.text, url
+            # check-source at the shell accepts a typed private address, never metadata.
+            with pytest.raises(Refused, match="metadata"):
+                await guess_source(client, metadata, max_bytes=100_000)
+        finally:
+            await web.close()
+    assert server.paths() == ["/go"]

@@ -253,6 +253,14 @@ MESSAGES: dict[str, str] = {
     "web_src_test": "Test a URL",
     "web_src_test_button": "Test",
     "web_src_test_found": "{total} entries (kind {kind}); the first ones:",
+    "web_src_test_refused_private": (
+        "Private addresses are not tested ({reason}): the console reads public addresses "
+        "only. The operator may allow them with BANTIN_CONSOLE_ALLOW_PRIVATE=true, "
+        "or use check-source on the server."
+    ),
+    "web_src_test_refused_metadata": (
+        "A cloud metadata address is never read ({reason}): it holds the server's credentials."
+    ),
     "web_summary": "Summary",
     "web_body": "Body",
     "web_topics": "Topics",

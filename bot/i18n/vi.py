@@ -258,6 +258,15 @@ MESSAGES: dict[str, str] = {
     "web_src_test": "Thử một URL",
     "web_src_test_button": "Thử",
     "web_src_test_found": "{total} mục (loại {kind}); các mục đầu:",
+    "web_src_test_refused_private": (
+        "Không thử địa chỉ nội bộ ({reason}): bảng điều khiển chỉ đọc địa chỉ công khai. "
+        "Người vận hành có thể cho phép bằng BANTIN_CONSOLE_ALLOW_PRIVATE=true, "
+        "hoặc dùng check-source trên máy chủ."
+    ),
+    "web_src_test_refused_metadata": (
+        "Không bao giờ đọc địa chỉ metadata của dịch vụ đám mây ({reason}): "
+        "nó chứa thông tin xác thực của máy chủ."
+    ),
     "web_summary": "Tóm tắt",
     "web_body": "Nội dung",
     "web_topics": "Chủ đề",

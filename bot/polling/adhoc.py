@@ -14,9 +14,10 @@ import httpx
 
 from feeds import sourcetoml
 from feeds.charset import decode_html
+from feeds.errors import Refused
 from feeds.fetch import fetch
 from feeds.models import ListRules, Source
-from feeds.netpolicy import OutboundPolicy, address_refusal, host_address
+from feeds.netpolicy import OutboundPolicy, address_refusal, host_address, metadata_refusal
 from feeds.propose import propose_source, source_toml
 from feeds.urls import DEFAULT_ID_PATTERN
 
@@ -50,11 +51,31 @@ def looks_like_feed(content: bytes, content_type: str | None) -> bool:
     return head.startswith(b"<?xml") or head.startswith(b"<rss") or head.startswith(b"<feed")
 
 
-async def guess_source(client: httpx.AsyncClient, url: str, *, max_bytes: int) -> Guess:
-    """Fetch ``url`` and guess its source; raises :class:`feeds.errors.FetchError`.
+def typed_refusal(url: str, *, allow_private: bool) -> str | None:
+    """Why a typed ``url`` is not fetched at all, or None: a cloud metadata service always; a
+    private address typed as such unless ``allow_private`` (the web console's setting)."""
+    why = metadata_refusal(url)
+    if why:
+        return why
+    if typed_private(url) and not allow_private:
+        host = urlsplit(url).hostname or url
+        return f"{host} is a private address"
+    return None
 
-    A private address is fetched only when typed as such (see :func:`typed_private`).
+
+async def guess_source(
+    client: httpx.AsyncClient, url: str, *, max_bytes: int, allow_private: bool = True
+) -> Guess:
+    """Fetch ``url`` and guess its source; raises :class:`feeds.errors.FetchError`
+    (:class:`~feeds.errors.Refused` for the URLs :func:`typed_refusal` names).
+
+    A private address is fetched only when typed as such (see :func:`typed_private`) and
+    ``allow_private``: ``check-source`` at the shell allows it, the web console only when its
+    operator says so. A name that resolves to one, or a redirect to one, is refused either way.
     """
+    why = typed_refusal(url, allow_private=allow_private)
+    if why:
+        raise Refused(f"GET {url}: refused: {why}", url=url)
     private = typed_private(url)
     result = await fetch(
         client,

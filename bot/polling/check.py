@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from collections.abc import Sequence
@@ -10,6 +9,7 @@ from datetime import datetime, tzinfo
 from typing import TextIO
 
 from bot.config import Config, ConfigError
+from bot.ops.logs import escape_controls  # one rule for the terminal and the log
 from bot.polling.adhoc import guess_source
 from bot.polling.plan import article_date
 from feeds.fetch import DEFAULT_USER_AGENT, FetchError, make_client
@@ -20,15 +20,6 @@ from storage.records import EntryFailure
 
 EXIT_FAILED = 1
 BODY_WORDS = 40
-
-
-# Control characters (C0, DEL, C1) and bidi overrides: a feed must not drive the terminal.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def escape_controls(text: str) -> str:
-    """``text`` with every control character shown as an escape (``\\x1b``, ``\\u202e``)."""
-    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _say(text: str = "", *, file: TextIO | None = None) -> None:

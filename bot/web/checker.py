@@ -15,6 +15,7 @@ from bot.config import Config
 from bot.polling.adhoc import guess_source
 from bot.polling.check import format_when
 from feeds import sourcetoml
+from feeds.errors import Refused
 from feeds.fetch import FetchError
 from feeds.models import Source
 from feeds.parsepool import ParsePool
@@ -33,6 +34,18 @@ def toml_snippet(source: Source) -> str:
     return sourcetoml.source_toml(replace(source, id=ident))
 
 
+def _failure(exc: Exception) -> dict[str, Any]:
+    """The panel's ``error``; a refusal also says which (``refused``: ``metadata`` or
+    ``private``, the page words it in the admin's language)."""
+    out: dict[str, Any] = {"error": str(exc)[:500]}
+    refused = exc if isinstance(exc, Refused) else exc.__cause__
+    if isinstance(refused, Refused):
+        reason = str(refused).rpartition("refused: ")[2][:300]
+        out["refused"] = "metadata" if "cloud metadata" in reason else "private"
+        out["reason"] = reason
+    return out
+
+
 async def test_url(
     client: httpx.AsyncClient,
     config: Config,
@@ -41,13 +54,19 @@ async def test_url(
     limit: int = 3,
     parse_pool: ParsePool | None = None,
 ) -> dict[str, Any]:
-    """The values of the test panel: ``entries``, ``total``, ``toml``, or ``error``. A URL
-    of a configured source is read with that source's rules."""
+    """The values of the test panel: ``entries``, ``total``, ``toml``, or ``error`` (and
+    ``refused``, ``reason`` when the outbound rules refused it). A URL of a configured source
+    is read with that source's rules; any other is refused when it is a private address,
+    unless ``BANTIN_CONSOLE_ALLOW_PRIVATE``, and a cloud metadata one always: the console is
+    no proxy into the bot's network."""
     source = next((s for s in config.sources if s.url == url), None)
     try:
         if source is None:
             guess = await guess_source(
-                client, url, max_bytes=config.settings.fetch.max_response_bytes
+                client,
+                url,
+                max_bytes=config.settings.fetch.max_response_bytes,
+                allow_private=config.settings.http.console_allow_private,
             )
             source, toml = guess.source, guess.toml
         else:
@@ -58,7 +77,7 @@ async def test_url(
         )
         checked, total = await reader.check(source, limit=limit)
     except (FetchError, SourceFailure) as exc:
-        return {"error": str(exc)[:500]}
+        return _failure(exc)
     entries = []
     for c in checked:
         page = c.article

@@ -10,6 +10,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from bot.i18n import t
+
 if TYPE_CHECKING:
     from bot.web.site import Ctx, WebConsole
 
@@ -90,4 +92,8 @@ class SourcePages:
             result = await self.deps.test_url(url)
         except Exception as exc:  # a bad site must give a message, not a 500
             result = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+        if result.get("refused") in ("private", "metadata"):
+            # The outbound rules said no: say so in the admin's language, with the reason.
+            key = f"web_src_test_refused_{result['refused']}"
+            result = {**result, "error": t(ctx.lang, key, reason=result.get("reason", ""))}
         return await self.page(request, ctx, test=result)
