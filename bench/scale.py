@@ -182,6 +182,7 @@ async def console_pages(
     import httpx
     from starlette.applications import Starlette
 
+    from bot.delivery.quota import Plan
     from bot.web.auth import issue_link
     from bot.web.site import WebConsole, WebConsoleDeps
     from feeds.models import Source, Topic
@@ -194,7 +195,7 @@ async def console_pages(
         admins=frozenset({("telegram", "1")}),
         tz=ZoneInfo("Asia/Ho_Chi_Minh"),
         clock=lambda: now,
-        quotas={"zalo": 3000},
+        plans={"zalo": Plan(monthly_quota=3000, max_users=50)},
     )
     app = Starlette(routes=[WebConsole(deps).mount()])
     lines = []

@@ -22,9 +22,11 @@ from bot.channels.base import Capabilities, Channel, Incoming, OutMessage, Reply
 from bot.channels.console import CONSOLE_CHAT_ID, ConsoleChannel
 from bot.chat.broadcasts import BroadcastDispatcher, BroadcastTracker
 from bot.chat.commands import Commands
+from bot.chat.keyword_rules import KeywordLimits
 from bot.chat.timeofday import parse_quiet_hours
 from bot.config import Config
-from bot.delivery.quota import QuotaTracker
+from bot.delivery.allowance import allowances
+from bot.delivery.quota import QuotaTracker, plans_of
 from bot.delivery.ratelimit import CommandBudget
 from bot.delivery.replies import limiter_of, paced
 from bot.delivery.retention import Retention
@@ -33,13 +35,16 @@ from bot.i18n import pick_language, t
 from bot.jobs import Job
 from bot.ops.admins import AdminAlerts
 from bot.ops.health import Health
-from bot.ops.httpserver import MAX_BODY, RunningServer, serve
+from bot.ops.httpserver import RunningServer, ServerLimits, serve
 from bot.ops.leader import Lease, instance_id
 from bot.ops.metrics import Metrics
+from bot.ops.redact import register_secret
 from bot.polling.poller import Poller, PollReport, PollSettings
 from bot.polling.scheduling import PollScheduler
+from bot.settings import HttpSettings, parse_networks
 from bot.web.command import web_command
 from bot.web.site import WebConsole, WebConsoleDeps
+from bot.web.zalo_oa import OAConnect
 from feeds.fetch import DEFAULT_USER_AGENT, make_client
 from storage.store import Store
 
@@ -54,8 +59,20 @@ def platforms() -> dict[str, Capabilities]:
     """The chat platforms the bot can run on, by name: the web console previews each."""
     from bot.channels.telegram import TelegramChannel
     from bot.channels.zalo import ZaloChannel
+    from bot.channels.zalo_oa import ZaloOAChannel
 
-    return {c.name: c.capabilities for c in (TelegramChannel, ZaloChannel)}
+    return {c.name: c.capabilities for c in (TelegramChannel, ZaloChannel, ZaloOAChannel)}
+
+
+def server_limits(http: HttpSettings) -> ServerLimits:
+    """What one client may cost the bot's HTTP server, from the settings."""
+    return ServerLimits(
+        request_timeout=http.request_timeout,
+        idle_timeout=http.keepalive_timeout,
+        max_connections=http.max_connections,
+        per_client=http.max_connections_per_client,
+        trusted_proxies=parse_networks(http.trusted_proxies),
+    )
 
 
 def known_channels() -> dict[str, Capabilities]:
@@ -77,6 +94,8 @@ class App:
         store: Store | None = None,
     ) -> None:
         s = config.settings
+        for secret in s.secrets():  # before any error text is made
+            register_secret(secret)
         self.config = config
         self.clock = clock
         self.instance_id = instance_id()
@@ -88,10 +107,10 @@ class App:
         )
         self._opened = False
         self.http: RunningServer | None = None
-        #: monthly message quotas per channel (Zalo's free plan); 0 = unlimited
+        #: the plans of the channels that have one (Zalo's free plan: users, messages a month)
         self.quota = QuotaTracker(
             self.store,
-            {"zalo": s.zalo.monthly_quota} if s.zalo.bot_token else {},
+            plans_of(s),
             clock=clock,
             tz=config.tz,
             digest_time=s.delivery.quota_digest_time,
@@ -116,8 +135,9 @@ class App:
             poll_now=self.poll_once,
             source_names={src.id: src.name for src in config.sources},
             quiet_hours=s.delivery.quiet_hours,
-            quotas=self.quota.limits,
+            plan_usage=self.quota.report,
             extra_admin={"web": web_command(self.store, self.admins, self.console_url, clock)},
+            keyword_limits=KeywordLimits(s.delivery.max_keywords, s.delivery.max_mutes),
         )
         self.worker = self._delivery_worker()
         self.broadcasts = BroadcastTracker(
@@ -143,7 +163,8 @@ class App:
         )
 
     def _wire_channels(self, channels: Sequence[Channel] | None) -> None:
-        """The channels (given, else from the settings), the admins and their alerts."""
+        """The channels (given, else from the settings), the admins and their alerts, and
+        what members may cost a channel with a plan (user cap, daily replies, push reserve)."""
         chosen = list(channels) if channels is not None else self._default_channels()
         self.channels: dict[str, Channel] = {c.name: c for c in chosen}
         admins = set(self.config.admins)
@@ -157,6 +178,17 @@ class App:
             tz=self.config.tz,
             clock=self.clock,
             on_queued=lambda: self.worker.wake(),
+        )
+        self.rations = allowances(
+            self.quota,
+            self.channels,
+            store=self.store,
+            clock=self.clock,
+            tz=self.config.tz,
+            alert=self.alert_admins,
+            is_admin=lambda msg: self.commands.is_admin(msg),
+            join_link=lambda: self.config.settings.zalo.overflow_url or self._telegram_link(),
+            metrics=self.metrics,
         )
 
     def _delivery_worker(self) -> DeliveryWorker:
@@ -175,6 +207,7 @@ class App:
             lease_ttl=s.general.lease_seconds,
             metrics=self.metrics,
             forced_digest=self.quota.digest_hooks(),
+            quota_resets_in=self.quota.resets_in,
         )
 
     def _jobs(self) -> list[Job]:
@@ -213,15 +246,23 @@ class App:
                 tz=self.config.tz,
                 clock=self.clock,
                 public_url=s.http.public_url,
-                quotas=self.quota.limits,
+                plans=self.quota.plans,
                 poll_source=self.poll_source,
                 test_url=self._test_url,
                 wake=lambda: self.worker.wake(),
+                zalo_oa=self._oa_connect(),
             )
         )
 
+    def _oa_connect(self) -> OAConnect | None:
+        if "zalo_oa" not in self.channels:
+            return None
+        from bot.oa_wiring import oa_connect
+
+        return oa_connect(self, self.channels)
+
     def _default_channels(self) -> list[Channel]:
-        """Telegram and/or Zalo when their token is set; the console chat when neither is."""
+        """Telegram, Zalo and the Zalo OA when set up; the console chat when none is."""
         s = self.config.settings
         channels: list[Channel] = []
         if s.telegram.bot_token:
@@ -237,6 +278,7 @@ class App:
                     menu=MENU,
                     pool_size=max(s.delivery.send_concurrency * 2, 16),
                     rate=s.telegram.rate,
+                    on_update_skipped=self.metrics.skipped_update("telegram"),
                 )
             )
         if s.zalo.bot_token:
@@ -252,6 +294,10 @@ class App:
                     rate=s.zalo.rate,
                 )
             )
+        if s.zalo_oa.app_id:
+            from bot.oa_wiring import zalo_oa_channel
+
+            channels.append(zalo_oa_channel(self))
         if not channels:
             channels.append(ConsoleChannel())
         return channels
@@ -312,31 +358,46 @@ class App:
         await self.alerts(key, values)
 
     async def on_message(self, msg: Incoming, reply: Reply) -> None:
-        """Handle one incoming message: a group migration, or a command and its replies."""
+        """Handle one incoming message: a group migration, or a command and its replies
+        (within the channel's plan where it has one, :mod:`bot.delivery.allowance`)."""
         if msg.migrate_to_chat_id:
             await self.store.migrate_chat(
                 msg.channel, msg.chat_id, msg.migrate_to_chat_id, self.clock()
             )
             log.info("%s chat %s migrated to %s", msg.channel, msg.chat_id, msg.migrate_to_chat_id)
             return
-        answered = msg.chat_kind != "group" or msg.text.startswith("/") or msg.callback_data
-        if msg.channel != "console" and answered:  # the local operator is not rationed
-            verdict = self.command_budget.take(msg.channel, msg.chat_id)
-            if verdict != "ok":
-                if verdict == "warn":
-                    await reply(await self._slow_down(msg))
-                return
+        answered = bool(msg.chat_kind != "group" or msg.text.startswith("/") or msg.callback_data)
+        answered = answered or msg.unreadable
+        rationed = msg.channel != "console" and answered  # the local operator is not rationed
+        if rationed:
+            group = msg.chat_kind == "group"
             reply = paced(
-                reply,
-                limiter_of(self.worker.senders, msg.channel),
-                msg.chat_id,
-                group=msg.chat_kind == "group",
+                reply, limiter_of(self.worker.senders, msg.channel), msg.chat_id, group=group
             )
-        for out in await self.commands.handle(msg):
+        ration = self.rations.get(msg.channel) if answered else None
+        ticket = await ration.admit(msg, reply) if ration is not None else None
+        if ration is not None and ticket is None:
+            return  # not answered: the plan says so (the chat was told why, once a day)
+        if rationed and (verdict := self.command_budget.take(msg.channel, msg.chat_id)) != "ok":
+            outs = [await self._slow_down(msg)] if verdict == "warn" else []
+        else:
+            outs = await self.commands.handle(msg)
+        if ration is not None and ticket is not None:
+            outs = await ration.spend(ticket, outs)  # one message of at most two parts
+        for out in outs:
             sent_id = await reply(out)
             if out.track_broadcast is not None and sent_id is not None:
                 self.broadcasts.track(msg.channel, msg.chat_id, sent_id, out.track_broadcast)
         self.worker.wake()  # a command may have queued a broadcast
+
+    def _telegram_link(self) -> str:
+        """The Telegram bot's own link (``t.me/<bot>``) while Telegram runs, else ""."""
+        from bot.channels.telegram import TelegramChannel
+
+        telegram = self.channels.get("telegram")
+        if isinstance(telegram, TelegramChannel) and telegram.username:
+            return f"https://t.me/{telegram.username}"
+        return ""
 
     async def _slow_down(self, msg: Incoming) -> OutMessage:
         """The one polite answer to a chat over its command budget."""
@@ -386,12 +447,7 @@ class App:
         if routes:
             http = self.config.settings.http
             self.http = await serve(
-                Starlette(routes=routes),
-                host=http.host,
-                port=http.port,
-                header_timeout=http.keepalive_timeout,
-                max_connections=http.max_connections,
-                max_body=MAX_BODY,
+                Starlette(routes=routes), host=http.host, port=http.port, limits=server_limits(http)
             )
             log.info("HTTP server on %s:%d", http.host, self.http.port)
         for channel in self.channels.values():

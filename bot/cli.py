@@ -170,10 +170,13 @@ async def _import(config: Config, source: Path) -> int:
         print(f"import: cannot read {source}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     from bot.app import known_channels
+    from bot.chat.keyword_rules import KeywordLimits
     from bot.ops.importing import ImportProblem, validate_export
 
+    delivery = config.settings.delivery
+    limits = KeywordLimits(delivery.max_keywords, delivery.max_mutes)
     try:
-        entries = validate_export(data, known_channels())
+        entries = validate_export(data, known_channels(), limits)
     except ImportProblem as exc:
         print(f"import: {source}: {exc}; nothing was imported", file=sys.stderr)
         return EXIT_CONFIG

@@ -5,6 +5,7 @@ into :class:`Settings`. Unknown ``BANTIN_*``/``TELEGRAM_*``/``ZALO_*`` names are
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -114,8 +115,14 @@ class HttpSettings(_Section):
     metrics_token: str = Field(default="", validation_alias="BANTIN_METRICS_TOKEN")
     #: connections served at once; more are answered 503 at once
     max_connections: int = Field(default=200, ge=1, le=10_000)
-    #: seconds an idle keep-alive connection, or a request's headers, may take
+    #: open connections from one client address (an IPv6 /64); more are closed; 0: no cap
+    max_connections_per_client: int = Field(default=20, ge=0, le=10_000)
+    #: seconds a whole request, head and body, may take to arrive
+    request_timeout: float = Field(default=10.0, gt=0, le=300)
+    #: seconds an idle keep-alive connection stays open
     keepalive_timeout: float = Field(default=5.0, gt=0, le=300)
+    #: proxies (addresses, networks) whose X-Forwarded-For names the client, comma-separated
+    trusted_proxies: str = ""
     #: the web console's external base URL (``/web`` links point there); empty: no console
     #: links beyond the local address; https makes the session cookie Secure
     public_url: str = Field(default="", validation_alias="BANTIN_PUBLIC_URL")
@@ -131,6 +138,16 @@ class HttpSettings(_Section):
         if v and not v.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return v.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, v: str) -> str:
+        for item in parse_networks(v):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address or network") from exc
+        return v
 
 
 class FetchSettings(_Section):
@@ -163,7 +180,7 @@ class PollingSettings(_Section):
 
 
 class DeliverySettings(_Section):
-    """The delivery engine: sends in flight, quiet hours, the forced digest time."""
+    """The delivery engine, and what one chat may ask of the bot (commands, keywords, mutes)."""
 
     model_config = SettingsConfigDict(env_prefix="BANTIN_")
 
@@ -175,6 +192,9 @@ class DeliverySettings(_Section):
     delivery_retention_days: int = Field(default=30, ge=1, le=3650)
     #: commands one chat may send per minute before the bot asks it to slow down
     reply_rate_per_minute: int = Field(default=20, ge=1, le=600)
+    #: keywords one chat may follow (/follow), and mutes it may hold (/mute)
+    max_keywords: int = Field(default=50, ge=1, le=1000)
+    max_mutes: int = Field(default=50, ge=1, le=1000)
 
     @field_validator("quiet_hours")
     @classmethod
@@ -235,7 +255,96 @@ class ZaloSettings(_PlatformSettings):
 
     api_base_url: str = "https://bot-api.zaloplatforms.com"
     rate: float = Field(default=5.0, gt=0, le=1000)
+    # The plan (the free one: 50 users, 3,000 messages a month; 0 = no limit) and how it is
+    # shared: messages one chat may be answered with a day (its notice included), the share
+    # of the month replies can never spend (kept for pushes), where the overflow goes.
     monthly_quota: int = Field(default=3000, ge=0)
+    max_users: int = Field(default=50, ge=0)
+    daily_replies: int = Field(default=10, ge=0, le=10_000)
+    push_reserve: float = Field(default=0.6, ge=0, le=0.95)
+    overflow_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _zalo_secret(cls, v: str) -> str:
+        if v and not 8 <= len(v) <= 256:  # setWebhook's secret_token (bot.zaloplatforms.com)
+            raise ValueError(f"Zalo takes a secret of 8-256 characters, this one has {len(v)}")
+        return v
+
+
+class ZaloOASettings(_Section):
+    """The Zalo Official Account channel (``zalo_oa``): the app, the webhook key, how sends
+    are priced and the budget, and the three API hosts (tests point them at a fake)."""
+
+    model_config = SettingsConfigDict(env_prefix="ZALO_OA_")
+
+    app_id: str = ""
+    app_secret: str = ""
+    #: the OA Secret Key of the app's webhook page (signatures; the app secret also works)
+    secret_key: str = ""
+    #: where Zalo posts events; empty: BANTIN_PUBLIC_URL + /zalo_oa/webhook
+    webhook_url: str = ""
+    #: free consultation messages per 48 h after a member's message: a number or "unlimited"
+    free_replies: str = "8"
+    #: consultation messages past the free ones (up to 7 days) may be sent, billed
+    billed_consultation: bool = False
+    consultation_price_vnd: int = Field(default=55, ge=0)
+    templates_enabled: bool = False
+    template_id: str = ""
+    #: 0: the template's price_uid from template/info
+    template_price_vnd: int = Field(default=200, ge=0)
+    templates_per_day: int = Field(default=1, ge=1, le=10)
+    monthly_budget_vnd: int = Field(default=0, ge=0)
+    #: a fixed PKCE verifier whose challenge is saved in the developer console; empty: a
+    #: fresh pair per connect
+    pkce_verifier: str = ""
+    #: when templates are refused (Asia/Ho_Chi_Minh)
+    night_hours: str = "22:00-06:05"
+    rate: float = Field(default=10.0, gt=0, le=1000)
+    oauth_base_url: str = "https://oauth.zaloapp.com"
+    api_base_url: str = "https://openapi.zalo.me"
+    business_base_url: str = "https://business.openapi.zalo.me"
+
+    @field_validator("oauth_base_url", "api_base_url", "business_base_url", "webhook_url")
+    @classmethod
+    def _oa_url(cls, v: str) -> str:
+        if v and (urlsplit(v).scheme not in ("http", "https") or not urlsplit(v).netloc):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v.rstrip("/")
+
+    @field_validator("free_replies")
+    @classmethod
+    def _free(cls, v: str) -> str:
+        v = v.strip().lower()
+        if v != "unlimited" and not (v.isdigit() and int(v) <= 1000):
+            raise ValueError('use a number of messages (8) or "unlimited"')
+        return v
+
+    @field_validator("night_hours")
+    @classmethod
+    def _night(cls, v: str) -> str:
+        parse_quiet_hours(v)
+        return v
+
+    @field_validator("pkce_verifier")
+    @classmethod
+    def _verifier(cls, v: str) -> str:
+        if v and not re.fullmatch(r"[A-Za-z0-9._~-]{43,128}", v):
+            raise ValueError("a PKCE verifier has 43-128 characters A-Z a-z 0-9 . _ ~ -")
+        return v
+
+    @model_validator(mode="after")
+    def _complete(self) -> ZaloOASettings:
+        if self.app_id and not self.app_secret:
+            raise ValueError("ZALO_OA_APP_ID is set but ZALO_OA_APP_SECRET is not")
+        if self.templates_enabled and not self.template_id:
+            raise ValueError("ZALO_OA_TEMPLATES_ENABLED needs ZALO_OA_TEMPLATE_ID")
+        return self
+
+    @property
+    def free_reply_count(self) -> int | None:
+        """Free replies per 48 h; None: unlimited."""
+        return None if self.free_replies == "unlimited" else int(self.free_replies)
 
 
 class Settings(BaseModel):
@@ -253,6 +362,7 @@ class Settings(BaseModel):
     delivery: DeliverySettings
     telegram: TelegramSettings
     zalo: ZaloSettings
+    zalo_oa: ZaloOASettings
 
     @model_validator(mode="after")
     def _webhook_needs_http(self) -> Settings:
@@ -260,6 +370,11 @@ class Settings(BaseModel):
             raise ValueError(
                 "BANTIN_HTTP=off, but a webhook (TELEGRAM_WEBHOOK_URL/"
                 "ZALO_WEBHOOK_URL) needs the HTTP server"
+            )
+        if self.zalo_oa.app_id and (self.http.mode == "off" or not self.http.public_url):
+            raise ValueError(
+                "ZALO_OA_APP_ID needs BANTIN_PUBLIC_URL and the HTTP server: the OA's "
+                "webhook and the OAuth callback of its connect are served there"
             )
         return self
 
@@ -278,7 +393,7 @@ class Settings(BaseModel):
         return {env for section in cls.sections().values() for env in section.env_names().values()}
 
     def secrets(self) -> list[str]:
-        """Values that must never reach a log line."""
+        """Values that must never reach a log line, a column, a page, an alert or /healthz."""
         return [
             v
             for v in (
@@ -286,6 +401,10 @@ class Settings(BaseModel):
                 self.telegram.webhook_secret,
                 self.zalo.bot_token,
                 self.zalo.webhook_secret,
+                self.zalo_oa.app_secret,
+                self.zalo_oa.secret_key,
+                self.zalo_oa.pkce_verifier,
+                self.http.metrics_token,
             )
             if v
         ]
@@ -303,6 +422,11 @@ def parse_admins(text: str) -> frozenset[tuple[str, str]]:
             raise ValueError(f"{part!r} is not CHANNEL:ID (e.g. telegram:123456)")
         out.add((channel.strip().lower(), chat_id.strip()))
     return frozenset(out)
+
+
+def parse_networks(text: str) -> tuple[str, ...]:
+    """``"127.0.0.1, 10.0.0.0/8"`` -> ("127.0.0.1", "10.0.0.0/8") (checked by the settings)."""
+    return tuple(part.strip() for part in text.replace(";", ",").split(",") if part.strip())
 
 
 def _check_unknown_env(names: Iterable[str], where: str) -> None:

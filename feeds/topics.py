@@ -5,6 +5,10 @@ A keyword matches a run of whole syllables of the title or the body, compared on
 typed without a single accent ("dan van") matches accent-insensitively ("Dân vận").
 Punctuation between syllables is ignored ("TP. HCM" matches "tp hcm"), and a keyword never
 spans the title and the body. Keywords are literal text, never patterns.
+
+Matching looks the article's syllable runs up in a hash index (:class:`KeywordIndex`), so
+its cost grows with the article and the longest keyword, never with the number of keywords:
+the index holds every keyword of every chat (issue 21: 50 keywords x 50,000 chats).
 """
 
 from __future__ import annotations
@@ -18,9 +22,6 @@ from feeds.text import fold_key, match_key, words
 
 __all__ = ["ArticleKeys", "KeywordIndex", "TopicIndex", "classify", "keyword_matches"]
 
-# Title and body are joined with this between them; no keyword contains it.
-_FIELD_BREAK = "\n"
-
 
 @lru_cache(maxsize=1 << 16)
 def _fold_syllable(syllable: str) -> str:
@@ -28,78 +29,144 @@ def _fold_syllable(syllable: str) -> str:
     return fold_key(syllable)
 
 
-def _runs(fields: Iterable[Sequence[str]]) -> str:
-    # Spaces around every syllable make "is this run here" a plain substring test.
-    return " " + f" {_FIELD_BREAK} ".join(" ".join(f) for f in fields) + " "
-
-
 @dataclass(frozen=True)
 class ArticleKeys:
-    """An article's title and body reduced once to syllable keys, for any number of matchers."""
+    """An article's title and body reduced once to syllable keys, for any number of matchers:
+    per field (title, body), its syllables as match keys (``exact``) and without diacritics
+    (``folded``)."""
 
-    exact: str
-    folded: str
-    exact_syllables: frozenset[str]
-    folded_syllables: frozenset[str]
+    exact: tuple[tuple[str, ...], ...]
+    folded: tuple[tuple[str, ...], ...]
 
     @classmethod
     def of(cls, title: str, body: str) -> ArticleKeys:
         """Keys of ``title`` and ``body`` (raw or normalised text)."""
-        fields = [words(match_key(title)), words(match_key(body))]
-        fold = {s: _fold_syllable(s) for s in {s for f in fields for s in f}}
-        folded = [[fold[s] for s in f] for f in fields]
+        fields = (tuple(words(match_key(title))), tuple(words(match_key(body))))
         return cls(
-            exact=_runs(fields),
-            folded=_runs(folded),
-            exact_syllables=frozenset(s for f in fields for s in f),
-            folded_syllables=frozenset(s for f in folded for s in f),
+            exact=fields,
+            folded=tuple(tuple(_fold_syllable(s) for s in f) for f in fields),
         )
 
 
-@dataclass(frozen=True)
-class _Keyword:
-    given: str
-    syllables: tuple[str, ...]
-    run: str
-    folded: bool
+#: the keywords (as given) one syllable run stands for: one string in the common case
+_Given = str | tuple[str, ...]
+#: the runs are spread over this many dictionaries (a power of two): growing one of a few
+#: million entries would copy it all at once and hold the event loop that long
+_SHARDS = 256
+
+
+class _Runs:
+    """Keywords of one comparison (exact or folded) by syllable run (syllables joined by
+    one space), and per first syllable the most syllables a keyword starting with it has:
+    a lookup from one position of an article stops there."""
+
+    __slots__ = ("count", "longest", "shards")
+
+    def __init__(self) -> None:
+        self.shards: list[dict[str, _Given]] = [{} for _ in range(_SHARDS)]
+        self.longest: dict[str, int] = {}
+        self.count = 0  # runs held
+
+    def add(self, syllables: Sequence[str], given: str) -> bool:
+        joined = " ".join(syllables)
+        run = given if joined == given else joined  # a stored match key is often its run
+        by_run = self.shards[hash(run) & (_SHARDS - 1)]
+        held = by_run.get(run)
+        if held is None:
+            by_run[run] = given
+            self.count += 1
+        elif held == given or (isinstance(held, tuple) and given in held):
+            return False
+        else:
+            by_run[run] = (*((held,) if isinstance(held, str) else held), given)
+        if self.longest.get(syllables[0], 0) < len(syllables):
+            self.longest[syllables[0]] = len(syllables)
+        return True
+
+    def discard(self, syllables: Sequence[str], given: str) -> bool:
+        run = " ".join(syllables)
+        by_run = self.shards[hash(run) & (_SHARDS - 1)]
+        held = by_run.get(run)
+        if held is None or (held != given and not (isinstance(held, tuple) and given in held)):
+            return False
+        rest = tuple(g for g in held if g != given) if isinstance(held, tuple) else ()
+        if not rest:
+            del by_run[run]  # ``longest`` may now be too long: that only costs lookups
+            self.count -= 1
+        else:
+            by_run[run] = rest[0] if len(rest) == 1 else rest
+        return True
+
+    def find(self, fields: Iterable[Sequence[str]], found: set[str]) -> None:
+        shards, longest, mask = self.shards, self.longest, _SHARDS - 1
+        for field in fields:
+            end = len(field)
+            for i, first in enumerate(field):
+                most = longest.get(first)
+                if most is None:
+                    continue
+                run = first
+                for j in range(i, min(i + most, end)):
+                    if j > i:
+                        run = f"{run} {field[j]}"
+                    hit = shards[hash(run) & mask].get(run)
+                    if hit is not None:
+                        found.update((hit,) if isinstance(hit, str) else hit)
+
+
+def _compile(given: str) -> tuple[bool, list[str]]:
+    """(folded, syllables): how ``given`` is compared, and what to."""
+    key = match_key(given)
+    folded = fold_key(key)
+    accented = folded != key
+    return not accented, words(key if accented else folded)
 
 
 class KeywordIndex:
-    """Keywords compiled once; each article is then matched in one pass over its keys."""
+    """Keywords by syllable run, to add and remove in place; matching an article costs a
+    few dictionary lookups per syllable of the article, whatever the number of keywords."""
 
-    def __init__(self, keywords: Iterable[str]) -> None:
-        compiled = []
-        for given in dict.fromkeys(keywords):  # unique, first spelling order kept
-            key = match_key(given)
-            folded = fold_key(key)
-            accented = folded != key
-            syllables = tuple(words(key if accented else folded))
-            if syllables:
-                compiled.append(
-                    _Keyword(given, syllables, f" {' '.join(syllables)} ", not accented)
-                )
-        self._keywords: tuple[_Keyword, ...] = tuple(compiled)
+    def __init__(self, keywords: Iterable[str] = ()) -> None:
+        self._exact = _Runs()
+        self._folded = _Runs()
+        self._count = 0
+        self.add(keywords)
 
     def __len__(self) -> int:
-        return len(self._keywords)
+        return self._count
+
+    def add(self, keywords: Iterable[str]) -> int:
+        """Add ``keywords`` (as given; one without a syllable is ignored); how many were new."""
+        added = 0
+        for given in keywords:
+            folded, syllables = _compile(given)
+            if syllables and (self._folded if folded else self._exact).add(syllables, given):
+                added += 1
+        self._count += added
+        return added
+
+    def discard(self, keywords: Iterable[str]) -> int:
+        """Remove ``keywords`` (as given); how many were there."""
+        removed = 0
+        for given in keywords:
+            folded, syllables = _compile(given)
+            if syllables and (self._folded if folded else self._exact).discard(syllables, given):
+                removed += 1
+        self._count -= removed
+        return removed
 
     def matches(self, keys: ArticleKeys) -> set[str]:
         """The keywords (as given) that occur in the article."""
         found: set[str] = set()
-        for kw in self._keywords:
-            present, runs = (
-                (keys.folded_syllables, keys.folded)
-                if kw.folded
-                else (keys.exact_syllables, keys.exact)
-            )
-            # The set test rejects almost every keyword before any substring search.
-            if present.issuperset(kw.syllables) and (len(kw.syllables) == 1 or kw.run in runs):
-                found.add(kw.given)
+        if self._exact.count:
+            self._exact.find(keys.exact, found)
+        if self._folded.count:
+            self._folded.find(keys.folded, found)
         return found
 
     def match(self, title: str, body: str) -> set[str]:
         """:meth:`matches` for raw title and body text."""
-        return self.matches(ArticleKeys.of(title, body)) if self._keywords else set()
+        return self.matches(ArticleKeys.of(title, body)) if self._count else set()
 
 
 class TopicIndex:

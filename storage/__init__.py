@@ -18,8 +18,11 @@ database. Where a new query goes:
 - ``sessions`` admins' sign-in links, sessions and audit log (the web console)
 - ``broadcasts`` messages (broadcasts, alerts): the one enqueue, the ones scheduled in the
   console, and the one count of a broadcast that its progress and the history read
+- ``zalo_oa``  the Zalo OA channel: its token pair, members' windows, sends by kind and
+  cost per month, the OAuth states of a connect
 - ``base``     what the mixins share (engine, dialect ``INSERT``, row converters)
 - ``tables``   the schema; change it only together with a new migration
+- ``schema``   runs the migrations (one transaction, SQLite included); no queries
 
 A query goes to the module of the table it reads or writes (of the main one, when it joins
 several), whichever page or command asks for it.

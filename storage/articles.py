@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.base import ARTICLE_COLS, A, StoreBase, row_to_article
@@ -195,18 +196,22 @@ class ArticlesMixin(StoreBase):
 
     async def article_detail(self, article_id: int) -> ArticleDetail | None:
         """The article with its body and the number of chats it was sent to, or None."""
-        d = DELIVERY_T
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(select(*ARTICLE_COLS, A.body).where(A.id == article_id))
             ).first()
             if row is None:
                 return None
-            sent = (
-                await conn.execute(
-                    select(func.count())
-                    .select_from(d)
-                    .where(d.c.article_id == article_id, d.c.status == DeliveryStatus.SENT)
-                )
-            ).scalar()
+            sent = (await conn.execute(sent_count_query(article_id))).scalar()
         return ArticleDetail(row_to_article(row), row.body, int(sent or 0))
+
+
+def sent_count_query(article_id: int) -> Select[Any]:
+    """How many chats an article was sent to, from ``ix_deliveries_article`` (the article
+    page; tests/test_outbox_indexes.py checks the plan)."""
+    d = DELIVERY_T
+    return (
+        select(func.count())
+        .select_from(d)
+        .where(d.c.article_id == article_id, d.c.status == DeliveryStatus.SENT)
+    )

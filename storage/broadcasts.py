@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy import Select, and_, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.base import StoreBase
@@ -221,12 +221,7 @@ class BroadcastsMixin(StoreBase):
         zeros for one with no delivery). Deliveries cancelled because their chat became
         unreachable count as unreachable, by ``cancel_reason``."""
         ids = list(message_ids)
-        d = DELIVERY_T
-        q = (
-            select(d.c.message_id, d.c.status, d.c.cancel_reason, func.count())
-            .where(d.c.message_id.in_(ids))
-            .group_by(d.c.message_id, d.c.status, d.c.cancel_reason)
-        )
+        q = broadcast_counts_query(ids)
         counts = {i: dict.fromkeys(_OUTCOMES, 0) for i in ids}
         if ids:
             async with self.engine.connect() as conn:
@@ -256,6 +251,17 @@ class BroadcastsMixin(StoreBase):
             )
             for r in rows
         ]
+
+
+def broadcast_counts_query(message_ids: list[int]) -> Select[Any]:
+    """(message id, status, cancel reason, count) of the deliveries of these messages: read
+    from ``ix_deliveries_message`` alone (tests/test_outbox_indexes.py checks the plan)."""
+    d = DELIVERY_T
+    return (
+        select(d.c.message_id, d.c.status, d.c.cancel_reason, func.count())
+        .where(d.c.message_id.in_(message_ids))
+        .group_by(d.c.message_id, d.c.status, d.c.cancel_reason)
+    )
 
 
 _OUTCOMES = ("sent", "failed", "unreachable", "cancelled", "pending")

@@ -188,6 +188,23 @@ class ChatsMixin(StoreBase):
         async with self.engine.connect() as conn:
             return [r[0] for r in await conn.execute(q)]
 
+    async def keyword_rows_after(self, after_id: int, limit: int) -> list[tuple[int, str]]:
+        """``(id, match key)`` of the keyword and mute subscriptions with an id above
+        ``after_id``, at most ``limit`` of them in id order (a walk of the primary key, for
+        the poller's keyword index to read in pages and then follow)."""
+        s = SUBSCRIPTION_T
+        q = (
+            select(s.c.id, s.c.key)
+            .where(
+                s.c.id > after_id,
+                s.c.kind.in_((SubscriptionKind.KEYWORD, SubscriptionKind.MUTE)),
+            )
+            .order_by(s.c.id)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            return [(int(r.id), str(r.key)) for r in await conn.execute(q)]
+
     # -- where pushes go: backfills, forum topics, registered channels --------------------
 
     async def mark_backfilled(self, chat: Chat, topic: str, now: datetime) -> bool:

@@ -253,6 +253,49 @@ class OutboxMixin(StoreBase):
             )
             return True
 
+    async def release_held(self, channel: str, chat_id: str, now: datetime) -> int:
+        """The chat's pending deliveries held for later become due now (a Zalo OA member
+        wrote: what waited for their window goes). Returns how many."""
+        d, c = DELIVERY_T, CHAT_T
+        chat = select(c.c.id).where(c.c.channel == channel, c.c.chat_id == chat_id)
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(d)
+                .where(
+                    d.c.chat_id.in_(chat.scalar_subquery()),
+                    d.c.status == DeliveryStatus.PENDING,
+                    d.c.next_attempt_at > now,
+                )
+                .values(next_attempt_at=now, updated_at=now)
+            )
+        return int(result.rowcount or 0)
+
+    async def stop_chat(self, channel: str, chat_id: str, reason: str, now: datetime) -> bool:
+        """The chat left the bot (unfollowed the OA): deactivated, its pending deliveries
+        cancelled as unreachable; ``/start`` (a follow) brings it back. False: no such chat."""
+        d, c = DELIVERY_T, CHAT_T
+        async with self.engine.begin() as conn:
+            found = select(c.c.id).where(c.c.channel == channel, c.c.chat_id == chat_id)
+            pk = (await conn.execute(found)).scalar_one_or_none()
+            if pk is None:
+                return False
+            await conn.execute(
+                update(c)
+                .where(c.c.id == pk)
+                .values(active=False, deactivated_reason=reason[:500], updated_at=now)
+            )
+            await conn.execute(
+                update(d)
+                .where(d.c.chat_id == pk, d.c.status == DeliveryStatus.PENDING)
+                .values(
+                    status=DeliveryStatus.CANCELLED,
+                    cancel_reason=CancelReason.UNREACHABLE,
+                    last_error=CHAT_UNREACHABLE + reason[:900],
+                    updated_at=now,
+                )
+            )
+        return True
+
     async def migrate_chat(
         self, channel: str, old_chat_id: str, new_chat_id: str, now: datetime
     ) -> Chat | None:

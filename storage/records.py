@@ -332,3 +332,45 @@ class ChatListing:
     topics: tuple[str, ...]
     keywords: tuple[str, ...]
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class OATokenRecord:
+    """The Zalo OA's stored token pair, sealed as the application stored it."""
+
+    oa_id: str
+    access_token: str
+    refresh_token: str
+    access_expires_at: datetime
+    refresh_expires_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class OAAuthState:
+    """A pending OA connect (its one-time state taken): the PKCE verifier and who asked."""
+
+    verifier: str
+    admin: str
+
+
+@dataclass(frozen=True)
+class OAMember:
+    """What is known of one OA member's interaction (its window) and templates today."""
+
+    user_id: str
+    last_interaction_at: datetime | None
+    last_msg_id: str
+    free_used: int
+    templates_day: str
+    templates_today: int
+
+
+@dataclass(frozen=True)
+class OASends:
+    """Sends of one kind in one month on the OA, and what they cost (VND)."""
+
+    month: str
+    kind: str
+    count: int
+    cost_vnd: int

@@ -1,5 +1,6 @@
-"""The store: opens the database (engine, SQLite pragmas, migrations) and gathers the
-per-resource query mixins into one :class:`Store`, so callers write ``store.save_articles(...)``.
+"""The store: opens the database (engine, SQLite pragmas; migrations: ``storage.schema``) and
+gathers the per-resource query mixins into one :class:`Store`, so callers write
+``store.save_articles(...)``.
 
 SQLite runs in WAL mode with a busy timeout; PostgreSQL runs through asyncpg. Queries live in
 the resource modules (see the ``storage`` package docstring); this module adds none.
@@ -20,14 +21,14 @@ from storage.chats import ChatsMixin
 from storage.entries import EntriesMixin
 from storage.leases import LeasesMixin
 from storage.outbox import OutboxMixin
-from storage.records import MigrationError
 from storage.retention import RetentionMixin
+from storage.schema import MIGRATIONS_DIR as MIGRATIONS_DIR
+from storage.schema import current_revision, migrate
 from storage.search import SearchMixin
 from storage.sessions import SessionsMixin
 from storage.sources import SourcesMixin
 from storage.stats import StatsMixin
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+from storage.zalo_oa import ZaloOAMixin
 
 
 def normalise_url(url: str) -> str:
@@ -60,6 +61,7 @@ class Store(
     SessionsMixin,
     BroadcastsMixin,
     EntriesMixin,
+    ZaloOAMixin,
 ):
     """The data-access object. Create with :meth:`open`; every method is a short transaction,
     plain dataclasses out, ``now`` passed in.
@@ -105,31 +107,17 @@ class Store(
     # -- schema ---------------------------------------------------------------------------
 
     async def upgrade(self, revision: str = "head") -> str:
-        """Apply Alembic migrations up to ``revision``; return the revision now current."""
-        from alembic import command
-        from alembic.config import Config as AlembicConfig
-        from alembic.runtime.migration import MigrationContext
+        """Apply migrations up to ``revision`` in one transaction (see :mod:`storage.schema`);
+        return the revision now current."""
+        return await migrate(self.engine, "upgrade", revision)
 
-        def _run(sync_conn: Any) -> str:
-            cfg = AlembicConfig()
-            cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-            cfg.attributes["connection"] = sync_conn
-            command.upgrade(cfg, revision)
-            return MigrationContext.configure(sync_conn).get_current_revision() or "base"
-
-        try:
-            async with self.engine.begin() as conn:
-                return await conn.run_sync(_run)
-        except Exception as exc:
-            raise MigrationError(f"migration to {revision} failed: {exc}") from exc
+    async def downgrade(self, revision: str) -> str:
+        """Undo migrations down to ``revision``, keeping the rows of the tables that stay."""
+        return await migrate(self.engine, "downgrade", revision)
 
     async def current_revision(self) -> str | None:
-        from alembic.runtime.migration import MigrationContext
-
         async with self.engine.connect() as conn:
-            return await conn.run_sync(
-                lambda c: MigrationContext.configure(c).get_current_revision()
-            )
+            return await conn.run_sync(current_revision)
 
 
 async def open_store(url: str, *, upgrade: bool = True) -> Store:

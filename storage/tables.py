@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -243,6 +244,23 @@ class DeliveryRow(Base):
         # "is an earlier delivery of this chat unfinished?" (claim_due): a few seeks, not a
         # scan of every delivery the chat ever had
         Index("ix_deliveries_chat_status", "chat_id", "status", "id"),
+        # a broadcast's counts by outcome (its progress, the history) from the index alone,
+        # and an article's "sent to N chats" (migration 0009); each holds only its own rows
+        Index(
+            "ix_deliveries_message",
+            "message_id",
+            "status",
+            "cancel_reason",
+            sqlite_where=text("message_id IS NOT NULL"),
+            postgresql_where=text("message_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_deliveries_article",
+            "article_id",
+            "status",
+            sqlite_where=text("article_id IS NOT NULL"),
+            postgresql_where=text("article_id IS NOT NULL"),
+        ),
     )
 
 
@@ -347,6 +365,57 @@ class PausedSourceRow(Base):
     paused_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ZaloOATokenRow(Base):
+    """The Zalo Official Account's token pair (one row, ``name = 'oa'``), sealed by the
+    application; ``refresh_hash`` (SHA-256 of the refresh token) lets a rotation replace
+    exactly the pair it read."""
+
+    __tablename__ = "zalo_oa_tokens"
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    oa_id: Mapped[str] = mapped_column(String(40), default="")
+    access_token: Mapped[str] = mapped_column(Text)
+    refresh_token: Mapped[str] = mapped_column(Text)
+    refresh_hash: Mapped[str] = mapped_column(String(64))
+    access_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    refresh_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ZaloOAMemberRow(Base):
+    """One OA member's window: last interaction, its msg_id, free replies used since, and
+    templates sent on one local day."""
+
+    __tablename__ = "zalo_oa_members"
+    user_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_interaction_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_msg_id: Mapped[str] = mapped_column(String(100), default="")
+    free_used: Mapped[int] = mapped_column(Integer, default=0)
+    templates_day: Mapped[str] = mapped_column(String(10), default="")
+    templates_today: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ZaloOASendRow(Base):
+    """Sends on the OA per local month and kind (free, billed, template) and their cost."""
+
+    __tablename__ = "zalo_oa_sends"
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_vnd: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ZaloOAAuthRow(Base):
+    """A "connect" under way: the OAuth ``state`` (its SHA-256) and its PKCE verifier, single
+    use, for 10 minutes, so the callback may land on any instance."""
+
+    __tablename__ = "zalo_oa_auth"
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    verifier: Mapped[str] = mapped_column(Text)
+    admin: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 # The tables as Core ``Table`` objects (what the store's queries use), typed as such.
 ENTRY_FAILURE_T = cast(Table, EntryFailureRow.__table__)
 SOURCE_T = cast(Table, SourceRow.__table__)
@@ -366,3 +435,7 @@ WEB_SESSION_T = cast(Table, WebSessionRow.__table__)
 AUDIT_T = cast(Table, AuditRow.__table__)
 SCHEDULED_BROADCAST_T = cast(Table, ScheduledBroadcastRow.__table__)
 PAUSED_SOURCE_T = cast(Table, PausedSourceRow.__table__)
+ZALO_OA_TOKEN_T = cast(Table, ZaloOATokenRow.__table__)
+ZALO_OA_MEMBER_T = cast(Table, ZaloOAMemberRow.__table__)
+ZALO_OA_SEND_T = cast(Table, ZaloOASendRow.__table__)
+ZALO_OA_AUTH_T = cast(Table, ZaloOAAuthRow.__table__)

@@ -15,7 +15,8 @@ found"), channels (``add_channel`` with an ``@username``, ``push_channel_post``,
 
 Errors answered to the client (never raised into the test): 400 Bad Request, 401 Unauthorized
 (wrong token), 403 Forbidden, 404 Not Found (unknown method), 409 Conflict (getUpdates while a
-webhook is set, or a newer getUpdates), 429 Too Many Requests, scripted anything.
+webhook is set, or a newer getUpdates), 429 Too Many Requests, scripted anything, and
+(``echo_path``) the non-JSON ``Cannot POST /bot<token>/...`` of a proxy.
 """
 
 from __future__ import annotations
@@ -228,6 +229,8 @@ class _Script:
     answer: dict[str, Any]
     status: int
     times: int
+    #: answer ``Cannot POST <path>`` as text/html instead (a proxy echoing the token)
+    echo: bool = False
 
 
 # ------------------------------------------------------------------------------------------
@@ -862,6 +865,21 @@ class FakeTelegram:
         key = (method, chat_id)
         self._scripts.setdefault(key, deque()).append(_Script(answer, resolved, times))
 
+    def echo_path(
+        self, method: str, *, status: int = 404, chat_id: int | None = None, times: int = 1
+    ) -> None:
+        """The next ``times`` calls of ``method`` answer what a proxy or a self-hosted server's
+        router does: ``Cannot POST /bot<token>/<method>`` as text/html, with ``status``."""
+        self.script(method, {}, chat_id=chat_id, times=times, status=status)
+        self._scripts[(method, chat_id)][-1].echo = True
+
+    def push_raw_update(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Queue an update of the next ``update_id`` and ``fields`` exactly as given (one the
+        library may not be able to parse); returns it."""
+        update = {"update_id": self._next_update_id(), **fields}
+        self._queue(update)
+        return update
+
     def block(self, chat_id: int) -> None:
         """The user blocked the bot: every send, edit or chat action to the chat is a 403."""
         error = _ApiError(403, "Forbidden: bot was blocked by the user")
@@ -1124,6 +1142,12 @@ class FakeTelegram:
                     # Only numeric ids exist here; Telegram says the same for unknown @names.
                     raise _bad("chat not found")
             scripted = self._scripted(method, chat_id if isinstance(chat_id, int) else None)
+            if scripted is not None and scripted.echo:
+                return Response(
+                    f"Cannot {request.method} {request.url.path}",
+                    status_code=scripted.status,
+                    media_type="text/html",
+                )
             if scripted is not None:
                 return _json_response(scripted.answer, status=scripted.status)
             if isinstance(chat_id, int) and chat_id in self._chat_errors:

@@ -1,13 +1,19 @@
-"""A fake Zalo Bot API server for tests: our Zalo client talks to it over loopback.
+"""A fake Zalo Bot API server for tests, written from the Bot Platform's documentation
+(bot.zaloplatforms.com/docs): our Zalo client talks to it over loopback.
 
 Every call is ``POST /bot{token}/{method}`` with a JSON body; answers are ``{"ok": true,
-"result": ...}`` or ``{"ok": false, "error_code": ..., "description": ...}``. getUpdates hands
-out one queued update or, after its ``timeout``, answers HTTP 408. Sent messages are recorded;
-failures are scripted per method (and chat).
+"result": ...}`` or ``{"ok": false, "error_code": ..., "description": ...}`` (with the code as
+the HTTP status too, or HTTP 200 with ``errors_in_body``). getUpdates hands out one queued
+update or, after its ``timeout`` (a String, as its parameter table says), answers 408. Sent
+messages are recorded, every request is logged (``requests``) and checked against the
+documented parameters (``undocumented`` lists the others); failures are scripted per method
+(and chat).
 
-Errors answered to the client (never raised into the test): 400 (empty or too long text, bad
-JSON, bad parameters), 401 (wrong token), 404 (unknown method), 409 (getUpdates while a webhook
-is set: this fake's choice), 408 (no update in time), scripted anything.
+Errors answered to the client (never raised into the test), as the docs' error table has them:
+400 (wrong path or invalid API name, bad JSON, bad parameters: an empty or too long text, a
+secret_token outside 8-256 characters, a timeout that is no string), 401 (wrong token), 408 (no
+update in time), 429 (``monthly_quota`` messages sent: "Quota exceeded"), 409 (getUpdates
+while a webhook is set: this fake's choice), scripted anything.
 """
 
 from __future__ import annotations
@@ -46,6 +52,24 @@ _METHODS = frozenset(
     }
 )
 _CHAT_ACTIONS = frozenset({"typing", "upload_photo"})
+#: the parameters each method's table documents, with their JSON types
+DOCUMENTED: dict[str, dict[str, type]] = {
+    "getMe": {},
+    "getUpdates": {"timeout": str},
+    "setWebhook": {"url": str, "secret_token": str},
+    "deleteWebhook": {},
+    "getWebhookInfo": {},
+    "sendMessage": {"chat_id": str, "text": str},
+    "sendPhoto": {"chat_id": str, "photo": str, "caption": str},
+    "sendChatAction": {"chat_id": str, "action": str},
+}
+#: the events a webhook or getUpdates delivers
+EVENTS = (
+    "message.text.received",
+    "message.image.received",
+    "message.sticker.received",
+    "message.unsupported.received",
+)
 
 
 @dataclass(frozen=True)
@@ -80,8 +104,9 @@ def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
-def _error(status: int, description: str) -> Response:
-    return _json({"ok": False, "error_code": status, "description": description}, status)
+def _error(status: int, description: str, *, in_body: bool = False) -> Response:
+    body = {"ok": False, "error_code": status, "description": description}
+    return _json(body, 200 if in_body else status)
 
 
 class FakeZalo:
@@ -94,8 +119,14 @@ class FakeZalo:
         bot_id: str = "2004567890123456789",
         account_name: str = "bot.bantin",
         display_name: str = "Bản tin",
+        monthly_quota: int | None = None,
+        errors_in_body: bool = False,
     ) -> None:
         self.token = token
+        #: messages (sendMessage, sendPhoto) accepted before every send answers 429
+        self.monthly_quota = monthly_quota
+        #: answer errors with HTTP 200 and ``ok: false`` (the code only in the body)
+        self.errors_in_body = errors_in_body
         self.bot_id = bot_id
         self.account_name = account_name
         self.display_name = display_name
@@ -103,6 +134,10 @@ class FakeZalo:
         self.sent: list[Sent] = []
         self.webhook: dict[str, Any] | None = None
         self.calls: Counter[str] = Counter()
+        #: every call as (method, parameters), in order
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        #: (method, parameter) pairs sent that the method's table does not document
+        self.undocumented: list[tuple[str, str]] = []
         self.chat_actions: list[tuple[str, str]] = []
 
         self._updates: deque[dict[str, Any]] = deque()
@@ -162,6 +197,17 @@ class FakeZalo:
                 "date": int(time.time() * 1000),
             },
         }
+
+    def make_event(
+        self, chat_id: str, event_name: str, *, chat_type: str = "PRIVATE"
+    ) -> dict[str, Any]:
+        """An update of another event (an image, a sticker, a protected user's message, whose
+        content Zalo withholds): no text."""
+        if event_name not in EVENTS:
+            raise ValueError(f"not a documented event: {event_name!r}")
+        update = self.make_text_update(chat_id, "", chat_type=chat_type, event_name=event_name)
+        del update["message"]["text"]
+        return update
 
     def push_text(
         self,
@@ -239,23 +285,30 @@ class FakeZalo:
         self._event.set()
         self._event = asyncio.Event()
 
+    def _error(self, status: int, description: str) -> Response:
+        return _error(status, description, in_body=self.errors_in_body)
+
     async def _not_found(self, request: Request) -> Response:
-        return _error(404, "Not Found")
+        return self._error(400, "Bad request: wrong path or invalid API name")
 
     async def _endpoint(self, request: Request) -> Response:
         if request.path_params["token"] != self.token:
-            return _error(401, "Unauthorized")
+            return self._error(401, "Unauthorized: token expired or invalid")
         method = request.path_params["method"]
         if method not in _METHODS:
-            return _error(404, "Method not found")
+            return self._error(400, "Bad request: wrong path or invalid API name")
         self.calls[method] += 1
         raw = await request.body()
         try:
             params = json.loads(raw) if raw else {}
         except ValueError:
-            return _error(400, "Invalid JSON")
+            return self._error(400, "Invalid JSON")
         if not isinstance(params, dict):
-            return _error(400, "JSON object expected")
+            return self._error(400, "JSON object expected")
+        self.requests.append((method, params))
+        problem = self._check_params(method, params)
+        if problem is not None:
+            return self._error(400, problem)
         chat_id = params.get("chat_id")
         scripted = self._scripted(method, chat_id if isinstance(chat_id, str) else None)
         if scripted is not None:
@@ -270,8 +323,20 @@ class FakeZalo:
             else:
                 result = getattr(self, f"_{method}")(params)
         except _ApiError as exc:
-            return _error(exc.status, exc.description)
+            return self._error(exc.status, exc.description)
         return _json({"ok": True, "result": result})
+
+    def _check_params(self, method: str, params: dict[str, Any]) -> str | None:
+        """Why the parameters are refused (a documented one of the wrong type), or None; the
+        undocumented ones are recorded (Zalo would ignore them)."""
+        table = DOCUMENTED[method]
+        for name, value in params.items():
+            expected = table.get(name)
+            if expected is None:
+                self.undocumented.append((method, name))
+            elif not isinstance(value, expected) or isinstance(value, bool):
+                return f"Bad request: {name} must be a {expected.__name__}"
+        return None
 
     def _getMe(self, p: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - Zalo's method name
         return {
@@ -285,9 +350,10 @@ class FakeZalo:
     async def _get_updates(self, p: dict[str, Any], request: Request) -> dict[str, Any]:
         if self.webhook is not None:
             raise _ApiError(409, "Conflict: webhook is active, use deleteWebhook first")
-        timeout = p.get("timeout", 30)
-        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout < 0:
-            raise _ApiError(400, "Invalid timeout")
+        raw = p.get("timeout", "30")  # a String of seconds, 30 by default
+        if not raw.isdigit():
+            raise _ApiError(400, "Bad request: timeout must be a number of seconds")
+        timeout = int(raw)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + float(timeout)
         disconnect: asyncio.Future[Any] | None = None
@@ -297,7 +363,7 @@ class FakeZalo:
                     return self._updates.popleft()
                 remaining = deadline - loop.time()
                 if self._released or remaining <= 0:
-                    raise _ApiError(408, "Request timeout")
+                    raise _ApiError(408, "Request timeout: processing time exceeded")
                 if disconnect is None:
                     # A client that gives up closes the connection: stop waiting then.
                     disconnect = asyncio.ensure_future(request.receive())
@@ -307,7 +373,7 @@ class FakeZalo:
                 )
                 woken.cancel()
                 if disconnect in done:
-                    raise _ApiError(408, "Request timeout")
+                    raise _ApiError(408, "Request timeout: processing time exceeded")
         finally:
             if disconnect is not None:
                 disconnect.cancel()
@@ -328,6 +394,8 @@ class FakeZalo:
         photo: str | None = None,
         caption: str | None = None,
     ) -> dict[str, Any]:
+        if self.monthly_quota is not None and len(self.sent) >= self.monthly_quota:
+            raise _ApiError(429, "Quota exceeded: exceeded the allowed API usage limit")
         message_id = f"s{next(self._ids):08x}"
         self.sent.append(Sent(method, chat_id, text, photo, caption, message_id))
         return {"message_id": message_id, "date": int(time.time() * 1000)}
@@ -347,8 +415,8 @@ class FakeZalo:
         if not isinstance(photo, str) or urlsplit(photo).scheme not in ("http", "https"):
             raise _ApiError(400, "photo must be an http(s) URL")
         caption = p.get("caption")
-        if caption is not None and (not isinstance(caption, str) or len(caption) > MAX_TEXT):
-            raise _ApiError(400, "caption too long")
+        if caption is not None and not 1 <= len(caption) <= MAX_TEXT:
+            raise _ApiError(400, "caption must be 1-2000 characters")
         return self._record("sendPhoto", chat_id, photo=photo, caption=caption)
 
     def _sendChatAction(self, p: dict[str, Any]) -> bool:  # noqa: N802
@@ -364,8 +432,8 @@ class FakeZalo:
         secret = p.get("secret_token")
         if not isinstance(url, str) or urlsplit(url).scheme != "https":
             raise _ApiError(400, "url must be an https URL")
-        if not isinstance(secret, str) or not secret:
-            raise _ApiError(400, "secret_token is required")
+        if not isinstance(secret, str) or not 8 <= len(secret) <= 256:
+            raise _ApiError(400, "secret_token must be 8-256 characters")
         self.webhook = {"url": url, "secret_token": secret}
         self._wake()
         return {"url": url, "updated_at": int(time.time() * 1000)}

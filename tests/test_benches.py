@@ -129,6 +129,14 @@ def test_search() -> None:
     assert re.search(r"latest p50=[\d.]+ms p95=[\d.]+ms$", line), line
 
 
+def test_keywords() -> None:
+    build, match = ok(bench("bench/keywords.py", "--tiny"))
+    assert build.startswith("keywords: 50 x 200 chats = 10000 keys; build "), build
+    assert re.search(r"build_max_lag=\d+ms RSS=[+-]\d+MB; update \+1000 in [\d.]+ms$", build)
+    assert match.startswith("match (20 articles of ~600 syllables): p50="), match
+    assert re.search(r"100000-char article [\d.]+ms; match_max_lag=\d+ms$", match), match
+
+
 def _check_scale(lines: list[str], backend: str) -> None:
     figures, console = lines
     assert figures.startswith(f"{backend}: chats=200 articles=500 ")
@@ -200,3 +208,14 @@ def test_hostile_fetch_level() -> None:
     assert re.match(r"hostile: 17 fetches \[", line), line
     assert f["secret_hits"] == "0" and "private:Refused=9" in line
     assert number(f["peak_rss"]) > 0
+
+
+def test_zalo_flood() -> None:
+    one, month, share = ok(bench("bench/zalo_flood.py", "--tiny"))
+    assert one.startswith("one member, 60 commands: messages=10 (allowance 10) notices=1 ")
+    assert number(fields(one)["cut"]) >= 1
+    f = fields(month)
+    assert f["pushes_after_flood"] == "5/5" and f["reserve_untouched"] == "True"
+    assert f["replies"] == "10/1200"
+    g = fields(share)
+    assert g["replies"] == "16/16" and g["pushes"] == "6/6" and g["reserve_untouched"] == "True"

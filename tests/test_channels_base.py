@@ -16,6 +16,7 @@ from bot.channels.base import Capabilities, Channel, OutMessage
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
+from bot.channels.zalo_oa import ZaloOAChannel
 from bot.config import Config, load_settings
 from bot.delivery.worker import DeliveryWorker, Limits
 from bot.web.broadcasts import preview
@@ -38,9 +39,10 @@ TEXTS = {
 
 
 def test_every_adapter_declares_its_capabilities() -> None:
-    adapters: list[type[Channel]] = [TelegramChannel, ZaloChannel, ConsoleChannel]
+    adapters: list[type[Channel]] = [TelegramChannel, ZaloChannel, ZaloOAChannel, ConsoleChannel]
     assert known_channels() == {c.name: c.capabilities for c in adapters}
-    assert set(platforms()) == {"telegram", "zalo"}  # the terminal chat is not previewed
+    # the terminal chat is not previewed
+    assert set(platforms()) == {"telegram", "zalo", "zalo_oa"}
     for adapter in adapters:
         caps = adapter.capabilities
         assert isinstance(caps, Capabilities) and caps.title and caps.chat_kinds
@@ -50,6 +52,8 @@ def test_every_adapter_declares_its_capabilities() -> None:
     assert "channel" in tg.chat_kinds
     assert (zalo.text_limit, zalo.markup, zalo.rate) == (2000, "plain", 5.0)
     assert not (zalo.buttons or zalo.photos or zalo.link_previews or zalo.edits or zalo.inline)
+    oa = ZaloOAChannel.capabilities
+    assert (oa.text_limit, oa.markup, oa.chat_kinds) == (2000, "plain", ("private",))
     console = ConsoleChannel.capabilities
     assert (console.rate, console.private_interval, console.chat_kinds) == (
         1000.0,

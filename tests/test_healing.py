@@ -17,7 +17,7 @@ from test_delivery import FakeChannel, Mono, add_chat, make_worker, publish
 
 from bot.channels.base import ChannelDown, RetryLater
 from bot.delivery.worker import Limits, RateLimiter
-from bot.ops.httpserver import serve
+from bot.ops.httpserver import ServerLimits, serve
 from bot.ops.leader import LeaseState
 from bot.ops.metrics import Metrics
 from bot.polling.scheduling import PollScheduler
@@ -201,7 +201,8 @@ async def _echo(request: Request) -> PlainTextResponse:
 
 async def test_http_server_caps_bodies_and_drops_slow_headers() -> None:
     app = Starlette(routes=[Route("/in", _echo, methods=["POST"])])
-    server = await serve(app, header_timeout=1, max_connections=50, max_body=1000)
+    limits = ServerLimits(request_timeout=1, idle_timeout=1, max_connections=50, max_body=1000)
+    server = await serve(app, limits=limits)
     try:
         async with httpx.AsyncClient(base_url=server.base_url) as client:
             assert (await client.post("/in", content=b"x" * 1000)).text == "1000"

@@ -9,20 +9,33 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ADAPTERS = {"bot.channels.telegram", "bot.channels.zalo", "bot.channels.console"}
+ADAPTERS = {
+    "bot.channels.telegram",
+    "bot.channels.zalo",
+    "bot.channels.zalo_oa",
+    "bot.channels.console",
+}
 #: what an adapter may import from the bot: the seam and pure helpers with no bot imports
 ADAPTER_MAY_USE = (
     "bot.channels.base",
     "bot.channels.common",
     "bot.ops.backoff",
+    "bot.ops.redact",
 )
 #: an adapter's own helper modules (an SDK of ours), which import nothing of the bot either
 ADAPTER_OWN = {
     "bot.channels.zalo": ("bot.channels.zalo_api",),
     "bot.channels.telegram": ("bot.channels.telegram_updates",),
+    "bot.channels.zalo_oa": (
+        "bot.channels.zalo_oa_api",
+        "bot.channels.zalo_oa_events",
+        "bot.channels.zalo_oa_pricing",
+        "bot.channels.zalo_oa_tokens",
+    ),
+    "bot.channels.zalo_oa_tokens": ("bot.channels.zalo_oa_api",),
 }
 #: modules allowed to know concrete channel adapters (composition roots)
-COMPOSITION = {"bot.app", "bot.demo.runner"}
+COMPOSITION = {"bot.app", "bot.demo.runner", "bot.oa_wiring"}
 #: decisions without I/O: no storage, no network client
 PURE = {"bot.polling.plan"}
 

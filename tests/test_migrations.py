@@ -1,5 +1,6 @@
-"""Migrations: frozen (no project imports), and 0003 and 0008 move rows written the old way
-both ways."""
+"""Migrations: frozen (no project imports), 0003 and 0008 move rows written the old way both
+ways, downgrades keep every row of what stays, and the head's indexes are those of the tables
+(the kills during a migration: test_migration_kills.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,19 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from migration_rows import (
+    AT_0001,
+    AT_0001_COUNTS,
+    AT_HEAD,
+    Rows,
+    every_row,
+    on_columns,
+    revisions,
+    write,
+)
 from sqlalchemy import text
 
-from storage.records import DeliveryStatus
+from storage.records import DeliveryStatus, MigrationError
 from storage.search import search_rowid, search_text
 from storage.store import MIGRATIONS_DIR, Store
 
@@ -64,17 +75,7 @@ def test_0002_frozen_helpers_match_the_live_index() -> None:
 
 
 async def _downgrade(store: Store, revision: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    def run(sync_conn: Any) -> None:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-        cfg.attributes["connection"] = sync_conn
-        command.downgrade(cfg, revision)
-
-    async with store.engine.begin() as conn:
-        await conn.run_sync(run)
+    assert await store.downgrade(revision) == revision
 
 
 async def _rows(store: Store) -> list[tuple[str, str | None]]:
@@ -272,3 +273,117 @@ async def test_0006_web_console_tables_come_and_go(db_url: str) -> None:
         assert await present() == tables
     finally:
         await store.close()
+
+
+async def test_downgrades_keep_the_rows_of_what_stays(db_url: str, clock: Any) -> None:
+    """From the head down to 0001, one revision at a time: every table keeps every row on
+    every column it still has (issue 21: on SQLite, 0005's rebuild of ``chats`` deleted every
+    delivery through its foreign key); back at the head, the rows of 0001 are all there."""
+    store = Store.open(db_url)
+    try:
+        await store.upgrade("0001")
+        async with store.engine.begin() as conn:
+            await write(conn, AT_0001, clock())
+        await store.upgrade()
+        async with store.engine.begin() as conn:
+            await write(conn, AT_HEAD, clock())
+        async with store.engine.connect() as conn:
+            at_head = await every_row(conn)
+        assert {t: len(at_head[t]) for t in AT_0001_COUNTS} == AT_0001_COUNTS
+        at_revision: Rows = {}
+        for revision in reversed(revisions()[:-1]):
+            await _downgrade(store, revision)
+            async with store.engine.connect() as conn:
+                at_revision = await every_row(conn)
+            for table, rows in at_revision.items():
+                columns = set(rows[0]) if rows else set()
+                assert on_columns(rows, columns) == on_columns(at_head[table], columns), (
+                    f"{table} at {revision}"
+                )
+        await store.upgrade()
+        async with store.engine.connect() as conn:
+            again = await every_row(conn)
+        for table, rows in at_revision.items():  # the tables and columns of 0001
+            columns = set(rows[0]) if rows else set()
+            assert on_columns(again[table], columns) == on_columns(rows, columns), table
+        assert {t: len(again[t]) for t in AT_0001_COUNTS} == AT_0001_COUNTS
+    finally:
+        await store.close()
+
+
+async def test_a_migration_leaves_the_sqlite_connection_as_the_store_opens_it(
+    tmp_path: Path,
+) -> None:
+    """Foreign keys are off during a migration on SQLite (a table rebuild would cascade), and
+    on again for every connection afterwards, in the driver's usual transaction mode."""
+    store = Store.open(f"sqlite+aiosqlite:///{tmp_path / 'bantin.sqlite3'}")
+    try:
+        await store.upgrade("0004")
+        await store.upgrade()
+        async with store.engine.connect() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+            raw = await conn.get_raw_connection()
+            assert raw.dbapi_connection.isolation_level == ""  # type: ignore[union-attr]
+    finally:
+        await store.close()
+
+
+async def test_a_migration_that_breaks_a_foreign_key_changes_nothing(
+    tmp_path: Path, clock: Any
+) -> None:
+    """The check before COMMIT (SQLite; PostgreSQL checks every statement): an orphan row
+    refuses the upgrade, and the database stays at its revision."""
+    store = Store.open(f"sqlite+aiosqlite:///{tmp_path / 'bantin.sqlite3'}")
+    try:
+        await store.upgrade("0008")
+        async with store.engine.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await conn.execute(
+                text(
+                    "INSERT INTO chat_backfills (chat_id, topic, created_at)"
+                    " VALUES (999, 'x', :now)"
+                ),
+                {"now": clock()},
+            )
+            await conn.commit()
+            await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        with pytest.raises(MigrationError, match="chat_backfills"):
+            await store.upgrade()
+        assert await store.current_revision() == "0008"
+    finally:
+        await store.close()
+
+
+async def test_the_head_schema_is_the_tables_module(db_url: str) -> None:
+    """``storage/tables.py`` and the migrations agree at the head (tables, columns, types,
+    indexes by name and columns: Alembic does not compare a partial index's ``WHERE``),
+    apart from what only a migration makes."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.tables import Base
+
+    store = Store.open(db_url)
+    try:
+        await store.upgrade()
+        async with store.engine.connect() as conn:
+            diff = await conn.run_sync(
+                lambda c: compare_metadata(
+                    MigrationContext.configure(c, opts={"compare_type": True}), Base.metadata
+                )
+            )
+    finally:
+        await store.close()
+    left = [d for d in diff if not _made_by_a_migration_only(d, store.dialect)]
+    assert left == []
+
+
+def _made_by_a_migration_only(d: Any, dialect: str) -> bool:
+    """The search index (0002: FTS5 on SQLite, ``article_search`` on PostgreSQL), and the
+    width of ``deliveries.status`` that 0003 leaves to PostgreSQL (SQLite ignores it)."""
+    if isinstance(d, tuple) and d[0] in ("remove_table", "remove_index"):
+        name = d[1].name if d[0] == "remove_table" else d[1].table.name
+        return str(name).startswith(("articles_fts", "article_search"))
+    if isinstance(d, list) and len(d) == 1 and d[0][0] == "modify_type":
+        return dialect == "sqlite" and d[0][2:4] == ("deliveries", "status")
+    return False

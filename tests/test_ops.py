@@ -93,7 +93,36 @@ async def test_a_dead_background_job_turns_health_red(
                 await asyncio.sleep(0.01)
                 health = await client.get(healthz)
                 assert health.status_code == 503
-                assert health.json()["problems"] == {key: "not running"}
+                # Names only: a reason may quote a platform's answer (no token configured,
+                # so no one sees reasons over HTTP).
+                assert health.json()["problems"] == [key] and "reasons" not in health.json()
+        finally:
+            await app.stop()
+
+
+async def test_health_reasons_only_for_the_bearer_of_the_token(database_url: str) -> None:
+    fake = FakeTelegram(TOKEN)
+    async with fake.running() as url:
+        app = make_app(database_url, url, BANTIN_METRICS_TOKEN="ops-token")
+        await app.start()
+        try:
+            assert app.http is not None
+            healthz = f"http://127.0.0.1:{app.http.port}/healthz"
+            app.retention.loop.task.cancel()
+            await asyncio.sleep(0.01)
+            key = "retention:deliveries"
+            async with httpx.AsyncClient() as client:
+                public = await client.get(healthz)
+                assert public.status_code == 503 and public.json()["problems"] == [key]
+                assert "reasons" not in public.json()
+                wrong = await client.get(healthz, headers={"Authorization": "Bearer nope"})
+                assert "reasons" not in wrong.json()
+                assert (await client.get(f"{healthz}?details")).status_code == 401
+                bearer = {"Authorization": "Bearer ops-token"}
+                operator = (await client.get(f"{healthz}?details", headers=bearer)).json()
+                assert operator["problems"] == [key]
+                assert operator["reasons"] == {key: "not running"}
+                assert "instance" in operator
         finally:
             await app.stop()
 

@@ -188,3 +188,46 @@ def test_matching_is_fast() -> None:
         keyword_matches(TITLE, body, keywords)
     per_article = (time.perf_counter() - started) / 10
     assert per_article < 0.05  # about 3 ms on a laptop; generous for slow CI
+
+
+def _reference(title: str, body: str, keywords: list[str]) -> set[str]:
+    """The matching rule written plainly (a keyword's syllables, exact or folded, occur in a
+    row in the title or in the body): what the index must agree with."""
+    from feeds.text import fold_key, match_key
+
+    fields = [words(match_key(title)), words(match_key(body))]
+    found = set()
+    for given in keywords:
+        key = match_key(given)
+        accented = fold_key(key) != key
+        wanted = words(key if accented else fold_key(key))
+        for field in fields:
+            have = field if accented else [fold_key(s) for s in field]
+            n = len(wanted)
+            if n and any(have[i : i + n] == wanted for i in range(len(have) - n + 1)):
+                found.add(given)
+    return found
+
+
+def test_the_index_agrees_with_the_rule_on_random_text() -> None:
+    import random
+
+    syllables = words(
+        "dân vận Dân VẬN dan van hoà hòa HOÀ thuỷ thủy đảng Đảng dang an án ninh 1 5 x TP tp "
+        "hcm HCM bộ bo ĐẠI đại dai a_b ²"
+    ) + ["x\u0303y", "\u0303", "q\u0323"]  # and combining marks with no letter of their own
+    glue = [" ", " ", " ", ". ", ", ", "-", " (", ") ", "\n", "."]
+    rnd = random.Random(21)
+
+    def text(n: int) -> str:
+        return "".join(rnd.choice(syllables) + rnd.choice(glue) for _ in range(n))
+
+    for _ in range(2000):
+        keywords = [text(rnd.randint(1, 4)).strip() for _ in range(rnd.randint(1, 6))]
+        title, body = text(rnd.randint(0, 8)), text(rnd.randint(0, 30))
+        index = KeywordIndex(keywords)
+        assert index.match(title, body) == _reference(title, body, keywords), (keywords, body)
+        # Removing and adding back leaves the same index.
+        index.discard(keywords[:1])
+        index.add(keywords[:1])
+        assert index.match(title, body) == _reference(title, body, keywords)

@@ -17,11 +17,13 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from bot.channels.base import (
+    ChannelDown,
     ChatUnreachable,
     Choice,
     DeliveryError,
     Incoming,
     OutMessage,
+    QuotaSpent,
     Rejected,
     Reply,
     RetryLater,
@@ -29,6 +31,7 @@ from bot.channels.base import (
 )
 from bot.channels.common import CHOICES_HINT, parse_numbers
 from bot.channels.zalo import (
+    NOT_FOUND_GAP,
     PHOTO_NOTE,
     SECRET_HEADER,
     ZaloApiError,
@@ -37,6 +40,7 @@ from bot.channels.zalo import (
     ZaloClient,
     ZaloNetworkError,
 )
+from bot.channels.zalo_api import ERROR_TABLE, Meaning
 
 TOKEN = "3141592653589793238:zalo-TEST-token-abcdefghijklmnopqrstuv"
 SECRET = "webhook-Secret_123"
@@ -414,39 +418,111 @@ async def send_error(b: Bot, chat_id: str = "c-1") -> DeliveryError:
     return info.value
 
 
-async def test_403_is_unreachable(sender: Bot) -> None:
-    sender.fake.script("sendMessage", 403, error(403, "Forbidden"))
-    assert isinstance(await send_error(sender), ChatUnreachable)
+#: every row of Zalo's error table, and a few codes it does not list, with the outcome a send
+#: raises (exactly that class: ChannelDown and QuotaSpent are RetryLaters too)
+OUTCOMES: list[tuple[int, type[DeliveryError]]] = [
+    (400, Rejected),
+    (401, ChannelDown),
+    (403, RetryLater),  # "Internal server error" in Zalo's table, not "forbidden"
+    (404, RetryLater),  # ambiguous: once is never enough
+    (408, RetryLater),
+    (429, QuotaSpent),  # "Quota exceeded": the plan's messages, not a passing rate limit
+    (409, Rejected),  # not in the table: a bad request of ours
+    (500, RetryLater),
+    (502, RetryLater),
+    (503, RetryLater),
+]
 
 
-async def test_404_twice_is_unreachable(sender: Bot) -> None:
-    sender.fake.script("sendMessage", 404, error(404, "Not Found"), chat_id="c-1", times=3)
-    first = await send_error(sender)
-    assert isinstance(first, RetryLater) and first.after == 60 and first.scope == "chat"
-    assert isinstance(await send_error(sender), ChatUnreachable)
-    # A success in between forgets the first 404.
-    assert isinstance(await send_error(sender), RetryLater)
-    await sender.channel.send("c-1", OutMessage("được"))
-    sender.fake.script("sendMessage", 404, error(404), chat_id="c-1")
-    assert isinstance(await send_error(sender), RetryLater)
-    # Other chats keep their own count.
-    sender.fake.script("sendMessage", 404, error(404), chat_id="c-2")
-    assert isinstance(await send_error(sender, "c-2"), RetryLater)
+def test_the_table_is_zalos() -> None:
+    assert {code: meaning for code, (meaning, _) in ERROR_TABLE.items()} == {
+        400: Meaning.BAD_REQUEST,
+        401: Meaning.TOKEN,
+        403: Meaning.SERVER,
+        404: Meaning.NOT_FOUND,
+        408: Meaning.TIMEOUT,
+        429: Meaning.QUOTA,
+    }
+    assert set(ERROR_TABLE) <= {code for code, _ in OUTCOMES}
 
 
-async def test_429_slows_the_whole_channel(sender: Bot) -> None:
+@pytest.mark.parametrize("in_body", [False, True], ids=["http-status", "ok-false-http-200"])
+@pytest.mark.parametrize(("code", "outcome"), OUTCOMES, ids=[str(c) for c, _ in OUTCOMES])
+async def test_each_code_has_its_outcome(
+    sender: Bot, code: int, outcome: type[DeliveryError], in_body: bool
+) -> None:
+    description = ERROR_TABLE[code][1] if code in ERROR_TABLE else "other"
+    sender.fake.script("sendMessage", 200 if in_body else code, error(code, description))
+    exc = await send_error(sender)
+    assert type(exc) is outcome, exc
+    if isinstance(exc, RetryLater):
+        scope = "channel" if code in (401, 429) else "chat"
+        assert exc.scope == scope
+
+
+async def test_403_never_drops_a_chat(sender: Bot) -> None:
+    sender.fake.script("sendMessage", 403, error(403, "Internal server error"), times=20)
+    for _ in range(20):
+        exc = await send_error(sender)
+        assert type(exc) is RetryLater and exc.after is None  # the sender's backoff decides
+
+
+async def test_404_means_gone_only_when_it_repeats_a_minute_apart() -> None:
+    now = [1000.0]
+    fake = FakeZalo(TOKEN)
+    async with fake.running() as url:
+        b = Bot(fake, ZaloChannel(TOKEN, base_url=url, monotonic=lambda: now[0]), url)
+        try:
+            fake.script("sendMessage", 404, error(404), chat_id="c-1", times=5)
+            first = await send_error(b)
+            assert type(first) is RetryLater and first.after == 60 and first.scope == "chat"
+            again = await send_error(b)  # at once: Zalo's trouble may not have passed
+            assert type(again) is RetryLater and again.after == NOT_FOUND_GAP
+            now[0] += NOT_FOUND_GAP / 2
+            assert type(await send_error(b)) is RetryLater
+            now[0] += NOT_FOUND_GAP / 2
+            assert isinstance(await send_error(b), ChatUnreachable)  # a minute apart: gone
+            # The count starts again after that, and a success in between forgets a 404.
+            assert type(await send_error(b)) is RetryLater
+            now[0] += 2 * NOT_FOUND_GAP
+            await b.channel.send("c-1", OutMessage("được"))
+            fake.script("sendMessage", 404, error(404), chat_id="c-1")
+            assert type(await send_error(b)) is RetryLater
+            # Other chats keep their own count.
+            fake.script("sendMessage", 404, error(404), chat_id="c-2")
+            assert type(await send_error(b, "c-2")) is RetryLater
+        finally:
+            await b.channel.stop()
+
+
+async def test_429_is_the_quota_spent(sender: Bot) -> None:
+    sender.fake.script("sendMessage", 429, error(429, "Quota exceeded"))
+    exc = await send_error(sender)
+    assert type(exc) is QuotaSpent and exc.scope == "channel" and exc.after is None
+    # Not in the docs: a 429 that says when to come back is a rate limit, and passes.
     sender.fake.script(
         "sendMessage", 429, error(429, "Too Many Requests"), headers={"Retry-After": "7"}
     )
     exc = await send_error(sender)
-    assert isinstance(exc, RetryLater) and exc.scope == "channel" and exc.after == 7.0
+    assert type(exc) is RetryLater and exc.scope == "channel" and exc.after == 7.0
     body = {**error(429), "parameters": {"retry_after": 5}}
     sender.fake.script("sendMessage", 429, body)
     exc = await send_error(sender)
-    assert isinstance(exc, RetryLater) and exc.after == 5.0
-    sender.fake.script("sendMessage", 429, error(429))
-    exc = await send_error(sender)
-    assert isinstance(exc, RetryLater) and exc.after is None and exc.scope == "channel"
+    assert type(exc) is RetryLater and exc.after == 5.0
+
+
+async def test_the_fake_counts_its_quota() -> None:
+    fake = FakeZalo(TOKEN, monthly_quota=2, errors_in_body=True)
+    async with fake.running() as url:
+        channel = ZaloChannel(TOKEN, base_url=url)
+        try:
+            await channel.send("c-1", OutMessage("một"))
+            await channel.send("c-2", OutMessage("hai"))
+            with pytest.raises(QuotaSpent):
+                await channel.send("c-1", OutMessage("ba"))
+        finally:
+            await channel.stop()
+    assert len(fake.sent) == 2
 
 
 @pytest.mark.parametrize("status", [408, 500, 502, 503])
@@ -465,13 +541,9 @@ async def test_ok_false_with_http_200(sender: Bot) -> None:
     sender.fake.script("sendMessage", 200, error(400, "Invalid parameter"))
     exc = await send_error(sender)
     assert isinstance(exc, Rejected) and "Invalid parameter" in str(exc)
-    sender.fake.script("sendMessage", 200, error(403, "blocked"))
-    assert isinstance(await send_error(sender), ChatUnreachable)
-    sender.fake.script("sendMessage", 200, error(429, "slow down"))
-    exc = await send_error(sender)
-    assert isinstance(exc, RetryLater) and exc.scope == "channel"
-    sender.fake.script("sendMessage", 200, error(500, "internal"))
-    assert isinstance(await send_error(sender), RetryLater)
+    # The body's error_code is what the docs define; an HTTP status only stands in for it.
+    sender.fake.script("sendMessage", 400, error(429, "Quota exceeded"))
+    assert type(await send_error(sender)) is QuotaSpent
 
 
 async def test_other_4xx_is_rejected(sender: Bot) -> None:
@@ -482,7 +554,7 @@ async def test_other_4xx_is_rejected(sender: Bot) -> None:
 async def test_revoked_token_holds_the_channel(sender: Bot) -> None:
     sender.fake.script("sendMessage", 401, error(401, "Unauthorized"))
     exc = await send_error(sender)
-    assert isinstance(exc, RetryLater) and exc.scope == "channel"
+    assert type(exc) is ChannelDown and exc.scope == "channel" and exc.after == 300
 
 
 async def test_network_down_retries() -> None:
@@ -533,8 +605,8 @@ async def test_token_reaches_no_log_record(caplog: pytest.LogCaptureFixture) -> 
         await channel.start(handler(received))
         fake.push_text("c-1", "xin chào")
         await wait_for(lambda: fake.sent)
-        fake.script("sendMessage", 403, error(403))
-        with pytest.raises(ChatUnreachable):
+        fake.script("sendMessage", 400, error(400, f"echoing {TOKEN}"))
+        with pytest.raises(Rejected):
             await channel.send("c-1", OutMessage("tin"))
         await channel.stop()
     bad = ZaloChannel(TOKEN, base_url=url)  # the server is gone now

@@ -5,10 +5,14 @@ Errors raised by :meth:`Channel.send`::
 
     DeliveryError          root; adapters raise exactly one of the three below
     ├── RetryLater(after)  429, timeouts, 5xx, network down: try again later
+    │   └── ChannelDown    the bot itself is refused (its token)
+    │       └── QuotaSpent the plan's messages for the period are spent
     ├── ChatUnreachable    blocked, kicked, chat gone
     │   └── ChatMigrated   the group moved to ``new_chat_id``: move it there and send again
-    └── Rejected           a permanent bad request (this message can never be sent)
-        └── ThreadGone     the forum topic is closed or deleted: the General topic still works
+    ├── Rejected           a permanent bad request (this message can never be sent)
+    │   └── ThreadGone     the forum topic is closed or deleted: the General topic still works
+    └── Held(until)        not now, by the platform's price or rules (no fault, no attempt):
+                           held in the outbox until ``until`` or until released (Zalo OA)
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ import html
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+from bot.ops.redact import redact
 
 if TYPE_CHECKING:  # the seam names the webhook types; importing it must not load starlette
     from starlette.requests import Request
@@ -25,7 +32,12 @@ if TYPE_CHECKING:  # the seam names the webhook types; importing it must not loa
 
 
 class DeliveryError(Exception):
-    """Root of the send outcomes."""
+    """Root of the send outcomes. The reason is redacted and capped as the error is made:
+    it is the platform's text, and it reaches the log, ``deliveries.last_error``,
+    ``/healthz`` and the admins' alerts (:mod:`bot.ops.redact`)."""
+
+    def __init__(self, reason: object = "", *args: object) -> None:
+        super().__init__(redact(reason), *args)
 
 
 class RetryLater(DeliveryError):
@@ -49,6 +61,12 @@ class ChannelDown(RetryLater):
         super().__init__(reason, after, scope="channel")
 
 
+class QuotaSpent(ChannelDown):
+    """The plan's messages for the period are spent (Zalo's 429 "Quota exceeded"): no send
+    can succeed before the period rolls over, which the delivery engine knows (``after`` is
+    None); the channel waits for it instead of retrying."""
+
+
 class ChatUnreachable(DeliveryError):
     """The chat cannot receive messages any more (blocked, kicked, deleted)."""
 
@@ -69,12 +87,34 @@ class ThreadGone(Rejected):
     """The forum topic (``OutMessage.thread_id``) is closed or deleted; the chat itself works."""
 
 
+class Held(DeliveryError):
+    """The message may not go now: the member is outside the platform's free window and no
+    paid way is allowed (a budget, a template off), or it is night for this kind of message.
+    The outbox holds it, without counting an attempt, until ``until`` (or until it is
+    released sooner, by the member's next interaction). Never a fault of the message."""
+
+    def __init__(self, reason: str, until: datetime) -> None:
+        super().__init__(reason)
+        self.until = until
+
+
 @dataclass(frozen=True)
 class Choice:
     """A button (Telegram) or a numbered option (plain-text channels)."""
 
     label: str
     data: str
+
+
+@dataclass(frozen=True)
+class Card:
+    """An article as fields, for platforms whose paid messages are structured (an OA
+    template: title, date, summary, link)."""
+
+    title: str
+    date: str
+    summary: str
+    link: str
 
 
 @dataclass(frozen=True)
@@ -97,6 +137,8 @@ class OutMessage:
     thread_id: str | None = None
     #: a short heading, where a platform shows one apart from the text (inline result cards)
     title: str = ""
+    #: the articles of a push, as fields (in the text too), newest first
+    cards: tuple[Card, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,6 +238,9 @@ class Incoming:
     bot_removed: bool = False
     #: asks the platform about a broadcast channel (``@name``) for ``/channel add``
     channel_check: Callable[[str], Awaitable[ChannelCheck]] | None = None
+    #: the platform withheld what was sent (Zalo: a protected user's message, or a kind the
+    #: bot cannot read); ``text`` is empty, the member is told how to use commands
+    unreadable: bool = False
 
     async def sender_is_chat_admin(self) -> bool:
         """True outside groups; in a group, whether the sender is one of its administrators."""

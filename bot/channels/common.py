@@ -1,5 +1,6 @@
 """What the adapters would otherwise each write: the webhook secret check and path, the
-replier, and numbered choices for plain-text channels (Zalo, console).
+replier, the memory of recent update ids, and numbered choices for plain-text channels (Zalo,
+console).
 
 Imports nothing of the bot but :mod:`bot.channels.base`; adapters may use it.
 """
@@ -23,6 +24,8 @@ from bot.channels.base import DeliveryError, Incoming, OnMessage, OutMessage, Re
 CHOICES_HINT = "Trả lời bằng số thứ tự để chọn, ví dụ: 2 hoặc 1 3."
 #: chats whose last offered choices are remembered
 CHAT_MEMORY = 10_000
+#: update ids remembered to drop an update sent again
+SEEN_MEMORY = 10_000
 
 _NUMBERS = re.compile(r"\s*\d{1,3}(?:[\s,;]+\d{1,3})*\s*")
 
@@ -125,6 +128,34 @@ class Bounded(OrderedDict[str, Any]):
         self.move_to_end(key)
         while len(self) > self.size:
             self.popitem(last=False)
+
+
+class RecentIds:
+    """The last ``size`` ids seen, so that an update a platform sends again is handled once.
+
+    Platforms resend an update whose webhook call failed or timed out (Telegram by
+    ``update_id``, Zalo by ``message_id``); the memory is bounded, the oldest id goes first.
+    """
+
+    def __init__(self, size: int = SEEN_MEMORY) -> None:
+        self._ids = Bounded(size)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, key: str) -> None:
+        """Remember ``key`` (as the most recent)."""
+        self._ids.put(key)
+
+    def first_sight(self, key: str) -> bool:
+        """Whether ``key`` is new; it is remembered from now on either way."""
+        if key in self._ids:
+            return False
+        self._ids.put(key)
+        return True
 
 
 class NumberedChoices:

@@ -1,13 +1,16 @@
-"""Telegram updates other than a member's message: button presses, posts in channels the bot
-administers, the bot leaving a channel, inline queries (``@bot words``) answered with article
-cards; and the channel look-up behind ``/channel add``. Mixed into
-:class:`bot.channels.telegram.TelegramChannel`; nothing here leaks above the adapter.
+"""Telegram updates: how they come in (:class:`UpdateIntake`, :class:`IntakeBot`: one the
+library cannot parse is skipped, one sent again is dropped), and those other than a member's
+message: button presses, posts in channels the bot administers, the bot leaving a channel,
+inline queries (``@bot words``) answered with article cards; and the channel look-up behind
+``/channel add``. Mixed into :class:`bot.channels.telegram.TelegramChannel`; nothing here
+leaks above the adapter.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -21,10 +24,103 @@ from telegram import (
 )
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
+from telegram.ext import ExtBot
 
 from bot.channels.base import ChannelCheck, Incoming, OnMessage, OutMessage, Reply
+from bot.channels.common import SEEN_MEMORY, RecentIds
+from bot.ops.redact import redact
 
 log = logging.getLogger(__name__)
+
+#: how much of an update that cannot be parsed goes into the log
+SKIPPED_LOG_LIMIT = 500
+
+
+class UpdateIntake:
+    """Every update, polled or posted to the webhook, passes here before PTB handles it.
+
+    Each is parsed on its own: one the library cannot parse (a field of a newer Bot API, a
+    malformed answer) is logged, counted (``on_skipped``) and skipped, and the updates after
+    it are still handled. One whose ``update_id`` was seen recently is dropped: Telegram
+    sends a webhook update again when our answer failed or was late. ``next_offset`` is one
+    past the highest id seen, so getUpdates moves past updates that were dropped.
+    """
+
+    def __init__(
+        self, on_skipped: Callable[[], None] | None = None, *, memory: int = SEEN_MEMORY
+    ) -> None:
+        self.on_skipped = on_skipped
+        self.seen = RecentIds(memory)
+        #: updates skipped because they could not be parsed
+        self.skipped = 0
+        self.next_offset = 0
+
+    def admit(self, data: object, bot: Any) -> Update | None:
+        """The update in ``data``, or None: it cannot be parsed (logged, counted) or it was
+        seen before."""
+        if not isinstance(data, dict):
+            self.skip(None, data, TypeError(f"an update is an object, not {type(data).__name__}"))
+            return None
+        update_id = data.get("update_id")
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            update_id = None
+        else:
+            self.next_offset = max(self.next_offset, update_id + 1)
+        try:
+            update = Update.de_json(data, bot)
+        except Exception as exc:
+            self.skip(update_id, data, exc)
+            return None
+        if update_id is not None and not self.seen.first_sight(str(update_id)):
+            log.info("telegram: update %s came again; handled once", update_id)
+            return None
+        return update
+
+    def skip(self, update_id: int | None, data: object, exc: Exception) -> None:
+        """Log (redacted, cut short) and count an update that cannot be handled."""
+        self.skipped += 1
+        try:
+            shown = json.dumps(data, ensure_ascii=False)
+        except (TypeError, ValueError):
+            shown = repr(data)
+        log.warning(
+            "telegram: skipped update %s, which the library cannot read (%s: %s): %s",
+            update_id,
+            type(exc).__name__,
+            redact(exc, limit=200),
+            redact(shown, limit=SKIPPED_LOG_LIMIT),
+        )
+        if self.on_skipped is not None:
+            self.on_skipped()
+
+
+class IntakeBot(ExtBot[Any]):
+    """PTB's bot, with getUpdates answers passed through an :class:`UpdateIntake`.
+
+    PTB parses a getUpdates answer as a whole and asks for the same offset again when one
+    update fails, hundreds of times a second and forever. Here the raw answer is sifted
+    first (what PTB receives parses), and the offset asked for is never below the intake's.
+    """
+
+    def __init__(self, token: str, *, intake: UpdateIntake, **kwargs: Any) -> None:
+        super().__init__(token, **kwargs)
+        self._intake = intake
+
+    async def _post(self, endpoint: str, data: Any = None, **kwargs: Any) -> Any:
+        if endpoint != "getUpdates":
+            return await super()._post(endpoint, data, **kwargs)
+        data = dict(data or {})
+        if self._intake.next_offset > (data.get("offset") or 0):
+            data["offset"] = self._intake.next_offset
+        result = await super()._post(endpoint, data, **kwargs)
+        if not isinstance(result, list):
+            return result
+        out = []
+        for item in result:
+            if self._intake.admit(item, self) is not None:
+                out.append(item)  # PTB parses it again: the same data, the same result
+        return out
+
 
 #: inline answers: Telegram takes at most 50 results; clients cache them this many seconds
 MAX_INLINE_RESULTS = 50

@@ -6,7 +6,16 @@ offsets, so we deduplicate by ``message_id``) or, when a webhook URL is set, thr
 at most 2,000 characters, with no buttons (choices become numbered options answered by
 number), no edits and no photo uploads.
 
-:class:`ZaloChannel` turns the client's errors into the outcomes of :mod:`bot.channels.base`.
+:class:`ZaloChannel` turns the client's errors into the outcomes of :mod:`bot.channels.base`
+by what Zalo's own error table says they mean (:data:`.zalo_api.ERROR_TABLE`): 429 is the
+plan's quota spent (the channel waits for the next period), 403 and 5xx are Zalo's trouble,
+401 the token, 400 our request; a 404 is ambiguous, so a chat is taken for gone only when
+404s repeat a minute apart with no success between.
+
+Events: texts, and ``message.unsupported.received`` (what a protected user sends, withheld
+by law) as an unreadable message the application acknowledges; images and stickers are
+ignored. In groups (Zalo's internal beta) the bot hears only replies to its messages and
+@mentions of it: the mention is taken off a command.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,12 +41,14 @@ from bot.channels.base import (
     Incoming,
     OnMessage,
     OutMessage,
+    QuotaSpent,
     Rejected,
     RetryLater,
 )
 from bot.channels.common import (
     Bounded,
     NumberedChoices,
+    RecentIds,
     refuse_without_secret,
     replier,
     webhook_path,
@@ -44,6 +56,7 @@ from bot.channels.common import (
 )
 from bot.channels.zalo_api import (
     DEFAULT_BASE_URL,
+    Meaning,
     ZaloApiError,
     ZaloAuthError,
     ZaloClient,
@@ -51,6 +64,7 @@ from bot.channels.zalo_api import (
     ZaloNetworkError,
 )
 from bot.ops.backoff import backoff
+from bot.ops.redact import register_secret
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +80,20 @@ CAPABILITIES = Capabilities(
 )
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 TEXT_EVENT = "message.text.received"
+#: a protected user's message (children, disabled people...): its content is withheld by law
+UNSUPPORTED_EVENT = "message.unsupported.received"
+#: setWebhook's secret_token, in characters
+SECRET_LENGTH = (8, 256)
 
 #: how many message ids, chats with choices, and chats with a recent 404 we remember
 SEEN_MEMORY = 10_000
 CHAT_MEMORY = 10_000
 #: longest pause between failed polls
 MAX_POLL_BACKOFF = 60.0
-#: seconds before a first 404 on send is tried again
+#: seconds before a first 404 on send is tried again; a chat is gone only when a 404 comes
+#: again at least NOT_FOUND_GAP after the first, with no success between
 NOT_FOUND_RETRY = 60.0
+NOT_FOUND_GAP = 60.0
 #: seconds before sends are tried again after Zalo refused the token (revoked mid-run)
 AUTH_RETRY = 300.0
 #: updates waiting for the dispatcher; a full queue answers the webhook with 503
@@ -123,6 +143,7 @@ class ZaloChannel:
         http: httpx.AsyncClient | None = None,
         on_api_send: Callable[[int], Awaitable[None]] | None = None,
         rate: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if rate is not None:  # a configured rate replaces the published one
             self.capabilities = dataclasses.replace(CAPABILITIES, rate=rate)
@@ -130,6 +151,13 @@ class ZaloChannel:
             raise ValueError(
                 "a Zalo webhook needs a secret: without one it would accept anyone's updates"
             )
+        if webhook_secret and not SECRET_LENGTH[0] <= len(webhook_secret) <= SECRET_LENGTH[1]:
+            raise ValueError("Zalo takes a webhook secret of 8-256 characters")
+        self._monotonic = monotonic
+        #: unreadable messages (``message.unsupported.received``) handed on, since start
+        self.unreadable = 0
+        register_secret(token)  # no error text, log line or page may show them
+        register_secret(webhook_secret)
         self.client = ZaloClient(token, base_url=base_url, http=http)
         #: told of every message Zalo accepted (the monthly quota counts each one)
         self.on_api_send = on_api_send
@@ -142,10 +170,10 @@ class ZaloChannel:
         self._on_message: OnMessage | None = None
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
         self._tasks: list[asyncio.Task[None]] = []
-        self._seen = Bounded(SEEN_MEMORY)
+        self._seen = RecentIds(SEEN_MEMORY)
         #: chat -> data of the choices last offered there, for numbered answers
         self._choices = NumberedChoices(CHAT_MEMORY)
-        #: chats whose last send answered 404 (a second one in a row means the chat is gone)
+        #: chat -> when its first 404 in a row came (monotonic seconds)
         self._not_found = Bounded(CHAT_MEMORY)
 
     @property
@@ -199,7 +227,9 @@ class ZaloChannel:
     def _accept(self, update: dict[str, Any]) -> str:
         """Queue an update for the dispatcher: "queued", "duplicate", "ignored" or "full"."""
         message = update.get("message")
-        if update.get("event_name") != TEXT_EVENT or not isinstance(message, dict):
+        if update.get("event_name") not in (TEXT_EVENT, UNSUPPORTED_EVENT):
+            return "ignored"
+        if not isinstance(message, dict):
             return "ignored"
         message_id = message.get("message_id")
         key = str(message_id) if message_id not in (None, "") else None
@@ -210,7 +240,7 @@ class ZaloChannel:
         except asyncio.QueueFull:
             return "full"
         if key is not None:
-            self._seen.put(key)
+            self._seen.add(key)
         return "queued"
 
     async def webhook_endpoint(self, request: Request) -> Response:
@@ -220,7 +250,7 @@ class ZaloChannel:
             return refused
         try:
             data = await request.json()
-        except Exception:
+        except ValueError:  # a body too large or cut off is the server's to answer (413)
             return JSONResponse({"ok": False, "error": "not JSON"}, status_code=400)
         if not isinstance(data, dict):
             return JSONResponse({"ok": False, "error": "not an update"}, status_code=400)
@@ -268,7 +298,7 @@ class ZaloChannel:
     def _remember(self, update: dict[str, Any]) -> None:
         message = update.get("message")
         if isinstance(message, dict) and message.get("message_id") not in (None, ""):
-            self._seen.put(str(message["message_id"]))
+            self._seen.add(str(message["message_id"]))
 
     async def _dispatch_loop(self) -> None:
         # One consumer: a chat's messages are handled in the order they came.
@@ -281,71 +311,106 @@ class ZaloChannel:
 
     def _incoming(self, update: dict[str, Any]) -> Incoming | None:
         message = update.get("message")
-        if update.get("event_name") != TEXT_EVENT or not isinstance(message, dict):
+        event = update.get("event_name")
+        if event not in (TEXT_EVENT, UNSUPPORTED_EVENT) or not isinstance(message, dict):
             return None
         raw_chat, raw_sender = message.get("chat"), message.get("from")
         chat: dict[str, Any] = raw_chat if isinstance(raw_chat, dict) else {}
         sender: dict[str, Any] = raw_sender if isinstance(raw_sender, dict) else {}
-        text = message.get("text")
         chat_id = chat.get("id")
-        if not isinstance(text, str) or not text.strip() or chat_id in (None, ""):
+        if chat_id in (None, "") or sender.get("is_bot"):
             return None
-        if sender.get("is_bot"):
+        unreadable = event == UNSUPPORTED_EVENT
+        text = "" if unreadable else message.get("text")
+        if not unreadable and (not isinstance(text, str) or not text.strip()):
             return None
+        assert isinstance(text, str)
         kind = "group" if str(chat.get("chat_type", "")).upper() == "GROUP" else "private"
+        text = unicodedata.normalize("NFC", text.strip())
+        if unreadable:
+            self.unreadable += 1
+            log.info("zalo: an unreadable message (%s) in chat %s", event, chat_id)
         return Incoming(
             channel=self.name,
             chat_id=str(chat_id),
-            text=unicodedata.normalize("NFC", text.strip()),
+            text=self._without_mention(text) if kind == "group" else text,
             user_id=str(sender.get("id") or ""),
             user_name=unicodedata.normalize("NFC", str(sender.get("display_name") or "")),
             chat_kind=kind,
             language_code=None,  # Zalo does not say; the application defaults to Vietnamese
             chat_admin_check=None,  # no admin lookup on Zalo, see the class docstring
+            unreadable=unreadable,
         )
+
+    def _without_mention(self, text: str) -> str:
+        """A group text without the @mention of the bot Zalo requires there: ``@Bản tin
+        /latest`` and ``/latest @Bản tin`` are ``/latest``."""
+        for name in (self.me.get("display_name"), self.me.get("account_name")):
+            mention = f"@{name}" if isinstance(name, str) and name else ""
+            if mention and text.startswith(mention):
+                text = text[len(mention) :].lstrip(" ,:")
+            elif mention and text.endswith(mention):
+                text = text[: -len(mention)].rstrip()
+        if text.startswith("@") and (at := text.find(" /")) > 0:
+            text = text[at + 1 :]  # a mention under another name (Zalo shows the one it likes)
+        return text
 
     async def _handle(self, update: dict[str, Any]) -> None:
         incoming = self._incoming(update)
         on_message = self._on_message
         if incoming is None or on_message is None:
             return
+        reply = replier(self.send, incoming.chat_id, log)
+        if incoming.unreadable:  # no choice can be pressed with it: handed on as it is
+            await on_message(incoming, reply)
+            return
         if (
             incoming.chat_kind == "group"
             and not incoming.text.startswith("/")
             and self._choices.presses(incoming) is None
         ):
-            return  # people talking to each other
-        reply = replier(self.send, incoming.chat_id, log)
+            return  # a reply to the bot that is no command
         await self._choices.dispatch(incoming, reply, on_message)
 
     # -- sending --------------------------------------------------------------------------
 
     def _outcome(self, chat_id: str, exc: ZaloError) -> DeliveryError:
-        """Translate a client error into RetryLater, ChatUnreachable or Rejected."""
+        """Translate a client error into an outcome, by what Zalo's error table says the
+        code means (:data:`.zalo_api.ERROR_TABLE`)."""
         if isinstance(exc, ZaloNetworkError):
             return RetryLater(f"Zalo unreachable: {exc}")
         assert isinstance(exc, ZaloApiError)
-        code = exc.code
-        if code == 429:
-            return RetryLater(f"Zalo rate limit: {exc}", after=exc.retry_after, scope="channel")
-        if code == 401:
-            # A token revoked while running: every send fails the same way until an operator
-            # fixes it, so hold the queue rather than reject each message for good.
-            log.error("zalo: the bot token was refused while sending; check ZALO_BOT_TOKEN")
-            return ChannelDown(f"Zalo refused the token: {exc}", after=AUTH_RETRY)
-        if code == 403:
-            return ChatUnreachable(f"Zalo: {exc}")
-        if code == 404:
-            # A 404 may be transient on Zalo's side: the chat is gone only if it repeats.
-            if chat_id in self._not_found:
-                self._not_found.pop(chat_id, None)
-                return ChatUnreachable(f"Zalo: chat not found twice: {exc}")
-            self._not_found.put(chat_id)
-            return RetryLater(f"Zalo: chat not found (once): {exc}", after=NOT_FOUND_RETRY)
-        if code is None or code == 408 or code >= 500:
-            # No code at all means an answer that was not Zalo's (a proxy page): transient.
-            return RetryLater(f"Zalo server error: {exc}", after=exc.retry_after)
+        match exc.meaning:
+            case Meaning.QUOTA if exc.retry_after is not None:
+                # Not in the docs: a 429 that says when is a rate limit, and passes.
+                return RetryLater(f"Zalo: {exc}", after=exc.retry_after, scope="channel")
+            case Meaning.QUOTA:
+                log.error("zalo: Zalo says the plan's message quota is spent (429)")
+                return QuotaSpent(f"Zalo: quota exceeded: {exc}")
+            case Meaning.TOKEN:
+                # A token revoked while running: every send fails the same way until an
+                # operator fixes it, so hold the queue rather than reject each message.
+                log.error("zalo: the bot token was refused while sending; check ZALO_BOT_TOKEN")
+                return ChannelDown(f"Zalo refused the token: {exc}", after=AUTH_RETRY)
+            case Meaning.NOT_FOUND:
+                return self._not_found_outcome(chat_id, exc)
+            case Meaning.SERVER | Meaning.TIMEOUT:
+                return RetryLater(f"Zalo server error: {exc}", after=exc.retry_after)
         return Rejected(f"Zalo: {exc}")
+
+    def _not_found_outcome(self, chat_id: str, exc: ZaloApiError) -> DeliveryError:
+        """A 404 may be Zalo's passing trouble: the chat is gone only when 404s come at least
+        NOT_FOUND_GAP apart with no success between (a success forgets the first)."""
+        now = self._monotonic()
+        first: float | None = self._not_found.get(chat_id)
+        if first is None:
+            self._not_found.put(chat_id, now)
+            return RetryLater(f"Zalo: chat not found (once): {exc}", after=NOT_FOUND_RETRY)
+        if now - first < NOT_FOUND_GAP:
+            wait = NOT_FOUND_GAP - (now - first)
+            return RetryLater(f"Zalo: chat not found (again, too soon): {exc}", after=wait)
+        self._not_found.pop(chat_id, None)
+        return ChatUnreachable(f"Zalo: chat not found twice, {now - first:.0f} s apart: {exc}")
 
     async def send(self, chat_id: str, message: OutMessage) -> str | None:
         """Send ``message`` as one or more plain texts; return the last one's message id.

@@ -9,6 +9,8 @@ Errors of the client::
     ├── ZaloApiError          Zalo answered with an error (HTTP >= 400, or ``ok: false``)
     │   └── ZaloAuthError     401: the bot token is wrong or revoked
     └── ZaloNetworkError      no answer: connection failed, timed out (httpx errors are wrapped)
+
+What each code means is :data:`ERROR_TABLE`, Zalo's own table, and nothing else.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from email.utils import parsedate_to_datetime
+from enum import StrEnum
 from typing import Any
 
 import httpx
@@ -24,6 +27,41 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://bot-api.zaloplatforms.com"
 REDACTED = "***"
+
+
+class Meaning(StrEnum):
+    """What an error code says about the request, the bot or Zalo."""
+
+    BAD_REQUEST = "bad request"  # ours: sent again it fails again
+    TOKEN = "token"  # the bot token is expired or invalid: nothing works until it is fixed
+    SERVER = "server"  # Zalo's trouble: try again later
+    NOT_FOUND = "not found"  # "invalid access request": ambiguous, the chat may be gone
+    TIMEOUT = "timeout"  # Zalo took too long (getUpdates: no update came)
+    QUOTA = "quota"  # the plan's messages are spent until the period rolls over
+
+
+#: The Zalo Bot Platform's error table, as published ("Bảng mã lỗi",
+#: https://bot.zaloplatforms.com/docs): the code comes in the answer's ``error_code``, with
+#: ``ok: false`` and a ``description``. Note 403 (a server error there, not "forbidden") and
+#: 429 (the plan's quota, not a rate limit that passes in seconds).
+ERROR_TABLE: dict[int, tuple[Meaning, str]] = {
+    400: (Meaning.BAD_REQUEST, "Bad request: wrong path or invalid API name"),
+    401: (Meaning.TOKEN, "Unauthorized: token expired or invalid"),
+    403: (Meaning.SERVER, "Internal server error"),
+    404: (Meaning.NOT_FOUND, "Not found: invalid access request"),
+    408: (Meaning.TIMEOUT, "Request timeout: processing time exceeded"),
+    429: (Meaning.QUOTA, "Quota exceeded: exceeded the allowed API usage limit"),
+}
+
+
+def meaning(code: int | None) -> Meaning:
+    """What ``code`` means: the table's row; any other 5xx, or no code at all (an answer
+    that was not Zalo's, a proxy's page), is Zalo's trouble; any other code is ours."""
+    if code in ERROR_TABLE:
+        return ERROR_TABLE[code][0]
+    if code is None or code >= 500:
+        return Meaning.SERVER
+    return Meaning.BAD_REQUEST
 
 
 # ------------------------------------------------------------------------------------------
@@ -59,9 +97,16 @@ class ZaloApiError(ZaloError):
 
     @property
     def code(self) -> int | None:
-        """The code that decides what the error means: the HTTP status when it is an error,
-        else the body's ``error_code`` (Zalo may say ``ok: false`` with HTTP 200)."""
-        return self.status if self.status >= 400 else self.error_code
+        """The code that decides what the error means: the body's ``error_code``, where the
+        docs put it (with HTTP 200 or an error status), else an error HTTP status."""
+        if self.error_code is not None:
+            return self.error_code
+        return self.status if self.status >= 400 else None
+
+    @property
+    def meaning(self) -> Meaning:
+        """What the code means, by :data:`ERROR_TABLE`."""
+        return meaning(self.code)
 
 
 class ZaloAuthError(ZaloApiError):
@@ -203,7 +248,8 @@ class ZaloClient:
         if not description:
             fallback = "not a Zalo answer" if status < 400 else "error"
             description = response.reason_phrase or fallback
-        kind = ZaloAuthError if 401 in (status, error_code) else ZaloApiError
+        code = error_code if error_code is not None else status
+        kind = ZaloAuthError if meaning(code) is Meaning.TOKEN else ZaloApiError
         raise kind(
             method,
             status=status,
@@ -218,12 +264,15 @@ class ZaloClient:
         return result if isinstance(result, dict) else {}
 
     async def get_updates(self, timeout: int) -> dict[str, Any] | None:
-        """Wait up to ``timeout`` seconds for one update; None when none arrived (HTTP 408)."""
+        """Wait up to ``timeout`` seconds for one update; None when none arrived (408)."""
         try:
-            # The HTTP read must outlast the server's own wait.
-            result = await self.call("getUpdates", {"timeout": timeout}, timeout=timeout + 10.0)
+            # ``timeout`` is a String in getUpdates' parameter table. The HTTP read must
+            # outlast the server's own wait.
+            result = await self.call(
+                "getUpdates", {"timeout": str(int(timeout))}, timeout=timeout + 10.0
+            )
         except ZaloApiError as exc:
-            if exc.code == 408:
+            if exc.meaning is Meaning.TIMEOUT:
                 return None
             raise
         if result is None or isinstance(result, dict):

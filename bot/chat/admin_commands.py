@@ -12,6 +12,7 @@ from typing import Protocol
 from bot.channels.base import Incoming, OutMessage
 from bot.chat.charts import activity_chart
 from bot.chat.render import local_date
+from bot.delivery.quota import PlanUsage
 from bot.i18n import t
 from feeds.models import Topic
 from storage.records import Chat, EntryFailure
@@ -34,6 +35,8 @@ class PollLine(Protocol):
 
 
 PollNow = Callable[[], Awaitable[Sequence[PollLine]]]
+#: every channel with a plan, this month: messages, replies and users against it
+PlanReport = Callable[[], Awaitable[Sequence[PlanUsage]]]
 
 
 class AdminCommands:
@@ -48,7 +51,7 @@ class AdminCommands:
         clock: Callable[[], datetime],
         poll_now: PollNow | None = None,
         source_names: Mapping[str, str] | None = None,
-        quotas: Mapping[str, int] | None = None,
+        plan_usage: PlanReport | None = None,
     ) -> None:
         self.store = store
         self.topics = tuple(topics)
@@ -56,7 +59,7 @@ class AdminCommands:
         self.clock = clock
         self.poll_now = poll_now
         self.source_names = dict(source_names or {})
-        self.quotas = dict(quotas or {})
+        self.plan_usage = plan_usage
 
     async def poll(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
         if self.poll_now is None:
@@ -137,18 +140,8 @@ class AdminCommands:
             by_status=fmt(st.deliveries_by_status),
             in_error=", ".join(st.sources_in_error) or t(lang, "none"),
         )
-        month = self.clock().astimezone(self.tz).strftime("%Y-%m")
-        for channel, quota in self.quotas.items():
-            sent = (await self.store.usage(channel, month)).sent
-            text += "\n" + t(
-                lang,
-                "stats_quota",
-                channel=channel.capitalize(),
-                sent=sent,
-                quota=quota,
-                percent=int(sent * 100 / quota) if quota else 0,
-                month=month,
-            )
+        for line in await self._plan_lines(lang):
+            text += "\n" + line
         days = await self.store.daily_activity(self.clock(), self.tz)
         chart = activity_chart(
             [d for d, _, _ in days],
@@ -159,6 +152,23 @@ class AdminCommands:
             deliveries_label=t(lang, "stats_chart_deliveries"),
         )
         return [OutMessage(text, photo=chart)]
+
+    async def _plan_lines(self, lang: str) -> list[str]:
+        """Per channel with a plan: its messages, users and replies against the plan."""
+        lines = []
+        for u in await self.plan_usage() if self.plan_usage is not None else []:
+            name = u.channel.capitalize()
+            if u.quota:
+                values = dict(sent=u.sent, quota=u.quota, percent=u.percent, month=u.month)
+                lines.append(t(lang, "stats_quota", channel=name, **values))
+            if u.max_users:
+                values = dict(users=u.users, max=u.max_users, percent=u.users_percent)
+                lines.append(t(lang, "stats_users", channel=name, **values))
+            if u.reply_cap is not None:
+                lines.append(
+                    t(lang, "stats_replies", channel=name, replies=u.replies, cap=u.reply_cap)
+                )
+        return lines
 
     async def broadcast(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
         if not args:

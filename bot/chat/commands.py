@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, tzinfo
 
 from bot.channels.base import Choice, Incoming, OutMessage
-from bot.chat.admin_commands import AdminCommands, PollNow
+from bot.chat.admin_commands import AdminCommands, PlanReport, PollNow
+from bot.chat.keyword_rules import MAX_KEYWORD_CHARS, KeywordLimits, keyword_problem
 from bot.chat.member_settings import MemberSettings
 from bot.chat.render import article_list
 from bot.chat.timeofday import parse_hhmm
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 
 MAX_LATEST = 20
 DEFAULT_LATEST = 5
-MAX_KEYWORD_CHARS = 60
 SEARCH_RESULTS = 10
 TOPIC_CALLBACK = "topic:"
 
@@ -50,8 +50,9 @@ class Commands:
         poll_now: PollNow | None = None,
         source_names: dict[str, str] | None = None,
         quiet_hours: str = "",
-        quotas: dict[str, int] | None = None,
+        plan_usage: PlanReport | None = None,
         extra_admin: dict[str, Handler] | None = None,
+        keyword_limits: KeywordLimits | None = None,
     ) -> None:
         self.store = store
         self.topics = tuple(topics)
@@ -79,7 +80,15 @@ class Commands:
             "digest": self._digest,
             "quiet": self._quiet,
         }
-        self.member = MemberSettings(store, self.topics, tz=tz, clock=clock, is_admin=self.is_admin)
+        self.limits = keyword_limits or KeywordLimits()
+        self.member = MemberSettings(
+            store,
+            self.topics,
+            tz=tz,
+            clock=clock,
+            is_admin=self.is_admin,
+            keyword_limits=self.limits,
+        )
         self._handlers.update(
             mute=self.member.mute,
             unmute=self.member.unmute,
@@ -93,7 +102,7 @@ class Commands:
             clock=clock,
             poll_now=poll_now,
             source_names=source_names,
-            quotas=quotas,
+            plan_usage=plan_usage,
         )
         self._admin_handlers: dict[str, Handler] = {
             "poll": self.admin.poll,
@@ -300,11 +309,15 @@ class Commands:
             )
         ]
 
-    def _check_keyword(self, chat: Chat, keyword: str) -> OutMessage | None:
-        if len(re.findall(r"\w", keyword)) < 2:
-            return OutMessage(t(chat.language, "keyword_too_short"))
-        if len(keyword) > MAX_KEYWORD_CHARS:
-            return OutMessage(t(chat.language, "keyword_too_long", max=MAX_KEYWORD_CHARS))
+    async def _check_keyword(self, chat: Chat, keyword: str) -> OutMessage | None:
+        """Why ``keyword`` cannot be followed (its shape, or the chat's cap), or None."""
+        problem = keyword_problem(keyword)
+        if problem:
+            return OutMessage(t(chat.language, problem, max=MAX_KEYWORD_CHARS))
+        kind = SubscriptionKind.KEYWORD
+        if self.limits.full(kind, await self.store.subscriptions(chat), match_key(keyword)):
+            cap = self.limits.cap(kind)
+            return OutMessage(t(chat.language, self.limits.reply_key(kind), max=cap))
         return None
 
     async def _follow(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
@@ -312,7 +325,7 @@ class Commands:
             return [OutMessage(t(chat.language, "usage_follow"))]
         if not await self._may_change(msg):
             return [OutMessage(t(chat.language, "group_admin_only"))]
-        problem = self._check_keyword(chat, args)
+        problem = await self._check_keyword(chat, args)
         if problem:
             return [problem]
         added = await self.store.subscribe(

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, tzinfo
 
 from bot.channels.base import Incoming, OutMessage
 from bot.chat.deeplinks import parse_payload
+from bot.chat.keyword_rules import KeywordLimits, keyword_problem
 from bot.chat.render import FORMATS, article_card, formatted
 from bot.i18n import pick_language, t
 from feeds.models import Topic
@@ -23,7 +24,6 @@ BACKFILL = 3
 INLINE_RESULTS = 10
 INLINE_CACHE = timedelta(minutes=1)
 INLINE_CACHE_ENTRIES = 500
-MAX_KEYWORD_CHARS = 60
 _FORMAT_WORDS = {
     "full": "full",
     "day-du": "full",
@@ -45,12 +45,14 @@ class MemberSettings:
         tz: tzinfo,
         clock: Callable[[], datetime],
         is_admin: Callable[[Incoming], bool],
+        keyword_limits: KeywordLimits | None = None,
     ) -> None:
         self.store = store
         self.topics = tuple(topics)
         self.tz = tz
         self.clock = clock
         self.is_admin = is_admin
+        self.limits = keyword_limits or KeywordLimits()
         self._names = {topic.slug: topic.name for topic in self.topics}
         self._inline_cache: dict[tuple[str, str], tuple[datetime, list[OutMessage]]] = {}
 
@@ -116,10 +118,14 @@ class MemberSettings:
     # -- /mute, /unmute, /format ----------------------------------------------------------
 
     async def mute(self, msg: Incoming, chat: Chat, args: str) -> list[OutMessage]:
-        if not args or len(re.findall(r"\w", args)) < 2 or len(args) > MAX_KEYWORD_CHARS:
+        if not args or keyword_problem(args):
             return [OutMessage(t(chat.language, "usage_mute"))]
         if not await msg.sender_is_chat_admin():
             return [OutMessage(t(chat.language, "group_admin_only"))]
+        kind = SubscriptionKind.MUTE
+        if self.limits.full(kind, await self.store.subscriptions(chat), match_key(args)):
+            cap = self.limits.cap(kind)
+            return [OutMessage(t(chat.language, self.limits.reply_key(kind), max=cap))]
         added = await self.store.subscribe(
             chat, SubscriptionKind.MUTE, args, match_key(args), self.clock()
         )

@@ -10,7 +10,7 @@ import html
 from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
 
-from bot.channels.base import OutMessage
+from bot.channels.base import Card, OutMessage
 from bot.i18n import t
 from storage.records import StoredArticle
 
@@ -20,6 +20,19 @@ def local_date(value: datetime | None, tz: tzinfo, *, with_time: bool = False) -
         return ""
     local = value.astimezone(tz)
     return local.strftime("%d/%m/%Y %H:%M" if with_time else "%d/%m/%Y")
+
+
+def cards(articles: Sequence[StoredArticle], tz: tzinfo) -> tuple[Card, ...]:
+    """The articles as fields (an OA template takes title, date, summary and link)."""
+    return tuple(
+        Card(
+            title=a.title,
+            date=local_date(a.published_at or a.first_seen_at, tz),
+            summary=a.summary or "",
+            link=a.url,
+        )
+        for a in articles
+    )
 
 
 def _topic_tags(article: StoredArticle, topic_names: Mapping[str, str]) -> list[str]:

@@ -20,7 +20,9 @@ from bot.channels.base import (
     ChannelDown,
     ChatMigrated,
     ChatUnreachable,
+    Held,
     OutMessage,
+    QuotaSpent,
     Rejected,
     RetryLater,
     ThreadGone,
@@ -82,11 +84,14 @@ class ChannelSender:
         lease_ttl: float = DEFAULT_TTL,
         metrics: Metrics | None = None,
         forced_digest: Callable[[], str | None] | None = None,
+        quota_resets_in: Callable[[], float] | None = None,
     ) -> None:
         self.store = store
         self.channel = channel
         self.metrics = metrics
         self.forced_digest = forced_digest
+        #: seconds until the plan's quota period rolls over (a QuotaSpent channel waits so long)
+        self.quota_resets_in = quota_resets_in
         self.lease = Lease(store, f"send:{channel.name}", owner, clock=clock, ttl=lease_ttl)
         self.limiter = RateLimiter(limits, clock=monotonic, sleep=sleep)
         self.render = render
@@ -345,6 +350,12 @@ class ChannelSender:
         except Rejected as exc:
             self._record("rejected")
             await self.store.mark_failed(job.ids, self.clock(), reason=f"rejected: {exc}")
+        except Held as exc:
+            # Not now, by the platform's price or rules (Zalo OA): no attempt, no alert.
+            self._record("held")
+            await self.store.mark_retry(
+                job.ids, self.clock(), next_attempt_at=exc.until, error=str(exc), undo_attempt=True
+            )
         except Exception as exc:  # an adapter bug must not stop the engine; the row keeps it
             log.exception("channel %s raised an unexpected error", self.channel.name)
             await self._retry_later(job, RetryLater(f"unexpected {type(exc).__name__}: {exc}"))
@@ -370,18 +381,28 @@ class ChannelSender:
         if self.down is not None and self.limiter.departure_wait() > 1.0:
             return  # another send in flight met the refusal first and set the pause
         self._down_count += 1
-        first = exc.after if exc.after is not None else 30.0
-        wait = min(TOKEN_RETRY_MAX, first * 2 ** (self._down_count - 1))
+        wait = self._down_wait(exc)
         self.limiter.block_all(wait)
         if self.metrics is not None:
             self.metrics.channel_down.labels(self.name).set(1)
         if self.down is None:
             self.down = str(exc)
             log.error("channel %s parked: %s; trying again in %.0f s", self.name, exc, wait)
-            if self.alert is not None:
+            if self.alert is not None and isinstance(exc, QuotaSpent):
+                until = self.clock() + timedelta(seconds=wait)
+                await self.alert("alert_quota_spent", {"channel": self.name, "until": until})
+            elif self.alert is not None:
                 await self.alert("alert_channel_down", {"channel": self.name, "reason": str(exc)})
         else:
             log.warning("channel %s still refused (%s); next try in %.0f s", self.name, exc, wait)
+
+    def _down_wait(self, exc: ChannelDown) -> float:
+        """How long a parked channel waits before one send probes it again: a spent quota
+        until its period rolls over; a refused token 30 s (or what it said), doubling."""
+        if isinstance(exc, QuotaSpent) and exc.after is None and self.quota_resets_in is not None:
+            return self.quota_resets_in()
+        first = exc.after if exc.after is not None else 30.0
+        return min(TOKEN_RETRY_MAX, first * 2 ** (self._down_count - 1))
 
     async def _channel_up(self) -> None:
         log.warning("channel %s sends again after: %s", self.name, self.down)

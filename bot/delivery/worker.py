@@ -11,12 +11,16 @@ Outcomes: RetryLater -> retry with backoff and jitter (a 429 delays that chat, o
 channel, by its retry_after; waits over an hour park the delivery and alert the admins);
 ChatUnreachable -> failed, and after three in a row the chat is deactivated and its pending
 deliveries cancelled; ChatMigrated -> the chat moves and the message is sent again;
-Rejected -> failed at once with the reason.
+Rejected -> failed at once with the reason. ChannelDown (the token refused) and QuotaSpent
+(the plan's messages spent) park the whole channel with its rows pending, alert the admins
+once, and probe with one send: a refused token after 30 s doubling to 15 min, a spent quota
+when its period rolls over.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -24,7 +28,7 @@ from datetime import datetime, tzinfo
 from datetime import time as dtime
 
 from bot.channels.base import Channel, OutMessage
-from bot.chat.render import formatted
+from bot.chat.render import cards, formatted
 from bot.delivery.holding import HoldPolicy
 from bot.delivery.ratelimit import Limits, RateLimiter
 from bot.delivery.sender import (
@@ -87,6 +91,7 @@ class DeliveryWorker:
         lease_ttl: float = DEFAULT_TTL,
         metrics: Metrics | None = None,
         forced_digest: Mapping[str, Callable[[], str | None]] | None = None,
+        quota_resets_in: Callable[[], float] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -110,6 +115,7 @@ class DeliveryWorker:
                 lease_ttl=lease_ttl,
                 metrics=metrics,
                 forced_digest=(forced_digest or {}).get(name),
+                quota_resets_in=quota_resets_in,
             )
             for name, channel in channels.items()
         }
@@ -132,7 +138,7 @@ class DeliveryWorker:
         if job.articles:
             key = "digest_header" if job.chat.digest_time else "group_header"
             # The chat's /format decides the layout, of one article or of a group of them.
-            return formatted(
+            message = formatted(
                 job.articles,
                 fmt=job.chat.format,
                 lang=lang,
@@ -144,6 +150,7 @@ class DeliveryWorker:
                     and self.link_previews.get(job.articles[0].source_id, False)
                 ),
             )
+            return dataclasses.replace(message, cards=cards(job.articles, self.tz))
         return OutMessage(text=job.message_text or "")
 
     def wake(self) -> None:

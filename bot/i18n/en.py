@@ -49,6 +49,10 @@ MESSAGES: dict[str, str] = {
     "usage_lang": "Usage: /lang vi or /lang en",
     "keyword_too_short": "A keyword needs at least 2 letters.",
     "keyword_too_long": "A keyword is at most {max} characters.",
+    "keywords_full": (
+        "This chat already follows {max} keywords, the most one chat may. Remove some with "
+        "/unfollow <keyword> (/mysubs lists them), then try again."
+    ),
     "followed": "You will get articles containing “{keyword}”.",
     "already_followed": "You already follow “{keyword}”.",
     "unfollowed": "No longer following “{keyword}”.",
@@ -151,6 +155,10 @@ MESSAGES: dict[str, str] = {
     "already_muted": "“{keyword}” is already muted.",
     "unmuted": "Unmuted “{keyword}”.",
     "not_muted": "“{keyword}” is not muted.",
+    "mutes_full": (
+        "This chat already mutes {max} keywords, the most one chat may. Lift some with "
+        "/unmute <keyword> (/mysubs lists them), then try again."
+    ),
     "usage_format": (
         "Usage: /format full (title, date, summary, link), /format compact (title + link) "
         "or /format titles (a list of titles)"
@@ -185,6 +193,43 @@ MESSAGES: dict[str, str] = {
     ),
     "alert_channel_up": "✅ The {channel} channel sends again.",
     "replies_slow_down": "You are sending commands too fast. Please wait about {seconds} seconds.",
+    # a channel's plan (Zalo): the user cap, the daily allowance, the reply share, unreadable
+    "unreadable_message": (
+        "Sorry, the bot cannot read this kind of message. Please type a command as text, "
+        "e.g. /help for the commands, /topics to pick topics, /latest for the news."
+    ),
+    "channel_full": (
+        "Sorry, the news bot's {channel} channel has reached the {max} users its plan "
+        "allows, so it cannot take you in. Please contact the admins or try again later."
+    ),
+    "channel_full_link": (
+        "Sorry, the news bot's {channel} channel has reached the {max} users its plan "
+        "allows, so it cannot take you in. Please get the news on Telegram: {link}"
+    ),
+    "replies_allowance_spent": (
+        "You have used today's {count} replies. The news of your topics keeps coming; "
+        "please send commands again tomorrow."
+    ),
+    "reply_cut": (
+        "(More: answers here take at most {parts} messages. Ask for fewer, e.g. /latest 5 "
+        "or /search <words>.)"
+    ),
+    "reply_cut_elsewhere": "All of it on Telegram: {link}",
+    "alert_quota_spent": (
+        "⛔ {channel}: the platform says the plan's messages are spent (429 Quota exceeded). "
+        "Messages stay queued and are sent again from {until}."
+    ),
+    "alert_replies_spent": (
+        "⚠️ {channel}: command replies have used their share of the month ({cap} of {quota} "
+        "messages; {reserve}% is kept for pushes). Commands go unanswered until {until}."
+    ),
+    "alert_users_warn": "⚠️ {channel} has {users}/{max} users ({percent}% of its plan's cap).",
+    "alert_users_full": (
+        "⛔ {channel} is full with {users}/{max} users: newcomers are sent to Telegram and not "
+        "registered."
+    ),
+    "stats_users": "{channel}: {users}/{max} users ({percent}%)",
+    "stats_replies": "{channel}: replies used {replies}/{cap} messages (the rest is for pushes)",
     # -- web console (bot/web) --
     "web_title": "Console",
     "web_skip": "Skip to content",
@@ -217,6 +262,7 @@ MESSAGES: dict[str, str] = {
     ),
     "web_error_rate": "Too many sign-in attempts. Wait a minute.",
     "web_error_too_large": "What was sent is too large.",
+    "web_error_page": "Not a valid page: use a whole number from 0 to {max}.",
     "web_link_unknown": "This sign-in link is not valid. Send /web to the bot for a new one.",
     "web_link_used": (
         "This sign-in link was already used. Each link works once: send /web for a new one."
@@ -239,6 +285,9 @@ MESSAGES: dict[str, str] = {
     "web_dash_keywords": "Followed keywords",
     "web_dash_quota": "Monthly quota",
     "web_dash_no_quota": "No channel with a quota.",
+    "web_dash_users": "users",
+    "web_dash_messages": "messages sent",
+    "web_dash_replies": "of which command replies",
     "web_dash_errors": "Sources in error",
     "web_src_source": "Source",
     "web_src_last_success": "Last success",
@@ -250,6 +299,8 @@ MESSAGES: dict[str, str] = {
     "web_src_pause": "Pause",
     "web_src_resume": "Resume",
     "web_src_paused": "Paused",
+    "web_src_poll_paused": "Source “{source}” is paused, so it is not polled. Resume it first.",
+    "web_src_poll_paused_hint": "The source is paused: resume it first.",
     "web_src_test": "Test a URL",
     "web_src_test_button": "Test",
     "web_src_test_found": "{total} entries (kind {kind}); the first ones:",
@@ -288,6 +339,7 @@ MESSAGES: dict[str, str] = {
     "web_bc_error_text": "Enter a text (at most 20,000 characters).",
     "web_bc_error_target": "Choose at least one valid topic or channel.",
     "web_bc_error_when": "The scheduled time must be in the future.",
+    "web_bc_error_when_far": "A broadcast can be scheduled at most a year ahead.",
     "web_search": "Search",
     "web_found": "{count} results",
     "web_no_articles": "No articles.",
@@ -313,4 +365,36 @@ MESSAGES: dict[str, str] = {
     "web_ses_revoke": "Revoke",
     "web_command_private": "Send /web in a private chat with the bot.",
     "web_command_link": "Sign-in link for the web console (works once, valid 10 minutes):\n{url}",
+    # Zalo Official Account (console page, alerts)
+    "web_nav_zalo_oa": "Zalo OA",
+    "web_oa_title": "Zalo Official Account",
+    "web_oa_connected": "Connected to OA {oa_id}; the access token is valid until {expires}.",
+    "web_oa_not_connected": "No OA is connected.",
+    "web_oa_down": "The Zalo OA channel is parked: {reason}",
+    "web_oa_connect": "Connect the OA",
+    "web_oa_connect_help": (
+        "You are sent to Zalo: pick the OA and press “Cho phép” (Allow). Do it again when told "
+        "the connection was lost."
+    ),
+    "web_oa_sends": "Sends by month",
+    "web_oa_month": "Month",
+    "web_oa_kind_consultation_free": "Consultation, free",
+    "web_oa_kind_consultation_billed": "Consultation, billed",
+    "web_oa_kind_template": "Template (ZBS)",
+    "web_oa_cost": "Cost",
+    "web_oa_budget_left": "Budget left",
+    "web_oa_callback_ok": "The OA is connected. The bot uses the new tokens at once.",
+    "web_oa_callback_bad": (
+        "This connect link is invalid, used or over 10 minutes old. Press Connect the OA again."
+    ),
+    "web_oa_callback_refused": "Zalo gave no tokens: {reason}",
+    "web_oa_back": "Back to the Zalo OA page",
+    "alert_zalo_oa_reconnect": (
+        "⚠️ The Zalo OA is disconnected ({reason}). Messages wait. An admin: open {url}, press "
+        "“Connect the OA”, pick the OA on Zalo and press “Cho phép” (Allow)."
+    ),
+    "alert_zalo_oa_billing": (
+        "⚠️ Zalo refuses the OA's paid sends ({reason}). Check the Zalo Cloud Account; paid "
+        "sends wait, free ones still go."
+    ),
 }

@@ -49,6 +49,10 @@ MESSAGES: dict[str, str] = {
     "usage_lang": "Cách dùng: /lang vi hoặc /lang en",
     "keyword_too_short": "Từ khóa phải có ít nhất 2 ký tự chữ.",
     "keyword_too_long": "Từ khóa dài tối đa {max} ký tự.",
+    "keywords_full": (
+        "Bạn đã theo dõi {max} từ khóa, mức tối đa cho một cuộc trò chuyện. Hãy bỏ bớt bằng "
+        "/unfollow <từ khóa> (/mysubs cho xem danh sách) rồi thử lại."
+    ),
     "followed": "Sẽ gửi cho bạn tin có từ khóa «{keyword}».",
     "already_followed": "Bạn đã theo dõi từ khóa «{keyword}» rồi.",
     "unfollowed": "Đã bỏ theo dõi từ khóa «{keyword}».",
@@ -149,6 +153,10 @@ MESSAGES: dict[str, str] = {
     "already_muted": "«{keyword}» đã bị chặn rồi.",
     "unmuted": "Đã bỏ chặn «{keyword}».",
     "not_muted": "«{keyword}» không bị chặn.",
+    "mutes_full": (
+        "Đã chặn {max} từ khóa, mức tối đa cho một cuộc trò chuyện. Hãy gỡ bớt bằng "
+        "/unmute <từ khóa> (/mysubs cho xem danh sách) rồi thử lại."
+    ),
     "usage_format": (
         "Cách dùng: /format full (tiêu đề, ngày, tóm tắt, liên kết), /format compact "
         "(tiêu đề + liên kết) hoặc /format titles (chỉ danh sách tiêu đề)"
@@ -187,6 +195,47 @@ MESSAGES: dict[str, str] = {
     "replies_slow_down": (
         "Bạn gửi lệnh nhanh quá. Vui lòng đợi khoảng {seconds} giây rồi thử lại nhé."
     ),
+    # a channel's plan (Zalo): the user cap, the daily allowance, the reply share, unreadable
+    "unreadable_message": (
+        "Xin lỗi, bot chưa đọc được loại tin nhắn này. Bạn hãy gõ lệnh bằng chữ, ví dụ "
+        "/help để xem các lệnh, /topics để chọn chủ đề, /latest để xem tin mới."
+    ),
+    "channel_full": (
+        "Xin lỗi, kênh {channel} của bản tin đã đủ {max} người dùng theo gói của nền tảng, "
+        "nên chưa thể nhận thêm bạn. Vui lòng liên hệ ban quản trị hoặc thử lại sau."
+    ),
+    "channel_full_link": (
+        "Xin lỗi, kênh {channel} của bản tin đã đủ {max} người dùng theo gói của nền tảng, "
+        "nên chưa thể nhận thêm bạn. Mời bạn nhận bản tin qua Telegram: {link}"
+    ),
+    "replies_allowance_spent": (
+        "Hôm nay bạn đã dùng hết {count} tin trả lời dành cho mỗi người. Tin theo chủ đề bạn "
+        "đăng ký vẫn được gửi như thường; mời bạn gõ lệnh lại vào ngày mai."
+    ),
+    "reply_cut": (
+        "(Còn nữa: mỗi câu trả lời ở đây tối đa {parts} tin nhắn. Hãy xem ít hơn, ví dụ "
+        "/latest 5 hoặc /search <từ khóa>.)"
+    ),
+    "reply_cut_elsewhere": "Đầy đủ trên Telegram: {link}",
+    "alert_quota_spent": (
+        "⛔ {channel}: nền tảng báo đã hết hạn mức tin nhắn của gói (429 Quota exceeded). "
+        "Các tin được giữ trong hàng đợi và sẽ gửi lại từ {until}."
+    ),
+    "alert_replies_spent": (
+        "⚠️ {channel}: lệnh trả lời đã dùng hết phần của mình trong tháng ({cap} trên {quota} "
+        "tin; {reserve}% để dành cho tin đẩy). Các lệnh không được trả lời đến {until}."
+    ),
+    "alert_users_warn": (
+        "⚠️ {channel} đã có {users}/{max} người dùng ({percent}% giới hạn của gói)."
+    ),
+    "alert_users_full": (
+        "⛔ {channel} đã đủ {users}/{max} người dùng: người mới được mời sang Telegram và "
+        "không được đăng ký."
+    ),
+    "stats_users": "{channel}: {users}/{max} người dùng ({percent}%)",
+    "stats_replies": (
+        "{channel}: lệnh trả lời đã dùng {replies}/{cap} tin (phần còn lại cho tin đẩy)"
+    ),
     # -- web console (bot/web) --
     "web_title": "Bảng điều khiển",
     "web_skip": "Bỏ qua, tới nội dung",
@@ -219,6 +268,7 @@ MESSAGES: dict[str, str] = {
     ),
     "web_error_rate": "Quá nhiều lần thử đăng nhập. Hãy đợi một phút.",
     "web_error_too_large": "Dữ liệu gửi lên quá lớn.",
+    "web_error_page": "Số trang không hợp lệ: hãy dùng một số nguyên từ 0 đến {max}.",
     "web_link_unknown": "Liên kết đăng nhập không hợp lệ. Gửi /web cho bot để nhận liên kết mới.",
     "web_link_used": (
         "Liên kết đăng nhập này đã được dùng. Mỗi liên kết chỉ dùng được một lần: gửi /web để "
@@ -244,6 +294,9 @@ MESSAGES: dict[str, str] = {
     "web_dash_keywords": "Từ khóa theo dõi",
     "web_dash_quota": "Hạn mức tháng",
     "web_dash_no_quota": "Không có kênh giới hạn hạn mức.",
+    "web_dash_users": "người dùng",
+    "web_dash_messages": "tin đã gửi",
+    "web_dash_replies": "trong đó trả lời lệnh",
     "web_dash_errors": "Nguồn đang lỗi",
     "web_src_source": "Nguồn",
     "web_src_last_success": "Thành công cuối",
@@ -255,6 +308,10 @@ MESSAGES: dict[str, str] = {
     "web_src_pause": "Tạm dừng",
     "web_src_resume": "Tiếp tục",
     "web_src_paused": "Đang tạm dừng",
+    "web_src_poll_paused": (
+        "Nguồn «{source}» đang tạm dừng nên không được quét. Hãy bấm «Tiếp tục» trước, rồi quét."
+    ),
+    "web_src_poll_paused_hint": "Nguồn đang tạm dừng: bấm «Tiếp tục» trước.",
     "web_src_test": "Thử một URL",
     "web_src_test_button": "Thử",
     "web_src_test_found": "{total} mục (loại {kind}); các mục đầu:",
@@ -294,6 +351,7 @@ MESSAGES: dict[str, str] = {
     "web_bc_error_text": "Hãy nhập nội dung (tối đa 20.000 ký tự).",
     "web_bc_error_target": "Hãy chọn ít nhất một chủ đề hoặc kênh hợp lệ.",
     "web_bc_error_when": "Thời điểm hẹn phải ở tương lai.",
+    "web_bc_error_when_far": "Chỉ hẹn giờ được trong vòng một năm tới.",
     "web_search": "Tìm kiếm",
     "web_found": "{count} kết quả",
     "web_no_articles": "Không có tin nào.",
@@ -320,5 +378,36 @@ MESSAGES: dict[str, str] = {
     "web_command_private": "Hãy gửi /web trong cuộc trò chuyện riêng với bot.",
     "web_command_link": (
         "Liên kết đăng nhập bảng điều khiển (dùng một lần, hiệu lực 10 phút):\n{url}"
+    ),
+    # Zalo Official Account (console page, alerts)
+    "web_nav_zalo_oa": "Zalo OA",
+    "web_oa_title": "Zalo Official Account",
+    "web_oa_connected": "Đã kết nối OA {oa_id}; mã truy cập còn hạn đến {expires}.",
+    "web_oa_not_connected": "Chưa kết nối OA nào.",
+    "web_oa_down": "Kênh Zalo OA đang tạm dừng: {reason}",
+    "web_oa_connect": "Kết nối OA",
+    "web_oa_connect_help": (
+        "Bạn sẽ được chuyển tới Zalo: chọn OA rồi bấm “Cho phép”. Làm lại khi được báo mất kết nối."
+    ),
+    "web_oa_sends": "Tin đã gửi theo tháng",
+    "web_oa_month": "Tháng",
+    "web_oa_kind_consultation_free": "Tư vấn miễn phí",
+    "web_oa_kind_consultation_billed": "Tư vấn tính phí",
+    "web_oa_kind_template": "Tin mẫu (ZBS)",
+    "web_oa_cost": "Chi phí",
+    "web_oa_budget_left": "Ngân sách còn lại",
+    "web_oa_callback_ok": "Đã kết nối OA. Bot dùng mã mới ngay.",
+    "web_oa_callback_bad": (
+        "Liên kết kết nối không hợp lệ, đã dùng hoặc đã quá 10 phút. Hãy bấm Kết nối OA lại."
+    ),
+    "web_oa_callback_refused": "Zalo không cấp mã: {reason}",
+    "web_oa_back": "Về trang Zalo OA",
+    "alert_zalo_oa_reconnect": (
+        "⚠️ Zalo OA mất kết nối ({reason}). Tin nhắn đang chờ. Một quản trị viên hãy mở "
+        "{url} và bấm “Kết nối OA”, rồi chọn OA và bấm “Cho phép” trên Zalo."
+    ),
+    "alert_zalo_oa_billing": (
+        "⚠️ Zalo từ chối tin trả phí của OA ({reason}). Kiểm tra tài khoản Zalo Cloud; "
+        "các tin trả phí đang chờ, tin miễn phí vẫn gửi."
     ),
 }

@@ -11,7 +11,11 @@ from datetime import datetime, tzinfo
 
 from bot.chat.render import local_date
 from bot.i18n import t
+from bot.ops.redact import redact
 from storage.store import Store
+
+#: the longest value (a reason, a source's error) an alert quotes
+VALUE_LIMIT = 300
 
 
 class AdminAlerts:
@@ -43,11 +47,11 @@ class AdminAlerts:
             await self.store.upsert_chat(channel, chat_id, now)
 
     async def __call__(self, key: str, values: dict[str, object]) -> None:
-        """Queue the message ``key`` of bot.i18n, filled with ``values``, to every admin chat."""
-        values = {
-            k: (local_date(v, self.tz, with_time=True) if isinstance(v, datetime) else v)
-            for k, v in values.items()
-        }
+        """Queue the message ``key`` of bot.i18n, filled with ``values``, to every admin chat.
+
+        Texts among the values are redacted and capped: a reason quotes a platform's answer.
+        """
+        values = {k: self._shown(v) for k, v in values.items()}
         for lang in ("vi", "en"):
             chats = []
             for ch, cid in self.chats:
@@ -55,7 +59,11 @@ class AdminAlerts:
                 if chat is not None and chat.language == lang:
                     chats.append((ch, cid))
             if chats:
-                await self.store.enqueue_message(
-                    "alert", t(lang, key, **values), self.clock(), chats=chats
-                )
+                text = redact(t(lang, key, **values), limit=None)
+                await self.store.enqueue_message("alert", text, self.clock(), chats=chats)
         self.on_queued()
+
+    def _shown(self, value: object) -> object:
+        if isinstance(value, datetime):
+            return local_date(value, self.tz, with_time=True)
+        return redact(value, limit=VALUE_LIMIT) if isinstance(value, str) else value

@@ -4,8 +4,10 @@ Health is red (503), naming the failing component, while the database does not a
 any background job reports a problem (:meth:`bot.jobs.Job.problems`: the scheduler stopped, a
 poll job failing, a sender dead, failing or parked, retention or the broadcast dispatcher dead
 or failing).
-Anyone sees the status; the details (instance, leases) and /metrics need the bearer token
-when ``BANTIN_METRICS_TOKEN`` is set. Shared figures are read from the database at scrape
+Anyone sees the status and the names of the failing components; their reasons (which may
+quote a platform's answer) only the bearer of ``BANTIN_METRICS_TOKEN``, and without a token
+configured no one over HTTP (they are in the log). The details (instance, leases) and
+/metrics need the bearer token when it is set. Shared figures are read from the database at scrape
 time, so every instance reports the same truth.
 """
 
@@ -23,6 +25,7 @@ from starlette.routing import Route
 from bot.jobs import Job
 from bot.ops.leader import Lease
 from bot.ops.metrics import CONTENT_TYPE_LATEST, Metrics
+from bot.ops.redact import redact
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -56,17 +59,20 @@ class Health:
 
     def authorised(self, request: Request) -> bool:
         """Whether the request may see details: no token configured, or the right bearer."""
-        if not self.token:
-            return True
+        return not self.token or self.bearer(request)
+
+    def bearer(self, request: Request) -> bool:
+        """Whether the request carries the configured token (none configured: never)."""
         given = request.headers.get("authorization", "")
-        return hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode())
+        expected = f"Bearer {self.token}"
+        return bool(self.token) and hmac.compare_digest(given.encode(), expected.encode())
 
     def routes(self) -> list[Route]:
         return [Route("/healthz", self.healthz), Route("/metrics", self.metrics_endpoint)]
 
     async def check(self) -> tuple[bool, dict[str, object]]:
-        """(healthy, details): the database answers and no job reports a problem.
-        ``problems`` names each failing component."""
+        """(healthy, body): the database answers and no job reports a problem.
+        ``problems`` names each failing component, ``reasons`` says why (operators only)."""
         db_ok = await self.store.ping()
         problems: dict[str, str] = {} if db_ok else {"database": "unreachable"}
         for job in self.jobs:
@@ -75,14 +81,18 @@ class Health:
             except Exception:  # a job that cannot say is not well either
                 log.exception("health: %s could not report its problems", job.name)
                 problems[job.name] = "unknown"
+        # A reason may quote a platform's answer (a parked sender's): no secret leaves here.
+        problems = {name: redact(why, limit=200) for name, why in problems.items()}
         last = await self.store.last_success() if db_ok else None
         age = round((self.clock() - last).total_seconds(), 1) if last else None
         body: dict[str, object] = {
             "status": "ok" if not problems else "unhealthy",
-            "problems": problems,
+            # names only: a reason is for the bearer of the token (see healthz)
+            "problems": sorted(problems),
+            "reasons": problems,
             "database": "ok" if db_ok else "unreachable",
             # the scheduler names itself "scheduler" among the problems while it is stopped
-            "scheduler": problems.get("scheduler", "running"),
+            "scheduler": "stopped" if "scheduler" in problems else "running",
             "last_successful_poll_age_seconds": age,
         }
         return not problems, body
@@ -97,6 +107,8 @@ class Health:
 
     async def healthz(self, request: Request) -> Response:
         healthy, body = await self.check()
+        if not self.bearer(request):
+            del body["reasons"]
         if "details" in request.query_params:
             if not self.authorised(request):
                 return JSONResponse({"error": "bearer token required"}, status_code=401)

@@ -2,65 +2,192 @@
 
 uvicorn runs as a task of the running event loop, without signal handlers of its own (the
 bot owns SIGINT/SIGTERM), on a socket we bind ourselves so that port 0 works and a busy port
-is an ordinary OSError. The bot's own server is bounded: headers must arrive in time,
-connections are limited, and a request body over the cap is refused (413).
+is an ordinary OSError. The bot's own server is bounded (:class:`ServerLimits`): each request,
+head and body together, must arrive within one deadline; connections are limited in all and
+per client address; a body is read only when the app asks for it, and one over the cap is
+refused (413).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import math
 import socket
-from collections.abc import Generator
+from collections import Counter
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
 
+import h11
 import uvicorn
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 #: request bodies larger than this are refused (Telegram's updates are far smaller)
 MAX_BODY = 1_000_000
 
+#: the client's side of a connection once its whole request is in
+_REQUEST_IN = (h11.DONE, h11.MUST_CLOSE, h11.CLOSED, h11.ERROR)
 
-class _HeadersInTime(H11Protocol):
-    """h11 with a deadline for a request's headers: uvicorn times out only idle keep-alive
-    connections, so a client sending half a request would hold its connection for ever."""
 
-    _header_timer: asyncio.TimerHandle | None = None
+@dataclass(frozen=True)
+class ServerLimits:
+    """What one client may cost the bot's own server (the bot's defaults)."""
+
+    #: seconds from a request's first byte (or the connection's opening) to its body's last
+    request_timeout: float = 10.0
+    #: seconds an idle keep-alive connection stays open
+    idle_timeout: float = 5.0
+    #: connections served at once; requests beyond are answered 503
+    max_connections: int = 200
+    #: open connections from one client address (an IPv6 /64); more are closed at once; 0: off
+    per_client: int = 20
+    #: request bodies over this many bytes get 413
+    max_body: int = MAX_BODY
+    #: proxies (addresses or networks) whose X-Forwarded-For names the client; they are
+    #: exempt from ``per_client`` (each carries many clients)
+    trusted_proxies: tuple[str, ...] = ()
+
+
+def client_key(host: str) -> str:
+    """The key one client is counted under: its IPv4 address, or the /64 of its IPv6 address
+    (one subscriber's network, which it may walk through at will)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+class _Peers:
+    """Open connections per client key, shared by the protocols of one server."""
+
+    def __init__(self, per_client: int, trusted: Sequence[str]) -> None:
+        self.per_client = per_client
+        self.open: Counter[str] = Counter()
+        self._trusted = [ipaddress.ip_network(t, strict=False) for t in trusted]
+
+    def trusted(self, host: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(ip in net for net in self._trusted)
+
+    def admit(self, key: str) -> bool:
+        """Count a new connection of ``key``; False when it is one too many."""
+        self.open[key] += 1
+        return not self.per_client or self.open[key] <= self.per_client
+
+    def release(self, key: str) -> None:
+        self.open[key] -= 1
+        if self.open[key] <= 0:
+            del self.open[key]
+
+
+class _Bounded(H11Protocol):
+    """h11 with a deadline for each whole request and a cap on connections per client.
+
+    uvicorn times out only idle keep-alive connections: a client sending half a request, or
+    a head announcing a body and then nothing, would hold its connection (and a place under
+    ``limit_concurrency``) for ever. The deadline runs from a request's first byte (the
+    connection's opening, for its first request) until the whole request is in; the app's
+    own work after that is not bounded here.
+    """
+
+    #: set on the subclass :func:`_protocol` makes for each server
+    request_timeout: float = 10.0
+    peers: _Peers | None = None
+
+    _deadline: asyncio.TimerHandle | None = None
+    _peer: str | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
+        if self.peers is not None and self.client and not self.peers.trusted(self.client[0]):
+            self._peer = client_key(self.client[0])
+            if not self.peers.admit(self._peer):
+                self.transport.abort()  # no answer: an answer would be work for the flood
+                return
         self._arm()
 
     def _arm(self) -> None:
-        if self._header_timer is None:
-            self._header_timer = self.loop.call_later(self.timeout_keep_alive, self._too_slow)
+        if self._deadline is None and not self.transport.is_closing():
+            self._deadline = self.loop.call_later(self.request_timeout, self._too_slow)
 
     def _disarm(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
 
     def _too_slow(self) -> None:
-        self._header_timer = None
+        self._deadline = None
         if not self.transport.is_closing():
-            self.transport.close()
+            self.transport.close()  # the app, if it waits for the body, hears a disconnect
 
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if self.cycle is None or self.cycle.response_complete:
-            self._arm()  # a request begun and its headers not complete yet
+    def _track(self) -> None:
+        """Arm the deadline while a request is under way; disarm once it is all in, or while
+        the connection idles between requests (uvicorn's keep-alive timeout then holds)."""
+        if self.transport.is_closing() or self.conn.their_state in _REQUEST_IN:
+            self._disarm()
+        elif self.conn.their_state is h11.SEND_BODY or self.conn.trailing_data[0]:
+            self._arm()
         else:
             self._disarm()
 
+    def data_received(self, data: bytes) -> None:
+        self._arm()  # a request's first byte starts its clock (a no-op while it runs)
+        super().data_received(data)
+        self._track()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._track()  # a pipelined request may be under way already
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._peer is not None and self.peers is not None:
+            self.peers.release(self._peer)
+            self._peer = None
         super().connection_lost(exc)
 
 
+def _protocol(limits: ServerLimits) -> type[_Bounded]:
+    """The protocol class of one server: its deadline and its own count of peers."""
+    return type(
+        "BoundedH11",
+        (_Bounded,),
+        {
+            "request_timeout": limits.request_timeout,
+            "peers": _Peers(limits.per_client, limits.trusted_proxies),
+        },
+    )
+
+
+class BodyTooLarge(HTTPException):
+    """Raised by the bounded ``receive`` when a body runs past the cap: a 413 that Starlette
+    answers like any HTTP error (and that :class:`BodyCap` answers for other apps)."""
+
+    def __init__(self) -> None:
+        super().__init__(413, "request body too large", headers={"connection": "close"})
+
+
 class BodyCap:
-    """ASGI middleware refusing request bodies over ``max_body`` bytes (413), whether the
-    Content-Length says so or the body runs past it while being read."""
+    """ASGI middleware bounding request bodies to ``max_body`` bytes without reading them.
+
+    A Content-Length over the cap is answered 413 at once. Otherwise the body stays with the
+    server until the app asks for it, which a webhook does only after its secret check and
+    a console form after its session check; reading past the cap raises
+    :class:`BodyTooLarge`. A request that the client (or the deadline) cut off while the app
+    read it ends quietly: there is no one left to answer.
+    """
 
     def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
         self.app = app
@@ -74,40 +201,52 @@ class BodyCap:
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             await _refuse(send)
             return
-        # Read the body here, bounded, and hand it on whole: an app (Starlette) turns an
-        # error raised while it reads into a 500 of its own.
-        chunks: list[bytes] = []
         received = 0
-        while True:
+        started = False
+
+        async def bounded() -> Message:
+            nonlocal received
             message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunk = message.get("body", b"")
-            received += len(chunk)
-            if received > self.max_body:
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise BodyTooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, bounded, watched)
+        except BodyTooLarge:
+            if not started:  # an app that does not answer HTTP errors itself
                 await _refuse(send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        replayed = False
+        except ClientDisconnect:
+            pass
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()  # after the body: wait for the disconnect, as usual
 
-        await self.app(scope, replay, send)
+async def bounded_body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None once it would pass ``limit`` bytes (the rest is left
+    unread): for a handler whose bodies are smaller than the server's cap (a form)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _refuse(send: Send) -> None:
-    body = b'{"ok":false,"error":"request body too large"}'
-    headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": b"request body too large"})
 
 
 class _QuietServer(uvicorn.Server):
@@ -160,20 +299,17 @@ async def serve(
     *,
     host: str = "127.0.0.1",
     port: int = 0,
-    header_timeout: float | None = None,
-    max_connections: int | None = None,
-    max_body: int | None = None,
+    limits: ServerLimits | None = None,
 ) -> RunningServer:
     """Serve ``app`` with uvicorn as a task of the running loop; return once it is listening.
 
     Port 0 picks a free port (see ``RunningServer.port``). No signal handlers are installed and
-    the host's logging configuration is left alone. ``header_timeout`` bounds both a
-    request's headers and an idle keep-alive connection; beyond ``max_connections`` requests
-    are answered 503; bodies over ``max_body`` bytes get 413. None leaves each unbounded
-    (the test fakes).
+    the host's logging configuration is left alone. ``limits`` bound what a client may cost
+    (see :class:`ServerLimits`); None leaves the server unbounded (the test fakes) and
+    believes no forwarded header.
     """
-    if max_body is not None:
-        app = BodyCap(app, max_body)
+    if limits is not None:
+        app = BodyCap(app, limits.max_body)
     # Binding here rather than in uvicorn: a busy port is an OSError for the caller instead of
     # uvicorn's sys.exit(), and the real port of port 0 is known without poking at internals.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -188,6 +324,7 @@ async def serve(
         sock.close()
         raise
     actual_port: int = sock.getsockname()[1]
+    trusted = list(limits.trusted_proxies) if limits is not None else []
     config = uvicorn.Config(
         app,
         lifespan="off",
@@ -196,9 +333,13 @@ async def serve(
         access_log=False,
         ws="none",
         timeout_graceful_shutdown=2,
-        limit_concurrency=max_connections,
-        http=_HeadersInTime if header_timeout is not None else "auto",
-        timeout_keep_alive=math.ceil(header_timeout) if header_timeout is not None else 5,
+        limit_concurrency=limits.max_connections if limits is not None else None,
+        # h11 always when bounded: the deadline and the per-client cap live in its protocol
+        http=_protocol(limits) if limits is not None else "auto",
+        timeout_keep_alive=math.ceil(limits.idle_timeout) if limits is not None else 5,
+        # X-Forwarded-For only from the proxies named (uvicorn would believe loopback)
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
     )
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name=f"http:{actual_port}")

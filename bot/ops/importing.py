@@ -3,7 +3,6 @@ error naming the entry and the field, before anything is written."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -18,7 +17,7 @@ from pydantic import (
 )
 
 from bot.channels.base import Capabilities
-from bot.chat.commands import MAX_KEYWORD_CHARS
+from bot.chat.keyword_rules import MAX_KEYWORD_CHARS, KeywordLimits, keyword_problem
 from bot.chat.timeofday import parse_hhmm
 from bot.i18n import LANGUAGES
 from feeds.text import match_key, normalize
@@ -101,12 +100,17 @@ class _Chat(BaseModel):
 
     @field_validator("subscriptions")
     @classmethod
-    def _keywords(cls, subs: list[_Subscription]) -> list[_Subscription]:
+    def _keywords(cls, subs: list[_Subscription], info: ValidationInfo) -> list[_Subscription]:
+        limits: KeywordLimits = (info.context or {}).get("limits", KeywordLimits())
+        for kind in (SubscriptionKind.KEYWORD, SubscriptionKind.MUTE):
+            held = len({sub.key for sub in subs if sub.kind == kind})
+            if held > limits.cap(kind):
+                raise ValueError(f"{held} {kind.value}s: one chat holds at most {limits.cap(kind)}")
         for sub in subs:
             # Keywords and mutes are both literal text matched by syllables.
             if sub.kind not in (SubscriptionKind.KEYWORD, SubscriptionKind.MUTE):
                 continue
-            if len(re.findall(r"\w", sub.value)) < 2 or len(sub.value) > MAX_KEYWORD_CHARS:
+            if keyword_problem(sub.value):
                 raise ValueError(f"keyword {sub.value!r}: 2 to {MAX_KEYWORD_CHARS} characters")
             if sub.key != match_key(sub.value):
                 raise ValueError(f"keyword {sub.value!r}: key must be {match_key(sub.value)!r}")
@@ -118,10 +122,13 @@ class _Export(BaseModel):
     chats: list[_Chat]
 
 
-def validate_export(data: object, channels: Mapping[str, Capabilities]) -> list[dict[str, Any]]:
+def validate_export(
+    data: object, channels: Mapping[str, Capabilities], limits: KeywordLimits | None = None
+) -> list[dict[str, Any]]:
     """The chats of an export, checked and normalised; :class:`ImportProblem` otherwise.
 
     ``channels`` are the channels the bot has, by name: a chat must be on one of them.
+    ``limits``: the keywords and mutes one chat may hold (those of chat commands).
     """
     if not isinstance(data, dict) or data.get("bantin_export") != EXPORT_VERSION:
         raise ImportProblem(f"not a bantin export (version {EXPORT_VERSION})")
@@ -132,7 +139,8 @@ def validate_export(data: object, channels: Mapping[str, Capabilities]) -> list[
                 if isinstance(sub, dict) and "value" not in sub and "key" in sub:
                     sub["value"] = sub["key"]
     try:
-        export = _Export.model_validate(data, context={"channels": channels})
+        context = {"channels": channels, "limits": limits or KeywordLimits()}
+        export = _Export.model_validate(data, context=context)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])

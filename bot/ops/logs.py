@@ -2,7 +2,9 @@
 every control character escaped.
 
 Bot tokens live in URLs (``/bot<token>/sendMessage``), and httpx, PTB and exception texts
-print URLs; so redaction happens on the final formatted line, whatever produced it. URLs,
+print URLs; so redaction (:func:`bot.ops.redact.redact`: the secrets given here, those
+registered at start, token shapes) happens on the final formatted line, whatever produced
+it, tracebacks included. A message is cut to :data:`MESSAGE_LIMIT` characters. URLs,
 titles and errors from pages reach log messages too, so the formatter escapes the message
 (and the exception text) before any line is written: no call site can forget.
 """
@@ -16,9 +18,10 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-#: a Telegram-style token anywhere in a line, even one we were not told about
-_TOKEN_SHAPE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}\b")
-REDACTED = "***"
+from bot.ops.redact import redact
+
+#: the longest message of one log line (a hostile answer quoted whole would be megabytes)
+MESSAGE_LIMIT = 8000
 
 # Control characters (C0, DEL, C1), bidi marks and overrides, line and paragraph separators:
 # text from outside must not drive a terminal, forge a log line or reorder what is read.
@@ -38,6 +41,10 @@ def escape_controls(text: str, *, keep_newlines: bool = False) -> str:
     return (_UNSAFE_IN_LINES if keep_newlines else _UNSAFE).sub(_shown, text)
 
 
+def _capped(message: str) -> str:
+    return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 1] + "…"
+
+
 class RedactingFormatter(logging.Formatter):
     """Formats as usual (or as JSON) with the message's control characters escaped, then
     removes secrets from the whole line."""
@@ -48,13 +55,11 @@ class RedactingFormatter(logging.Formatter):
         self.as_json = as_json
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
-        return _TOKEN_SHAPE.sub(REDACTED, text)
+        return redact(text, self.secrets, limit=None)
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
         # record.message is the message with its args, as logging.Formatter.format made it.
-        record.message = escape_controls(record.message)
+        record.message = escape_controls(_capped(record.message))
         return super().formatMessage(record)
 
     def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
@@ -70,7 +75,7 @@ class RedactingFormatter(logging.Formatter):
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname,
             "logger": record.name,
-            "message": escape_controls(record.getMessage()),
+            "message": escape_controls(_capped(record.getMessage())),
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

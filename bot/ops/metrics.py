@@ -7,7 +7,7 @@ database at scrape time, so every instance reports the same truth.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -90,6 +90,19 @@ class Metrics:
             ["channel"],
             registry=r,
         )
+        self.updates_skipped = Counter(
+            "bantin_updates_skipped_total",
+            "Incoming updates the platform library could not parse, logged and skipped.",
+            ["channel"],
+            registry=r,
+        )
+        self.rationed = Counter(
+            "bantin_replies_rationed_total",
+            "Messages on a quota channel answered short or not at all, by channel and reason "
+            "(full, allowance, replies_share, unreadable, cut).",
+            ["channel", "reason"],
+            registry=r,
+        )
 
     def _state(self, r: CollectorRegistry) -> None:
         """Shared state read at scrape time, leases, background jobs' errors, parked channels."""
@@ -150,6 +163,10 @@ class Metrics:
             self.rate_limited.labels(channel).inc()
         if seconds is not None and outcome == "sent":
             self.send_seconds.labels(channel).observe(seconds)
+
+    def skipped_update(self, channel: str) -> Callable[[], None]:
+        """A callable counting one skipped update of ``channel`` (handed to the adapter)."""
+        return self.updates_skipped.labels(channel).inc
 
     def record_job_error(self, component: str, name: str) -> None:
         self.job_errors.labels(component, name).inc()

@@ -19,6 +19,7 @@ import httpx
 
 from bot.ops.alerts import Alert
 from bot.ops.backoff import backoff
+from bot.polling.keywords import FollowedKeywords, tag
 from bot.polling.plan import (
     MAX_ENTRIES_PER_LISTING,
     MAX_PAGES_PER_POLL,
@@ -34,7 +35,7 @@ from feeds.netpolicy import article_policy, dropped_link
 from feeds.parsepool import ParsePool, listing_hash
 from feeds.reader import SourceFailure, SourceReader, keyed_entries
 from feeds.text import normalize, normalize_block
-from feeds.topics import classify, keyword_matches
+from feeds.topics import KeywordIndex, TopicIndex
 from storage.records import NewArticle, SourceState
 from storage.store import Store
 
@@ -165,7 +166,9 @@ class Poller:
         self.store = store
         self.on_report = on_report
         self.topics = tuple(topics)
+        self.topic_index = TopicIndex(self.topics)
         self.clock = clock
+        self.keywords = FollowedKeywords(store, clock=clock)  # every chat's, kept up to date
         self.settings = settings or PollSettings()
         self.parse_pool = ParsePool(
             self.settings.parse_workers, time_limit=self.settings.parse_timeout
@@ -191,7 +194,7 @@ class Poller:
         key: str,
         entry: Entry,
         page: ExtractedArticle | None,
-        keyword_keys: Sequence[str],
+        keywords: KeywordIndex | None,
         *,
         summarise: bool = True,
     ) -> NewArticle:
@@ -205,8 +208,7 @@ class Poller:
             if body and summarise
             else ""
         )
-        topics = classify(title, body, source.topics, self.topics)
-        keywords = tuple(sorted(keyword_matches(title, body, keyword_keys))) if keyword_keys else ()
+        tagged = await asyncio.to_thread(tag, title, body, source, self.topic_index, keywords)
         return NewArticle(
             source_id=source.id,
             key=key,
@@ -215,8 +217,8 @@ class Poller:
             published_at=published,
             body=body,
             summary=summary,
-            topics=topics,
-            keywords=keywords,
+            topics=tagged.topics,
+            keywords=tagged.keywords,
         )
 
     # -- one source -----------------------------------------------------------------------
@@ -294,7 +296,7 @@ class Poller:
         outcomes = await asyncio.gather(
             *(self._try_page(source, e, page_errors) for _, e in to_fetch)
         )
-        keyword_keys = await self.store.keyword_keys() if plan.match_keywords else []
+        keywords = await self.keywords.index() if plan.match_keywords else None
         todo: list[tuple[str, Entry, ExtractedArticle | None]] = []
         for (k, e), (page, failure) in zip(to_fetch, outcomes, strict=True):
             if failure is not None:
@@ -306,7 +308,7 @@ class Poller:
         async def compose(k: str, e: Entry, page: ExtractedArticle | None) -> NewArticle | None:
             summarise = page is not None or plan.summarise_without_page
             try:
-                return await self._compose(source, k, e, page, keyword_keys, summarise=summarise)
+                return await self._compose(source, k, e, page, keywords, summarise=summarise)
             except Exception as exc:  # the summariser crashed or ran out of time on this one
                 failures.append((k, e, f"{type(exc).__name__}: {exc}"))
                 return None

@@ -1,5 +1,5 @@
 """Sign-in and sessions of the web console: one-time links (``/web``), session cookies,
-CSRF tokens, a rate limit for the sign-in endpoint, and the security headers of every page.
+CSRF tokens, a limit on failed sign-ins, and the security headers of every page.
 
 Only SHA-256 hashes of links and cookies reach the database, so a leaked table signs no one in.
 """
@@ -62,31 +62,48 @@ async def issue_link(store: Store, admin: str, base_url: str, now: datetime) -> 
     return f"{base_url.rstrip('/')}/admin/login/{token}"
 
 
-class RateLimiter:
-    """At most ``limit`` hits per ``window`` seconds per key (a client address)."""
+class SigninLimit:
+    """Failed sign-in attempts (unknown, used or expired links) per ``window`` seconds: at most
+    ``per_client`` from one client key and ``total`` from everyone (a client's failures
+    beyond its own limit do not count towards the total).
+
+    Only failures count, and a valid link signs in whatever others did: behind a proxy many
+    admins share one address, and ten junk requests must not lock them all out. A link is
+    256 random bits, so the limit is not what stops guessing; it tells a scanner nothing (a
+    failure over the limit is answered 429, not 404 or 410) and makes a scan visible.
+    """
 
     def __init__(
         self,
-        limit: int = 10,
+        per_client: int = 10,
+        total: int = 100,
         window: float = 60.0,
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.limit = limit
+        self.per_client = per_client
+        self.total = total
         self.window = window
         self.clock = clock
-        self._hits: dict[str, deque[float]] = {}
+        self._by_client: dict[str, deque[float]] = {}
+        self._all: deque[float] = deque()
 
-    def allow(self, key: str) -> bool:
+    def failed(self, key: str) -> bool:
+        """Count a failed attempt from ``key``; False when it is over either limit."""
         now = self.clock()
-        if len(self._hits) > 10_000:  # forget idle clients rather than grow without end
-            self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - self.window}
-        hits = self._hits.setdefault(key, deque())
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        if len(hits) >= self.limit:
+        since = now - self.window
+        if len(self._by_client) > 10_000:  # forget idle clients rather than grow without end
+            self._by_client = {k: v for k, v in self._by_client.items() if v and v[-1] > since}
+        mine = self._by_client.setdefault(key, deque())
+        for hits in (mine, self._all):
+            while hits and hits[0] <= since:
+                hits.popleft()
+        if len(mine) >= self.per_client:
+            return False  # not counted in the total: one client cannot use it all up
+        mine.append(now)
+        if len(self._all) >= self.total:
             return False
-        hits.append(now)
+        self._all.append(now)
         return True
 
 

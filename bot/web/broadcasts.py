@@ -6,7 +6,6 @@ progress and the history. The scheduled ones are queued when due by
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -14,6 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.channels.base import Capabilities
+from bot.web.params import row_id, schedule_time
 from storage.records import BroadcastProgress
 
 if TYPE_CHECKING:
@@ -88,16 +88,6 @@ class BroadcastPages:
         rows = await self.store.broadcast_history(20)
         return JSONResponse({str(r.message_id): shown(r.counts) for r in rows})
 
-    def _send_at(self, when: str) -> datetime | None:
-        """The UTC instant of a ``datetime-local`` value in the bot's time zone."""
-        try:
-            local = datetime.fromisoformat(when)
-        except ValueError:
-            return None
-        if local.tzinfo is None:
-            local = local.replace(tzinfo=self.deps.tz)
-        return local.astimezone(self.deps.clock().tzinfo)
-
     async def create(self, request: Request, ctx: Ctx) -> Response:
         text = ctx.field("text").strip()
         target = ctx.field("target", "all")
@@ -120,9 +110,9 @@ class BroadcastPages:
         now = self.deps.clock()
         send_at = now
         if ctx.field("schedule") == "1":
-            parsed = self._send_at(when)
-            if parsed is None or parsed <= now:
-                return await self.page(request, ctx, error="web_bc_error_when", status=400, **form)
+            parsed = schedule_time(when, self.deps.tz, now)
+            if isinstance(parsed, str):  # why it cannot be the time
+                return await self.page(request, ctx, error=parsed, status=400, **form)
             send_at = parsed
         values = values if target != "all" else []
         if send_at > now:
@@ -140,7 +130,7 @@ class BroadcastPages:
         return RedirectResponse("/admin/broadcasts", status_code=303)
 
     async def cancel(self, request: Request, ctx: Ctx) -> Response:
-        broadcast_id = request.path_params["id"]
-        if await self.store.cancel_broadcast(broadcast_id):
+        broadcast_id = row_id(request)
+        if broadcast_id is not None and await self.store.cancel_broadcast(broadcast_id):
             await self.console.audit(ctx, "cancel-broadcast", f"#{broadcast_id}")
         return RedirectResponse("/admin/broadcasts", status_code=303)

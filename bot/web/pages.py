@@ -13,7 +13,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from bot.delivery.quota import plan_usage
 from bot.i18n import t
+from bot.web.params import bad_page, page_number, row_id
 from bot.web.svg import bar_chart
 from storage.records import DeliveryStatus
 
@@ -25,13 +27,6 @@ PAGE = 50
 log = logging.getLogger(__name__)
 
 FIGURES_TTL = timedelta(seconds=30)
-
-
-def _int(value: str, default: int = 0) -> int:
-    try:
-        return max(int(value), 0)
-    except ValueError:
-        return default
 
 
 class ContentPages:
@@ -125,11 +120,7 @@ class ContentPages:
         week_start = midnight - timedelta(days=local.weekday())
         stats = await self.store.dashboard_counts()
         due = (await self.store.outbox_counts(now)).due
-        month = local.strftime("%Y-%m")
-        quotas = []
-        for channel, quota in deps.quotas.items():
-            sent = (await self.store.usage(channel, month)).sent
-            quotas.append((channel, sent, quota, int(sent * 100 / quota) if quota else 0))
+        plans = await plan_usage(self.store, deps.plans, local.strftime("%Y-%m"))
         return {
             "stats": stats,
             "by_channel": await self.store.active_chats_by_channel(),
@@ -137,14 +128,16 @@ class ContentPages:
             "week": await self.store.articles_since(week_start.astimezone(now.tzinfo)),
             "queue": sum(n for _, n in due),
             "pending": stats["deliveries_by_status"].get(DeliveryStatus.PENDING, 0),
-            "quotas": quotas,
+            "plans": plans,
             # 90 days once; the 14-day chart is its tail
             "days": await self.store.daily_activity(now, deps.tz, days=90),
         }
 
     async def articles(self, request: Request, ctx: Ctx) -> Response:
         q = request.query_params.get("q", "").strip()[:200]
-        page = _int(request.query_params.get("page", "0"))
+        page = page_number(request)
+        if page is None:
+            return bad_page(self.console, request, ctx.lang)
         if q:
             # The same search as /search: title hits first, then body hits, newest first.
             found = await self.store.search(q, limit=PAGE)
@@ -167,7 +160,8 @@ class ContentPages:
         )
 
     async def article(self, request: Request, ctx: Ctx) -> Response:
-        found = await self.store.article_detail(request.path_params["id"])
+        article_id = row_id(request)
+        found = await self.store.article_detail(article_id) if article_id is not None else None
         if found is None:
             return self.console.error(request, ctx.lang, 404, "web_not_found")
         topics = {tp.slug: tp.name for tp in self.deps.topics}
@@ -188,7 +182,9 @@ class ContentPages:
         channel = qp.get("channel", "")
         state = qp.get("state", "")
         active = {"active": True, "inactive": False}.get(state)
-        page = _int(qp.get("page", "0"))
+        page = page_number(request)
+        if page is None:
+            return bad_page(self.console, request, ctx.lang)
         found = await self.store.list_chats(
             query=q, channel=channel, active=active, limit=PAGE, offset=page * PAGE
         )
@@ -208,10 +204,10 @@ class ContentPages:
         )
 
     async def set_active(self, request: Request, ctx: Ctx) -> Response:
-        chat_pk = request.path_params["id"]
+        chat_pk = row_id(request)
         active = ctx.field("active") == "1"
         now: datetime = self.deps.clock()
-        if await self.store.set_chat_active(chat_pk, active, now):
+        if chat_pk is not None and await self.store.set_chat_active(chat_pk, active, now):
             await self.console.audit(
                 ctx, "reactivate-chat" if active else "deactivate-chat", str(chat_pk)
             )

@@ -23,17 +23,20 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
 from bot.channels.base import Capabilities
+from bot.delivery.quota import Plan
 from bot.i18n import LANGUAGES, t
+from bot.ops.httpserver import bounded_body, client_key
 from bot.web.auth import (
     COOKIE,
     LANG_COOKIE,
     SESSION_TTL,
-    RateLimiter,
     SecurityHeaders,
+    SigninLimit,
     digest,
     new_token,
     same,
 )
+from bot.web.zalo_oa import OAConnect, OAPages
 from feeds.models import Source, Topic
 from storage.records import LinkUse, WebSession
 from storage.store import Store
@@ -42,6 +45,8 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_FORM_BYTES = 256 * 1024
+#: the sign-in form holds one token
+MAX_SIGNIN_BYTES = 4096
 
 #: a page handler: (request, context) -> response
 Handler = Callable[[Request, "Ctx"], Awaitable[Response]]
@@ -59,7 +64,8 @@ class WebConsoleDeps:
     tz: tzinfo
     clock: Callable[[], datetime]
     public_url: str = ""
-    quotas: Mapping[str, int] = field(default_factory=dict)
+    #: the plans of the channels that have one (Zalo's users and messages)
+    plans: Mapping[str, Plan] = field(default_factory=dict)
     #: the chat platforms the broadcast composer previews, by name
     platforms: Mapping[str, Capabilities] = field(default_factory=dict)
     #: poll one source now (by id); returns a line to show
@@ -68,6 +74,8 @@ class WebConsoleDeps:
     test_url: Callable[[str], Awaitable[dict[str, Any]]] | None = None
     #: wakes the delivery worker after something was queued
     wake: Callable[[], None] = lambda: None
+    #: the Zalo OA channel's connect and usage page, when that channel runs
+    zalo_oa: OAConnect | None = None
 
 
 @dataclass(frozen=True)
@@ -89,10 +97,10 @@ class Ctx:
 class WebConsole:
     """The ``/admin`` application."""
 
-    def __init__(self, deps: WebConsoleDeps, *, signin_limit: RateLimiter | None = None) -> None:
+    def __init__(self, deps: WebConsoleDeps, *, signin_limit: SigninLimit | None = None) -> None:
         self.deps = deps
         self.store = deps.store
-        self.signin_limit = signin_limit or RateLimiter(limit=10, window=60.0)
+        self.signin_limit = signin_limit or SigninLimit(per_client=10, total=100, window=60.0)
         self.secure = deps.public_url.startswith("https://")
         self.env = Environment(
             loader=PackageLoader("bot.web", "templates"),
@@ -109,6 +117,8 @@ class WebConsole:
         self.content = ContentPages(self)
         self.sources = SourcePages(self)
         self.broadcasts = BroadcastPages(self)
+        self.zalo_oa = OAPages(self, deps.zalo_oa) if deps.zalo_oa is not None else None
+        self.env.globals["zalo_oa"] = self.zalo_oa is not None
 
     async def close(self) -> None:
         """End the console's background work (the dashboard's counts) before the store closes."""
@@ -134,6 +144,7 @@ class WebConsole:
             *self.content.routes(),
             *self.sources.routes(),
             *self.broadcasts.routes(),
+            *(self.zalo_oa.routes() if self.zalo_oa is not None else ()),
         ]
 
     # -- the guard ------------------------------------------------------------------------
@@ -150,8 +161,8 @@ class WebConsole:
                 return self.error(request, lang, 401, "web_error_no_session")
             form: dict[str, list[str]] = {}
             if request.method == "POST":
-                body = await request.body()
-                if len(body) > MAX_FORM_BYTES:
+                body = await bounded_body(request, MAX_FORM_BYTES)
+                if body is None:
                     return self.error(request, lang, 413, "web_error_too_large")
                 form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
                 sent = (form.get("csrf") or [""])[0] or request.headers.get("x-csrf-token", "")
@@ -233,21 +244,17 @@ class WebConsole:
         """The page of a sign-in link: a button that uses it (GET alone never uses a link, so
         a link preview fetched by the chat app cannot spend it)."""
         lang = self.lang_of(request)
-        if not self.signin_limit.allow(self._client(request)):
-            return self.error(request, lang, 429, "web_error_rate")
         token = request.path_params["token"]
         state = await self.store.web_link_state(digest(token), self.deps.clock())
         if state != "valid":
-            return self.error(request, lang, _LINK_STATUS[state], f"web_link_{state}")
+            return self.signin_failed(request, lang, _LINK_STATUS[state], f"web_link_{state}")
         self.content.prefetch()  # the dashboard comes next: count its figures meanwhile
         return self.render(request, lang, "login_confirm.html", token=token)
 
     async def login(self, request: Request) -> Response:
         lang = self.lang_of(request)
-        if not self.signin_limit.allow(self._client(request)):
-            return self.error(request, lang, 429, "web_error_rate")
-        body = await request.body()
-        if len(body) > 4096:
+        body = await bounded_body(request, MAX_SIGNIN_BYTES)
+        if body is None:
             return self.error(request, lang, 413, "web_error_too_large")
         token = (parse_qs(body.decode("utf-8", "replace")).get("token") or [""])[0]
         now = self.deps.clock()
@@ -255,9 +262,9 @@ class WebConsole:
         admin = used.admin
         if admin is None:
             status = _LINK_STATUS.get(used.state, 400)
-            return self.error(request, lang, status, f"web_link_{used.state}")
+            return self.signin_failed(request, lang, status, f"web_link_{used.state}")
         if tuple(admin.split(":", 1)) not in self.deps.admins:
-            return self.error(request, lang, 403, "web_link_not_admin")
+            return self.signin_failed(request, lang, 403, "web_link_not_admin")
         cookie = new_token()
         await self.store.add_web_session(
             digest(cookie),
@@ -287,8 +294,15 @@ class WebConsole:
         response.delete_cookie(COOKIE, path="/admin")
         return response
 
+    def signin_failed(self, request: Request, lang: str, status: int, key: str) -> HTMLResponse:
+        """The answer to a failed sign-in, counted: its own page, or 429 over the limit."""
+        if not self.signin_limit.failed(client_key(self._client(request))):
+            return self.error(request, lang, 429, "web_error_rate")
+        return self.error(request, lang, status, key)
+
     @staticmethod
     def _client(request: Request) -> str:
+        """The client's address (the one a trusted proxy names, see BANTIN_HTTP_TRUSTED_PROXIES)."""
         return request.client.host if request.client else "?"
 
     # -- sessions and audit ---------------------------------------------------------------

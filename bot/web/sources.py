@@ -1,5 +1,6 @@
 """The console's sources page: the health table, poll now, pause / resume (kept in the
-database and honoured by the scheduler), and *test a URL* (``check-source`` in the browser)."""
+database and honoured by the scheduler, ``/poll`` and poll now, which a paused source
+refuses), and *test a URL* (``check-source`` in the browser)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,13 @@ class SourcePages:
         ]
 
     async def page(
-        self, request: Request, ctx: Ctx, *, message: str = "", test: dict | None = None
+        self,
+        request: Request,
+        ctx: Ctx,
+        *,
+        message: str = "",
+        test: dict | None = None,
+        status: int = 200,
     ) -> Response:
         states = {s.id: s for s in await self.store.source_states()}
         counts = await self._counts()
@@ -49,6 +56,7 @@ class SourcePages:
             ctx.lang,
             "sources.html",
             session=ctx.session,
+            status=status,
             rows=rows,
             message=message,
             test=test,
@@ -69,6 +77,10 @@ class SourcePages:
         source_id = request.path_params["id"]
         if not self._known(source_id) or self.deps.poll_source is None:
             return self.console.error(request, ctx.lang, 404, "web_not_found")
+        if await self.store.is_source_paused(source_id):
+            # Paused means not polled, by anyone: resuming is one click away.
+            message = t(ctx.lang, "web_src_poll_paused", source=source_id)
+            return await self.page(request, ctx, message=message, status=409)
         await self.console.audit(ctx, "poll-source", source_id)
         line = await self.deps.poll_source(source_id)
         self.deps.wake()
