@@ -236,21 +236,7 @@ class OutboxMixin(StoreBase):
             ).scalar_one()
             if count < deactivate_after:
                 return False
-            await conn.execute(
-                update(c)
-                .where(c.c.id == chat_pk)
-                .values(active=False, deactivated_reason=reason[:500], updated_at=now)
-            )
-            await conn.execute(
-                update(d)
-                .where(d.c.chat_id == chat_pk, d.c.status == DeliveryStatus.PENDING)
-                .values(
-                    status=DeliveryStatus.CANCELLED,
-                    cancel_reason=CancelReason.UNREACHABLE,
-                    last_error=CHAT_UNREACHABLE + reason[:900],
-                    updated_at=now,
-                )
-            )
+            await _deactivate_unreachable(conn, chat_pk, reason, now)
             return True
 
     async def release_held(self, channel: str, chat_id: str, now: datetime) -> int:
@@ -273,27 +259,13 @@ class OutboxMixin(StoreBase):
     async def stop_chat(self, channel: str, chat_id: str, reason: str, now: datetime) -> bool:
         """The chat left the bot (unfollowed the OA): deactivated, its pending deliveries
         cancelled as unreachable; ``/start`` (a follow) brings it back. False: no such chat."""
-        d, c = DELIVERY_T, CHAT_T
+        c = CHAT_T
         async with self.engine.begin() as conn:
             found = select(c.c.id).where(c.c.channel == channel, c.c.chat_id == chat_id)
             pk = (await conn.execute(found)).scalar_one_or_none()
             if pk is None:
                 return False
-            await conn.execute(
-                update(c)
-                .where(c.c.id == pk)
-                .values(active=False, deactivated_reason=reason[:500], updated_at=now)
-            )
-            await conn.execute(
-                update(d)
-                .where(d.c.chat_id == pk, d.c.status == DeliveryStatus.PENDING)
-                .values(
-                    status=DeliveryStatus.CANCELLED,
-                    cancel_reason=CancelReason.UNREACHABLE,
-                    last_error=CHAT_UNREACHABLE + reason[:900],
-                    updated_at=now,
-                )
-            )
+            await _deactivate_unreachable(conn, pk, reason, now)
         return True
 
     async def migrate_chat(
@@ -491,3 +463,26 @@ async def _chat_row(conn: AsyncConnection, channel: str, chat_id: str) -> Any:
     return (
         await conn.execute(select(c).where(c.c.channel == channel, c.c.chat_id == chat_id))
     ).first()
+
+
+async def _deactivate_unreachable(
+    conn: AsyncConnection, chat_pk: int, reason: str, now: datetime
+) -> None:
+    """Deactivate the chat and cancel its pending deliveries as unreachable (one place for
+    both a chat given up after repeated failures and one that left the bot)."""
+    c, d = CHAT_T, DELIVERY_T
+    await conn.execute(
+        update(c)
+        .where(c.c.id == chat_pk)
+        .values(active=False, deactivated_reason=reason[:500], updated_at=now)
+    )
+    await conn.execute(
+        update(d)
+        .where(d.c.chat_id == chat_pk, d.c.status == DeliveryStatus.PENDING)
+        .values(
+            status=DeliveryStatus.CANCELLED,
+            cancel_reason=CancelReason.UNREACHABLE,
+            last_error=CHAT_UNREACHABLE + reason[:900],
+            updated_at=now,
+        )
+    )
